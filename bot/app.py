@@ -1,0 +1,36 @@
+"""The aiohttp application Teams talks to: /api/messages and /healthz."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from botbuilder.core import Bot
+from botbuilder.integration.aiohttp import CloudAdapter
+
+log = logging.getLogger(__name__)
+
+HealthCheck = Callable[[], Awaitable[bool]]
+
+
+def create_app(adapter: CloudAdapter, bot: Bot, database_reachable: HealthCheck) -> web.Application:
+    """Routes only; building the adapter, bot and database is the caller's job."""
+
+    async def messages(request: web.Request) -> web.StreamResponse:
+        if request.content_type != "application/json":
+            return web.json_response(
+                {"error": "Content-Type must be application/json"}, status=415
+            )
+        response = await adapter.process(request, bot)
+        return response if response is not None else web.Response(status=201)
+
+    async def healthz(request: web.Request) -> web.Response:
+        reachable = await database_reachable()
+        body = {"status": "ok" if reachable else "unavailable", "database": reachable}
+        return web.json_response(body, status=200 if reachable else 503)
+
+    app = web.Application(client_max_size=1024 * 1024)
+    app.router.add_post("/api/messages", messages)
+    app.router.add_get("/healthz", healthz)
+    return app

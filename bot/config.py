@@ -1,0 +1,193 @@
+"""Configuration from environment variables, checked before anything starts.
+
+Every setting is an `AUDITBOT_*` variable. A missing or contradictory setting
+raises `ConfigError` whose message is one line naming the variable, so the
+operator knows exactly what to fix; the CLI prints it and exits. There are no
+placeholder credentials: authentication is off only in the explicit demo
+mode (`AUDITBOT_DEMO=true`), and the service says so loudly when it is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from workflow.rules import ProgrammeRules
+
+PREFIX = "AUDITBOT_"
+RULE_PREFIX = "AUDITBOT_RULE_"
+DEFAULT_DATABASE_URL = "sqlite:///auditbot.sqlite3"
+
+
+class ConfigError(Exception):
+    """A setting is missing, malformed or contradicts another; the message names it."""
+
+
+class Settings(BaseSettings):
+    """The service's settings. Field `x` is read from `AUDITBOT_X`."""
+
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore", frozen=True)
+
+    demo: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=3978, ge=1, le=65535)
+    database_url: str = DEFAULT_DATABASE_URL
+
+    app_id: str = ""
+    app_password: str = ""
+    app_cert_thumbprint: str = ""
+    app_cert_key_file: str = ""
+    app_type: Literal["SingleTenant", "MultiTenant", "UserAssignedMSI"] = "SingleTenant"
+    tenant_id: str = ""
+
+    timezone: str = "Europe/London"
+    holiday_region: str = "GB-ENG"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql", "postgres://")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"{value!r} is not an IANA time zone such as Europe/London") from error
+        return value
+
+    @field_validator("holiday_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        country, _, subdivision = value.partition("-")
+        try:
+            holidays.country_holidays(country, subdiv=subdivision or None)
+        except NotImplementedError as error:
+            raise ValueError(
+                f"{value!r} is not a bank holiday region; use COUNTRY-SUBDIVISION such as GB-ENG"
+            ) from error
+        return value
+
+    @model_validator(mode="after")
+    def _credentials_agree(self) -> Settings:
+        problem = _credential_problem(self)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @property
+    def holiday_country(self) -> str:
+        return self.holiday_region.partition("-")[0]
+
+    @property
+    def holiday_subdivision(self) -> str | None:
+        return self.holiday_region.partition("-")[2] or None
+
+    @property
+    def uses_certificate(self) -> bool:
+        return bool(self.app_cert_thumbprint)
+
+
+def _credential_problem(s: Settings) -> str | None:
+    """The first thing wrong with the credentials, phrased as `VARIABLE: why`."""
+    if s.demo:
+        if s.app_id or s.app_password or s.app_cert_thumbprint:
+            return (
+                "AUDITBOT_DEMO: demo mode turns authentication off, so AUDITBOT_APP_ID and its "
+                "secret must not be set alongside it; unset one or the other"
+            )
+        return None
+    if not s.app_id:
+        return "AUDITBOT_APP_ID: required (the bot's Microsoft Entra app id) unless AUDITBOT_DEMO=true"
+    if s.app_type == "UserAssignedMSI":
+        if s.app_password or s.app_cert_thumbprint:
+            return "AUDITBOT_APP_TYPE: UserAssignedMSI uses no password or certificate; unset them"
+    elif s.app_password and s.app_cert_thumbprint:
+        return (
+            "AUDITBOT_APP_PASSWORD: set either a password or AUDITBOT_APP_CERT_THUMBPRINT, not both"
+        )
+    elif not s.app_password and not s.app_cert_thumbprint:
+        return "AUDITBOT_APP_PASSWORD: required, or AUDITBOT_APP_CERT_THUMBPRINT with a key file"
+    if s.app_cert_thumbprint and not Path(s.app_cert_key_file).is_file():
+        return "AUDITBOT_APP_CERT_KEY_FILE: must name the certificate's private key (PEM) file"
+    if not s.tenant_id:
+        return "AUDITBOT_TENANT_ID: required (the council's Microsoft Entra tenant id)"
+    return None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and check the settings from the environment; raise ConfigError with a one-line reason.
+
+    `overrides` win over the environment (the CLI's `--port`, the demo's database).
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise ConfigError(_one_line(error)) from None
+
+
+def load_rules(settings: Settings, environ: Mapping[str, str] | None = None) -> ProgrammeRules:
+    """The programme's numbers, DOMAIN.md's defaults overridden by `AUDITBOT_RULE_<NAME>`.
+
+    The time zone and bank holiday region come from the service's settings, so
+    there is one place to set them.
+    """
+    environ = os.environ if environ is None else environ
+    kinds = {field.name: field.type for field in dataclasses.fields(ProgrammeRules)}
+    overrides: dict[str, object] = {
+        "timezone": settings.timezone,
+        "holiday_country": settings.holiday_country,
+        "holiday_subdivision": settings.holiday_subdivision,
+    }
+    for key, raw in environ.items():
+        if key.startswith(RULE_PREFIX):
+            name = key[len(RULE_PREFIX) :].lower()
+            try:
+                overrides[name] = _coerce(kinds.get(name), raw)
+            except ValueError as error:
+                raise ConfigError(f"{key}: {error}") from None
+    try:
+        return ProgrammeRules().with_overrides(overrides)
+    except ValueError as error:
+        # The rules' messages begin with the setting's name; name the variable instead.
+        name, _, reason = str(error).partition(" ")
+        variable = RULE_PREFIX + name.rstrip(":").upper()
+        raise ConfigError(f"{variable}: {reason}") from None
+
+
+def _coerce(kind: object, raw: str) -> object:
+    """Environment values are text; turn them into the rule's own type."""
+    if kind in (int, "int"):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"must be a whole number (got {raw!r})") from None
+    if kind in (float, "float"):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"must be a number (got {raw!r})") from None
+    if kind in ("str | None",) and raw == "":
+        return None
+    return raw
+
+
+def _one_line(error: ValidationError) -> str:
+    first = error.errors()[0]
+    message = first["msg"].removeprefix("Value error, ")
+    if first["loc"]:
+        variable = PREFIX + str(first["loc"][0]).upper()
+        return f"{variable}: {message}"
+    return message  # model-level checks already start with the variable's name

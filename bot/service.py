@@ -1,0 +1,42 @@
+"""Putting the service together: settings in, a runnable aiohttp app out."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from bot.adapter import build_adapter
+from bot.app import create_app
+from bot.config import Settings
+from bot.teams import AuditBot
+from dialogs.conversation import Conversations
+from storage.db import make_engine, ping, session_factory
+
+log = logging.getLogger(__name__)
+
+
+def build_service(settings: Settings) -> web.Application:
+    """The whole bot over one database; the engine is closed when the app stops."""
+    engine = make_engine(settings.database_url)
+    sessions = session_factory(engine)
+    bot = AuditBot(Conversations(sessions))
+    app = create_app(build_adapter(settings), bot, lambda: ping(engine))
+
+    async def close_database(_app: web.Application) -> None:
+        await engine.dispose()
+
+    app.on_cleanup.append(close_database)
+    return app
+
+
+def serve(settings: Settings) -> None:
+    """Run until interrupted."""
+    log.info(
+        "auditbot listening on http://%s:%s/api/messages (database %s, demo=%s)",
+        settings.host,
+        settings.port,
+        settings.database_url.split("://", 1)[0],
+        settings.demo,
+    )
+    web.run_app(build_service(settings), host=settings.host, port=settings.port, print=None)

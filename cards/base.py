@@ -1,0 +1,25 @@
+"""What every auditbot card shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from microsoft_teams.cards import AdaptiveCard, CardElement, TextBlock
+
+SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+VERSION = "1.5"
+
+
+def card(body: list[CardElement], *, fallback: str, actions: list[Any] | None = None) -> dict:
+    """A 1.5 card as the dict Teams expects, with a text fallback for old clients."""
+    model = AdaptiveCard(version=VERSION, body=body, actions=actions, fallback_text=fallback)
+    # The model's own `schema` field serialises without its "$", so it is set here.
+    return {"$schema": SCHEMA, **model.model_dump(by_alias=True, exclude_none=True, mode="json")}
+
+
+def heading(text: str) -> TextBlock:
+    return TextBlock(text=text, size="Large", weight="Bolder", wrap=True, style="heading")
+
+
+def paragraph(text: str, *, subtle: bool = False) -> TextBlock:
+    return TextBlock(text=text, wrap=True, is_subtle=subtle or None)

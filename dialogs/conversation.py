@@ -1,0 +1,92 @@
+"""The entry points the Teams handler calls: messages, greetings, references."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cards.welcome import welcome_card
+from dialogs.commands import CommandContext, run_command
+from storage.repositories.conversations import save_conversation_ref
+from storage.models import Service
+from storage.repositories.people import get_staff_by_aad_id, get_team, roles_of
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, as Teams identifies them. Only aad_object_id is trusted for identity."""
+
+    aad_object_id: str | None
+    tenant_id: str | None
+    display_name: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to say back: text, a card (Adaptive Card JSON), or both."""
+
+    text: str | None = None
+    card: dict[str, Any] | None = None
+
+
+class Conversations:
+    """Holds what conversations need (the database) and answers turns."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def on_message(self, actor: Actor, text: str) -> Reply:
+        async with self._sessions() as session:
+            staff = await _staff_of(session, actor)
+            context = CommandContext(session=session, actor_name=actor.display_name, staff=staff)
+            card = await run_command(context, text)
+        return Reply(card=card)
+
+    async def welcome(self, actor: Actor) -> Reply:
+        """The greeting on install: who you are in the audit programme."""
+        async with self._sessions() as session:
+            staff = await _staff_of(session, actor)
+            roles = await describe_roles(session, staff.id) if staff else []
+            name = staff.display_name if staff else actor.display_name
+        log.info("greeting staff=%s known=%s", staff.id if staff else None, staff is not None)
+        return Reply(card=welcome_card(name, roles))
+
+    async def remember(self, actor: Actor, reference: dict[str, Any]) -> None:
+        """Keep the person's conversation reference so auditbot can message them later."""
+        if not actor.aad_object_id or not actor.tenant_id:
+            return
+        conversation = reference.get("conversation") or {}
+        async with self._sessions() as session, session.begin():
+            await save_conversation_ref(
+                session,
+                aad_object_id=actor.aad_object_id,
+                tenant_id=actor.tenant_id,
+                conversation_id=conversation.get("id", ""),
+                service_url=reference.get("serviceUrl", ""),
+                reference=reference,
+            )
+
+
+async def describe_roles(session: AsyncSession, staff_id: int) -> list[tuple[str, str]]:
+    """Each role someone holds as (role label, where), e.g. ("Auditor", "Children's Social Care")."""
+    described = []
+    for held in await roles_of(session, staff_id):
+        if held.team_id is not None:
+            team = await get_team(session, held.team_id)
+            where = team.name if team else held.scope_code
+        else:
+            service = await session.get(Service, held.service_id)
+            where = service.name if service else held.scope_code
+        described.append((held.role.label, where))
+    return described
+
+
+async def _staff_of(session: AsyncSession, actor: Actor) -> Any:
+    if not actor.aad_object_id:
+        return None
+    return await get_staff_by_aad_id(session, actor.aad_object_id)
