@@ -16,7 +16,12 @@ from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
 )
-from botframework.connector.auth import CertificateServiceClientCredentialsFactory
+from botbuilder.schema import Activity
+from botframework.connector.auth import (
+    AuthenticateRequestResult,
+    AuthenticationConstants,
+    CertificateServiceClientCredentialsFactory,
+)
 
 from bot.config import Settings
 
@@ -41,6 +46,7 @@ def build_adapter(settings: Settings) -> CloudAdapter:
             APP_PASSWORD=settings.app_password,
             APP_TYPE=settings.app_type,
             APP_TENANTID=settings.tenant_id,
+            **_public_cloud_endpoints(settings),
         )
         factory = None
         if settings.uses_certificate:
@@ -50,10 +56,53 @@ def build_adapter(settings: Settings) -> CloudAdapter:
                 settings.app_id,
                 settings.tenant_id,
             )
-        auth = ConfigurationBotFrameworkAuthentication(configuration, credentials_factory=factory)
+        auth = _RefuseBadTokens(configuration, credentials_factory=factory)
     adapter = CloudAdapter(auth)
     adapter.on_turn_error = _on_turn_error
     return adapter
+
+
+class _RefuseBadTokens(ConfigurationBotFrameworkAuthentication):
+    """Any failure to authenticate a request is a refusal (401), never a crash (500).
+
+    botbuilder lets some failures escape as other exceptions: PyJWT's
+    InvalidSignatureError, a bare Exception for a missing endorsement, or an
+    AttributeError when no identity was found.
+    """
+
+    async def authenticate_request(
+        self, activity: Activity, auth_header: str
+    ) -> AuthenticateRequestResult:
+        try:
+            return await super().authenticate_request(activity, auth_header)
+        except PermissionError:
+            raise
+        except Exception as error:
+            log.warning("refused a request: %s", type(error).__name__)
+            raise PermissionError("the request's token could not be validated") from error
+
+
+def _public_cloud_endpoints(settings: Settings) -> dict[str, str]:
+    """Bot Framework's public-cloud endpoints, spelt out when one of them is moved.
+
+    botbuilder switches to its "parameterised" authentication as soon as any
+    endpoint is given, and then needs all of them.
+    """
+    if not settings.botframework_openid_url:
+        return {}
+    login_tenant = settings.tenant_id if settings.app_type == "SingleTenant" else "botframework.com"
+    constants = AuthenticationConstants
+    return {
+        "TO_CHANNEL_FROM_BOT_LOGIN_URL": f"https://login.microsoftonline.com/{login_tenant}",
+        "TO_CHANNEL_FROM_BOT_OAUTH_SCOPE": constants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE,
+        "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER": constants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER,
+        "OAUTH_URL": constants.OAUTH_URL,
+        "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL": settings.botframework_openid_url,
+        "TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL": (
+            constants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL
+        ),
+        "CALLER_ID": "urn:botframework:azure",
+    }
 
 
 async def _on_turn_error(context: TurnContext, error: Exception) -> None:

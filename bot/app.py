@@ -14,14 +14,21 @@ log = logging.getLogger(__name__)
 HealthCheck = Callable[[], Awaitable[bool]]
 
 
-def create_app(adapter: CloudAdapter, bot: Bot, database_reachable: HealthCheck) -> web.Application:
-    """Routes only; building the adapter, bot and database is the caller's job."""
+def create_app(
+    adapter: CloudAdapter, bot: Bot, database_reachable: HealthCheck, *, require_token: bool
+) -> web.Application:
+    """Routes only; building the adapter, bot and database is the caller's job.
+
+    With `require_token`, a request with no bearer token is refused before the
+    SDK sees it: botbuilder's own check fails with a 500 on some paths.
+    """
 
     async def messages(request: web.Request) -> web.StreamResponse:
+        if require_token and not request.headers.get("Authorization", "").startswith("Bearer "):
+            log.warning("refused /api/messages without a bearer token from %s", request.remote)
+            return web.json_response({"error": "Unauthorized"}, status=401)
         if request.content_type != "application/json":
-            return web.json_response(
-                {"error": "Content-Type must be application/json"}, status=415
-            )
+            return web.json_response({"error": "Content-Type must be application/json"}, status=415)
         response = await adapter.process(request, bot)
         return response if response is not None else web.Response(status=201)
 

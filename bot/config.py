@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     app_cert_key_file: str = ""
     app_type: Literal["SingleTenant", "MultiTenant", "UserAssignedMSI"] = "SingleTenant"
     tenant_id: str = ""
+    # Where Bot Framework publishes the keys that sign Teams' requests. Change it
+    # only for a sovereign cloud, or to point at a local stand-in in tests.
+    botframework_openid_url: str = ""
 
     timezone: str = "Europe/London"
     holiday_region: str = "GB-ENG"
@@ -110,7 +113,9 @@ def _credential_problem(s: Settings) -> str | None:
             )
         return None
     if not s.app_id:
-        return "AUDITBOT_APP_ID: required (the bot's Microsoft Entra app id) unless AUDITBOT_DEMO=true"
+        return (
+            "AUDITBOT_APP_ID: required (the bot's Microsoft Entra app id) unless AUDITBOT_DEMO=true"
+        )
     if s.app_type == "UserAssignedMSI":
         if s.app_password or s.app_cert_thumbprint:
             return "AUDITBOT_APP_TYPE: UserAssignedMSI uses no password or certificate; unset them"

@@ -21,7 +21,9 @@ def build_service(settings: Settings) -> web.Application:
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
     bot = AuditBot(Conversations(sessions))
-    app = create_app(build_adapter(settings), bot, lambda: ping(engine))
+    app = create_app(
+        build_adapter(settings), bot, lambda: ping(engine), require_token=not settings.demo
+    )
 
     async def close_database(_app: web.Application) -> None:
         await engine.dispose()

@@ -14,7 +14,9 @@ def help_card(commands: Sequence[tuple[str, str]], *, intro: str | None = None) 
     body = [heading("What I can do")]
     if intro:
         body.append(paragraph(intro))
-    body.append(FactSet(facts=[Fact(title=command, value=meaning) for command, meaning in commands]))
+    body.append(
+        FactSet(facts=[Fact(title=command, value=meaning) for command, meaning in commands])
+    )
     body.append(
         paragraph(
             "Commands are not case-sensitive. I only ever show case references, never a "

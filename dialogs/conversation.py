@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cards.welcome import welcome_card
 from dialogs.commands import CommandContext, run_command
-from storage.repositories.conversations import save_conversation_ref
 from storage.models import Service
+from storage.repositories.conversations import save_conversation_ref
 from storage.repositories.people import get_staff_by_aad_id, get_team, roles_of
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class Conversations:
 
 
 async def describe_roles(session: AsyncSession, staff_id: int) -> list[tuple[str, str]]:
-    """Each role someone holds as (role label, where), e.g. ("Auditor", "Children's Social Care")."""
+    """Each role someone holds as (label, where), e.g. ("Auditor", "Children's Social Care")."""
     described = []
     for held in await roles_of(session, staff_id):
         if held.team_id is not None:

@@ -58,9 +58,7 @@ class ConnectorStandIn:
     async def wait_for(self, count: int, timeout: float = 5.0) -> list[Sent]:
         """Wait until `count` activities have arrived; event-driven, not a sleep loop."""
         async with self._arrived:
-            await asyncio.wait_for(
-                self._arrived.wait_for(lambda: len(self.sent) >= count), timeout
-            )
+            await asyncio.wait_for(self._arrived.wait_for(lambda: len(self.sent) >= count), timeout)
         return self.sent
 
     async def _send(self, request: web.Request) -> web.Response:

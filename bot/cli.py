@@ -1,0 +1,168 @@
+"""The `auditbot` command: serve, demo, db upgrade, import, cycle open.
+
+Every command reads the same settings as the service, so a setting that would
+stop the service stops the command too, with the same one-line message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("auditbot")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except ConfigError as error:
+        print(f"auditbot: configuration error: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="auditbot", description="Run a children's services audit programme in Teams."
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the bot service (settings from AUDITBOT_*)")
+    serve.add_argument("--port", type=int, help="listen on this port (default 3978)")
+    serve.add_argument("--host", help="listen on this address")
+    serve.set_defaults(run=_serve)
+
+    demo = commands.add_parser(
+        "demo", help="create a demo organisation in SQLite and serve it with authentication off"
+    )
+    demo.add_argument("--database", default="auditbot-demo.sqlite3", help="SQLite file to use")
+    demo.add_argument("--port", type=int, help="listen on this port (default 3978)")
+    demo.add_argument("--fresh", action="store_true", help="start again from an empty database")
+    demo.add_argument("--no-serve", action="store_true", help="load the demo data and stop")
+    demo.set_defaults(run=_demo)
+
+    db = commands.add_parser("db", help="database commands")
+    db_commands = db.add_subparsers(required=True, metavar="ACTION")
+    db_commands.add_parser(
+        "upgrade", help="migrate the database to the latest schema"
+    ).set_defaults(run=_db_upgrade)
+
+    imports = commands.add_parser("import", help="load staff or cases from a CSV file")
+    import_kinds = imports.add_subparsers(required=True, metavar="WHAT")
+    for kind in ("teams", "staff", "cases"):
+        one = import_kinds.add_parser(kind, help=f"import {kind} (re-importing updates)")
+        one.add_argument("file", type=Path)
+        one.set_defaults(run=_import, kind=kind)
+
+    cycle = commands.add_parser("cycle", help="audit cycles")
+    cycle_commands = cycle.add_subparsers(required=True, metavar="ACTION")
+    opening = cycle_commands.add_parser("open", help="select cases and allocate auditors")
+    _add_cycle_open_arguments(opening)
+    opening.set_defaults(run=_cycle_open)
+    return parser
+
+
+def _add_cycle_open_arguments(opening: argparse.ArgumentParser) -> None:
+    opening.add_argument("--service", required=True, help="service code, e.g. CSC")
+    opening.add_argument("--month", required=True, help="audit month, YYYY-MM")
+    opening.add_argument("--tool", help="audit tool id (default: the service's usual tool)")
+    opening.add_argument("--title", help="cycle title (default: service and month)")
+    opening.add_argument("--cases", type=int, help="how many cases to pick at random")
+    opening.add_argument(
+        "--quota", action="append", default=[], metavar="TEAM=N", help="cases per team"
+    )
+    opening.add_argument(
+        "--criteria",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="thematic audit: pick open cases whose attribute matches (repeatable)",
+    )
+    opening.add_argument("--seed", type=int, help="random seed (default: chosen and recorded)")
+    opening.add_argument(
+        "--kloe", action="append", default=[], metavar="TEXT", help="a key line of enquiry"
+    )
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from bot.service import serve
+
+    overrides = {k: v for k, v in (("port", args.port), ("host", args.host)) if v is not None}
+    settings = load_settings(**overrides)
+    _configure_logging(settings)
+    from storage.db import upgrade
+
+    upgrade(settings.database_url)
+    serve(settings)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bot.demo import prepare_demo
+    from bot.service import serve
+
+    database = Path(args.database).resolve()
+    overrides: dict[str, object] = {"demo": True, "database_url": f"sqlite:///{database}"}
+    if args.port is not None:
+        overrides["port"] = args.port
+    settings = load_settings(**overrides)
+    _configure_logging(settings)
+    summary = asyncio.run(prepare_demo(settings, fresh=args.fresh))
+    print(summary)
+    if not args.no_serve:
+        serve(settings)
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from storage.db import upgrade
+
+    settings = load_settings()
+    upgrade(settings.database_url)
+    print("database is at the latest schema")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from bot.operations import import_file
+
+    settings = load_settings()
+    if not args.file.is_file():
+        print(f"auditbot: no such file: {args.file}", file=sys.stderr)
+        return 2
+    report = asyncio.run(import_file(settings, args.kind, args.file))
+    print(report.summary())
+    for rejected in report.rejected:
+        print(f"  row {rejected.row}: {rejected.reason}")
+    return 1 if report.rejected else 0
+
+
+def _cycle_open(args: argparse.Namespace) -> int:
+    from bot.operations import CycleRequestError, open_cycle_from_cli
+
+    settings = load_settings()
+    try:
+        outcome = asyncio.run(open_cycle_from_cli(settings, args))
+    except CycleRequestError as error:
+        print(f"auditbot: {error}", file=sys.stderr)
+        return 1
+    print(outcome)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
