@@ -1,0 +1,33 @@
+"""All tables. Import models from here; the modules split them by subject."""
+
+from storage.models.audits import Audit, Moderation, Recommendation, SectionGrade
+from storage.models.base import Base
+from storage.models.cases import Case, CaseInvolvement
+from storage.models.cycles import Cycle, Kloe, KloeApproval
+from storage.models.events import AuditEvent
+from storage.models.meetings import Meeting, MeetingAttendee
+from storage.models.messaging import BotState, ConversationRef, OutboxMessage
+from storage.models.people import RoleAssignment, Service, Staff, Team
+
+__all__ = [
+    "Audit",
+    "AuditEvent",
+    "Base",
+    "BotState",
+    "Case",
+    "CaseInvolvement",
+    "ConversationRef",
+    "Cycle",
+    "Kloe",
+    "KloeApproval",
+    "Meeting",
+    "MeetingAttendee",
+    "Moderation",
+    "OutboxMessage",
+    "Recommendation",
+    "RoleAssignment",
+    "SectionGrade",
+    "Service",
+    "Staff",
+    "Team",
+]
