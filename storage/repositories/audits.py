@@ -1,0 +1,238 @@
+"""Audits and what is recorded about them: section grades, moderations, recommendations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.enums import (
+    GradeStage,
+    RecommendationLevel,
+    RecommendationSource,
+    RecommendationStatus,
+)
+from storage.errors import LiveAuditExists, NotFound, StaleRecord
+from storage.models import Audit, Moderation, Recommendation, SectionGrade
+from storage.types import utcnow
+from workflow.grades import Grade
+from workflow.states import AuditState
+
+ENDED_STATES = frozenset({AuditState.REALLOCATED, AuditState.INVALIDATED})
+
+
+async def add_audit(
+    session: AsyncSession,
+    cycle_id: int,
+    case_id: int,
+    practitioner_id: int,
+    auditor_id: int,
+    **fields: Any,
+) -> Audit:
+    """Allocate a case in a cycle. One live audit per (cycle, case): raises LiveAuditExists.
+
+    fields are further Audit columns (team_manager_id, moderator_id, due_at,
+    predecessor_id, ...). To reallocate, end the old audit first.
+    """
+    live = await live_audit_for_case(session, cycle_id, case_id)
+    if live is not None:
+        raise LiveAuditExists(cycle_id, case_id, live.id)
+    audit = Audit(
+        cycle_id=cycle_id,
+        case_id=case_id,
+        practitioner_id=practitioner_id,
+        auditor_id=auditor_id,
+        **fields,
+    )
+    session.add(audit)
+    await session.flush()
+    return audit
+
+
+async def get_audit(session: AsyncSession, audit_id: int) -> Audit | None:
+    return await session.get(Audit, audit_id)
+
+
+async def get_audit_at_version(session: AsyncSession, audit_id: int, version: int) -> Audit:
+    """The audit, locked for this transaction, if it is still at version (the card's).
+
+    Raises NotFound, or StaleRecord when someone changed it since the card was drawn.
+    """
+    query = (
+        select(Audit)
+        .where(Audit.id == audit_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    audit = await session.scalar(query)
+    if audit is None:
+        raise NotFound("audit", audit_id)
+    if audit.version != version:
+        raise StaleRecord("audit", audit_id, expected=version, actual=audit.version)
+    return audit
+
+
+async def live_audit_for_case(session: AsyncSession, cycle_id: int, case_id: int) -> Audit | None:
+    """The case's audit in the cycle that has not been reallocated or invalidated."""
+    query = select(Audit).where(
+        Audit.cycle_id == cycle_id,
+        Audit.case_id == case_id,
+        Audit.state.not_in(ENDED_STATES),
+    )
+    return await session.scalar(query)
+
+
+async def list_audits_in_cycle(session: AsyncSession, cycle_id: int) -> list[Audit]:
+    query = select(Audit).where(Audit.cycle_id == cycle_id).order_by(Audit.id)
+    return list((await session.scalars(query)).all())
+
+
+async def list_audits_for_staff(
+    session: AsyncSession, staff_id: int, states: Iterable[AuditState] | None = None
+) -> list[Audit]:
+    """Audits in which the person is auditor, moderator, practitioner or team manager."""
+    query = select(Audit).where(
+        or_(
+            Audit.auditor_id == staff_id,
+            Audit.moderator_id == staff_id,
+            Audit.practitioner_id == staff_id,
+            Audit.team_manager_id == staff_id,
+        )
+    )
+    if states is not None:
+        query = query.where(Audit.state.in_(list(states)))
+    return list((await session.scalars(query.order_by(Audit.id))).all())
+
+
+async def list_audits_in_states(session: AsyncSession, states: Iterable[AuditState]) -> list[Audit]:
+    """Audits in any of the states, for the scheduler to check deadlines against."""
+    query = select(Audit).where(Audit.state.in_(list(states))).order_by(Audit.id)
+    return list((await session.scalars(query)).all())
+
+
+async def save_section_grade(
+    session: AsyncSession,
+    audit_id: int,
+    section_id: str,
+    stage: GradeStage,
+    by_staff_id: int,
+    grade: Grade | None,
+    rationale: str | None = None,
+    agreed: bool | None = None,
+) -> SectionGrade:
+    """Set one section's grade at one stage, replacing an earlier answer at that stage."""
+    row = await session.scalar(
+        select(SectionGrade).where(
+            SectionGrade.audit_id == audit_id,
+            SectionGrade.section_id == section_id,
+            SectionGrade.stage == stage,
+        )
+    )
+    if row is None:
+        row = SectionGrade(audit_id=audit_id, section_id=section_id, stage=stage)
+        session.add(row)
+    row.by_staff_id = by_staff_id
+    row.grade = grade
+    row.rationale = rationale
+    row.agreed = agreed
+    await session.flush()
+    return row
+
+
+async def list_section_grades(
+    session: AsyncSession, audit_id: int, stage: GradeStage | None = None
+) -> list[SectionGrade]:
+    query = select(SectionGrade).where(SectionGrade.audit_id == audit_id)
+    if stage is not None:
+        query = query.where(SectionGrade.stage == stage)
+    query = query.order_by(SectionGrade.stage, SectionGrade.section_id)
+    return list((await session.scalars(query)).all())
+
+
+async def add_moderation(
+    session: AsyncSession,
+    audit_id: int,
+    moderator_id: int,
+    overall_agreed: bool,
+    overall_grade: Grade,
+    rationale: str | None = None,
+    at: datetime | None = None,
+) -> Moderation:
+    moderation = Moderation(
+        audit_id=audit_id,
+        moderator_id=moderator_id,
+        overall_agreed=overall_agreed,
+        overall_grade=overall_grade,
+        rationale=rationale,
+        moderated_at=at or utcnow(),
+    )
+    session.add(moderation)
+    await session.flush()
+    return moderation
+
+
+async def list_moderations(session: AsyncSession, audit_id: int) -> list[Moderation]:
+    query = (
+        select(Moderation)
+        .where(Moderation.audit_id == audit_id)
+        .order_by(Moderation.moderated_at, Moderation.id)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def add_recommendation(
+    session: AsyncSession,
+    audit_id: int,
+    level: RecommendationLevel,
+    action: str,
+    impact_on_child: str | None,
+    owner_id: int | None,
+    due_on: date | None,
+    source: RecommendationSource = RecommendationSource.AUDIT,
+) -> Recommendation:
+    """A SMART recommendation: what, the impact on the child, by whom, by when."""
+    recommendation = Recommendation(
+        audit_id=audit_id,
+        level=level,
+        action=action,
+        impact_on_child=impact_on_child,
+        owner_id=owner_id,
+        due_on=due_on,
+        source=source,
+    )
+    session.add(recommendation)
+    await session.flush()
+    return recommendation
+
+
+async def get_recommendation(
+    session: AsyncSession, recommendation_id: int
+) -> Recommendation | None:
+    return await session.get(Recommendation, recommendation_id)
+
+
+async def list_recommendations(session: AsyncSession, audit_id: int) -> list[Recommendation]:
+    query = (
+        select(Recommendation)
+        .where(Recommendation.audit_id == audit_id)
+        .order_by(Recommendation.id)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def list_open_recommendations_for_owner(
+    session: AsyncSession, owner_id: int
+) -> list[Recommendation]:
+    """What a person still owes: recommendations not done, soonest due first."""
+    query = (
+        select(Recommendation)
+        .where(
+            Recommendation.owner_id == owner_id,
+            Recommendation.status != RecommendationStatus.DONE,
+        )
+        .order_by(Recommendation.due_on, Recommendation.id)
+    )
+    return list((await session.scalars(query)).all())

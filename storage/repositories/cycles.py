@@ -1,0 +1,105 @@
+"""Audit cycles, their key lines of enquiry and the approvals of those."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.enums import CycleState, KloeDecision
+from storage.models import Cycle, Kloe, KloeApproval
+from storage.types import utcnow
+from workflow.roles import Role
+
+
+async def create_cycle(
+    session: AsyncSession,
+    service_id: int,
+    title: str,
+    month: date,
+    audit_tool_id: str,
+    kloes: Iterable[str] = (),
+) -> Cycle:
+    """A proposed cycle for the month (stored as its first day), with its KLOEs in order."""
+    cycle = Cycle(
+        service_id=service_id,
+        title=title,
+        month=month.replace(day=1),
+        audit_tool_id=audit_tool_id,
+        state=CycleState.PROPOSED,
+    )
+    session.add(cycle)
+    await session.flush()
+    await set_kloes(session, cycle.id, kloes)
+    return cycle
+
+
+async def get_cycle(session: AsyncSession, cycle_id: int) -> Cycle | None:
+    return await session.get(Cycle, cycle_id)
+
+
+async def list_cycles(session: AsyncSession, service_id: int) -> list[Cycle]:
+    """A service's cycles, newest month first."""
+    query = (
+        select(Cycle)
+        .where(Cycle.service_id == service_id)
+        .order_by(Cycle.month.desc(), Cycle.id.desc())
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def set_kloes(session: AsyncSession, cycle_id: int, texts: Iterable[str]) -> list[Kloe]:
+    """Replace the cycle's KLOEs with texts, numbered from 1 in the order given."""
+    await session.execute(delete(Kloe).where(Kloe.cycle_id == cycle_id))
+    kloes = [
+        Kloe(cycle_id=cycle_id, position=position, text=text)
+        for position, text in enumerate(texts, start=1)
+    ]
+    session.add_all(kloes)
+    await session.flush()
+    return kloes
+
+
+async def list_kloes(session: AsyncSession, cycle_id: int) -> list[Kloe]:
+    query = select(Kloe).where(Kloe.cycle_id == cycle_id).order_by(Kloe.position)
+    return list((await session.scalars(query)).all())
+
+
+async def record_kloe_decision(
+    session: AsyncSession,
+    cycle_id: int,
+    approver_id: int,
+    approver_role: Role,
+    decision: KloeDecision,
+    comment: str | None = None,
+    at: datetime | None = None,
+) -> KloeApproval:
+    """Set the current decision of one approving role, replacing its earlier one.
+
+    Earlier decisions are kept by the caller's audit event, not here.
+    """
+    approval = await session.scalar(
+        select(KloeApproval).where(
+            KloeApproval.cycle_id == cycle_id, KloeApproval.approver_role == approver_role
+        )
+    )
+    if approval is None:
+        approval = KloeApproval(cycle_id=cycle_id, approver_role=approver_role)
+        session.add(approval)
+    approval.approver_id = approver_id
+    approval.decision = decision
+    approval.comment = comment
+    approval.decided_at = at or utcnow()
+    await session.flush()
+    return approval
+
+
+async def list_kloe_approvals(session: AsyncSession, cycle_id: int) -> list[KloeApproval]:
+    query = (
+        select(KloeApproval)
+        .where(KloeApproval.cycle_id == cycle_id)
+        .order_by(KloeApproval.approver_role)
+    )
+    return list((await session.scalars(query)).all())

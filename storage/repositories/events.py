@@ -1,0 +1,88 @@
+"""The audit trail: every change to a record is a row (DOMAIN.md "What is tracked")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import inspect, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AuditEvent, Staff
+from storage.types import utcnow
+
+Actor = Staff | int | str | None
+
+
+async def record_event(
+    session: AsyncSession,
+    actor: Actor,
+    entity: str,
+    entity_id: int,
+    action: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    *,
+    label: str | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
+    """Add an audit event to the session's transaction; the caller commits it with the change.
+
+    actor is a Staff row or staff id (a person acted), or a label such as
+    "system" or "import" (no person). label overrides the stored label, e.g. a
+    person running an import: record_event(s, staff, ..., label="import").
+    before/after are made JSON-safe (dates as ISO strings, enums as values).
+    """
+    if isinstance(actor, Staff):
+        if actor.id is None:
+            await session.flush()
+        actor = actor.id
+    actor_id = actor if isinstance(actor, int) else None
+    actor_label = label or (actor if isinstance(actor, str) else None)
+    event = AuditEvent(
+        occurred_at=at or utcnow(),
+        actor_id=actor_id,
+        actor_label=actor_label,
+        entity=entity,
+        entity_id=entity_id,
+        action=action,
+        before=jsonable(before),
+        after=jsonable(after),
+    )
+    session.add(event)
+    return event
+
+
+async def list_events(session: AsyncSession, entity: str, entity_id: int) -> list[AuditEvent]:
+    """The history of one record, oldest first."""
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.entity == entity, AuditEvent.entity_id == entity_id)
+        .order_by(AuditEvent.occurred_at, AuditEvent.id)
+    )
+    return list((await session.scalars(query)).all())
+
+
+def snapshot(row: Any, fields: Iterable[str] | None = None) -> dict[str, Any]:
+    """A JSON-safe dict of a row's column values (or of the named fields), for before/after."""
+    names = fields or [column.key for column in inspect(row).mapper.column_attrs]
+    return {name: jsonable(getattr(row, name)) for name in names}
+
+
+def jsonable(value: Any) -> Any:
+    """value with dates, times, enums, decimals, sets and tuples made JSON-safe."""
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value) if isinstance(value, set | frozenset) else value
+        return [jsonable(item) for item in items]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
