@@ -1,0 +1,156 @@
+from datetime import UTC, date, datetime
+
+import pytest
+
+from storage import repositories as repo
+from storage.enums import GradeStage, KloeDecision, MeetingKind, RecommendationLevel
+from storage.errors import LiveAuditExists, NotFound, StaleRecord
+from tests.conftest import Database
+from tests.factories import create_audit, create_service, create_staff
+from workflow.grades import Grade
+from workflow.roles import Role
+from workflow.states import AuditState
+
+
+async def test_create_cycle_stores_the_month_and_numbered_kloes(db: Database):
+    async with db.sessions.begin() as session:
+        service = await create_service(session)
+        cycle = await repo.create_cycle(
+            session, service.id, "March", date(2025, 3, 17), "col_pir", ["Voice", "Plans"]
+        )
+    async with db.sessions() as session:
+        kloes = await repo.list_kloes(session, cycle.id)
+        cycles = await repo.list_cycles(session, service.id)
+    assert cycle.month == date(2025, 3, 1)
+    assert [(k.position, k.text) for k in kloes] == [(1, "Voice"), (2, "Plans")]
+    assert [c.id for c in cycles] == [cycle.id]
+
+
+async def test_a_second_kloe_decision_by_the_same_role_replaces_the_first(db: Database):
+    async with db.sessions.begin() as session:
+        service = await create_service(session)
+        hos = await create_staff(session, roles=[(Role.HEAD_OF_SERVICE, service)])
+        cycle = await repo.create_cycle(session, service.id, "March", date(2025, 3, 1), "t")
+        await repo.record_kloe_decision(
+            session, cycle.id, hos.id, Role.HEAD_OF_SERVICE, KloeDecision.SENT_BACK, "Add one"
+        )
+        await repo.record_kloe_decision(
+            session, cycle.id, hos.id, Role.HEAD_OF_SERVICE, KloeDecision.APPROVED
+        )
+    async with db.sessions() as session:
+        (approval,) = await repo.list_kloe_approvals(session, cycle.id)
+    assert (approval.decision, approval.comment) == (KloeDecision.APPROVED, None)
+
+
+async def test_a_case_has_one_live_audit_per_cycle(db: Database):
+    async with db.sessions.begin() as session:
+        audit = await create_audit(session)
+        with pytest.raises(LiveAuditExists):
+            await repo.add_audit(
+                session, audit.cycle_id, audit.case_id, audit.practitioner_id, audit.auditor_id
+            )
+        audit.state = AuditState.REALLOCATED
+        successor = await repo.add_audit(
+            session,
+            audit.cycle_id,
+            audit.case_id,
+            audit.practitioner_id,
+            audit.auditor_id,
+            predecessor_id=audit.id,
+        )
+    async with db.sessions() as session:
+        live = await repo.live_audit_for_case(session, audit.cycle_id, audit.case_id)
+    assert live is not None and live.id == successor.id and live.predecessor_id == audit.id
+
+
+async def test_a_stale_card_is_refused(db: Database):
+    async with db.sessions.begin() as session:
+        audit = await create_audit(session)
+    async with db.sessions.begin() as session:
+        current = await repo.get_audit_at_version(session, audit.id, 1)
+        current.draft = {"journey": "drafted"}
+    async with db.sessions.begin() as session:
+        with pytest.raises(StaleRecord) as refused:
+            await repo.get_audit_at_version(session, audit.id, 1)
+        assert (refused.value.expected, refused.value.actual) == (1, 2)
+        with pytest.raises(NotFound):
+            await repo.get_audit_at_version(session, 999_999, 1)
+
+
+async def test_audits_are_listed_for_everyone_taking_part(db: Database):
+    async with db.sessions.begin() as session:
+        audit = await create_audit(session)
+        await create_audit(session)
+    async with db.sessions() as session:
+        for person in (audit.auditor_id, audit.moderator_id, audit.practitioner_id):
+            assert person is not None
+            assert [a.id for a in await repo.list_audits_for_staff(session, person)] == [audit.id]
+        none_submitted = await repo.list_audits_for_staff(
+            session, audit.auditor_id, [AuditState.SUBMITTED]
+        )
+        allocated = await repo.list_audits_in_states(session, [AuditState.ALLOCATED])
+        in_cycle = await repo.list_audits_in_cycle(session, audit.cycle_id)
+    assert none_submitted == []
+    assert len(allocated) == 2
+    assert [a.id for a in in_cycle] == [audit.id]
+
+
+async def test_section_grades_are_one_per_section_and_stage(db: Database):
+    async with db.sessions.begin() as session:
+        audit = await create_audit(session)
+        for grade in (Grade.GOOD, Grade.REQUIRES_IMPROVEMENT):
+            await repo.save_section_grade(
+                session, audit.id, "journey", GradeStage.INITIAL, audit.auditor_id, grade, "Why"
+            )
+        await repo.save_section_grade(
+            session,
+            audit.id,
+            "journey",
+            GradeStage.MODERATED,
+            audit.moderator_id,
+            Grade.GOOD,
+            "Evidence of progress",
+            agreed=False,
+        )
+    async with db.sessions() as session:
+        initial = await repo.list_section_grades(session, audit.id, GradeStage.INITIAL)
+        every = await repo.list_section_grades(session, audit.id)
+    assert [(g.section_id, g.grade) for g in initial] == [("journey", Grade.REQUIRES_IMPROVEMENT)]
+    assert len(every) == 2
+
+
+async def test_moderations_recommendations_and_meetings_belong_to_their_audit(db: Database):
+    at = datetime(2025, 3, 20, 14, 0, tzinfo=UTC)
+    async with db.sessions.begin() as session:
+        audit = await create_audit(session)
+        await repo.add_moderation(session, audit.id, audit.moderator_id, False, Grade.GOOD, "x", at)
+        recommendation = await repo.add_recommendation(
+            session,
+            audit.id,
+            RecommendationLevel.CHILD,
+            "Visit",
+            "Seen",
+            audit.team_manager_id,
+            date(2025, 4, 1),
+        )
+        meeting = await repo.add_meeting(
+            session,
+            audit.id,
+            MeetingKind.UOPP,
+            audit.auditor_id,
+            [(audit.practitioner_id, True), (audit.moderator_id, False)],
+            starts_at=at,
+            ends_at=at,
+        )
+        meeting.graph_event_id = "AAMk="
+        assert await repo.set_attendee_response(session, meeting.id, audit.practitioner_id, "ok")
+        assert not await repo.set_attendee_response(session, meeting.id, audit.auditor_id, "ok")
+    async with db.sessions() as session:
+        (moderation,) = await repo.list_moderations(session, audit.id)
+        owed = await repo.list_open_recommendations_for_owner(session, audit.team_manager_id)
+        found = await repo.get_meeting_by_graph_event_id(session, "AAMk=")
+        attendees = await repo.list_attendees(session, meeting.id)
+    assert moderation.moderated_at == at
+    assert [r.id for r in owed] == [recommendation.id]
+    assert found is not None and found.id == meeting.id
+    assert sorted((a.required, a.response) for a in attendees) == [(False, None), (True, "ok")]

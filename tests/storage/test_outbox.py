@@ -1,0 +1,96 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from storage import repositories as repo
+from storage.enums import OutboxState
+from storage.models import OutboxMessage
+from tests.conftest import Database
+from tests.factories import create_staff
+
+NOW = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+
+
+async def test_the_same_idempotency_key_queues_one_message(db: Database):
+    async with db.sessions.begin() as session:
+        person = await create_staff(session)
+        first = await repo.enqueue_message(session, person.id, "allocation", {"n": 1}, "alloc:1")
+    async with db.sessions.begin() as session:
+        again = await repo.enqueue_message(session, person.id, "allocation", {"n": 2}, "alloc:1")
+    async with db.sessions() as session:
+        messages = await repo.list_messages(session)
+    assert again.id == first.id
+    assert [(m.id, m.payload) for m in messages] == [(first.id, {"n": 1})]
+
+
+async def test_the_database_refuses_a_duplicate_idempotency_key(db: Database):
+    async with db.sessions() as session:
+        session.add(OutboxMessage(idempotency_key="k", kind="x", payload={}))
+        await session.flush()
+        session.add(OutboxMessage(idempotency_key="k", kind="x", payload={}))
+        with pytest.raises(IntegrityError):
+            await session.flush()
+
+
+async def test_claiming_takes_due_pending_messages_oldest_first(db: Database):
+    async with db.sessions.begin() as session:
+        for key, due in (
+            ("late", NOW),
+            ("early", NOW - timedelta(hours=1)),
+            ("future", NOW + timedelta(minutes=1)),
+        ):
+            await repo.enqueue_message(session, None, "k", {}, key, not_before=due)
+    async with db.sessions.begin() as session:
+        claimed = await repo.claim_due_messages(session, "worker-1", NOW)
+    assert [m.idempotency_key for m in claimed] == ["early", "late"]
+    assert all(m.state is OutboxState.CLAIMED and m.attempts == 1 for m in claimed)
+    async with db.sessions.begin() as session:
+        assert await repo.claim_due_messages(session, "worker-2", NOW) == []
+
+
+async def test_outcomes_are_recorded_only_for_claimed_messages(db: Database):
+    async with db.sessions.begin() as session:
+        for key in ("a", "b", "c", "d"):
+            await repo.enqueue_message(session, None, "k", {}, key, not_before=NOW)
+        a, b, c, d = await repo.claim_due_messages(session, "w", NOW)
+    later = NOW + timedelta(seconds=30)
+    async with db.sessions.begin() as session:
+        assert await repo.mark_sent(session, a.id, NOW)
+        assert not await repo.mark_sent(session, a.id, NOW)  # already sent
+        assert await repo.retry_later(session, b.id, "HTTP 429", later)
+        assert await repo.mark_failed(session, c.id, "HTTP 400")
+        assert await repo.mark_unreachable(session, d.id, "no conversation reference")
+    async with db.sessions() as session:
+        states = {m.idempotency_key: m for m in await repo.list_messages(session)}
+    assert states["a"].state is OutboxState.SENT and states["a"].sent_at == NOW
+    assert (states["b"].state, states["b"].next_attempt_at) == (OutboxState.PENDING, later)
+    assert states["b"].last_error == "HTTP 429" and states["b"].claimed_by is None
+    assert states["c"].state is OutboxState.FAILED
+    assert states["d"].state is OutboxState.UNREACHABLE
+
+
+async def test_claims_left_by_a_dead_sender_are_released(db: Database):
+    async with db.sessions.begin() as session:
+        await repo.enqueue_message(session, None, "k", {}, "old", not_before=NOW)
+        (message,) = await repo.claim_due_messages(session, "dead", NOW)
+    async with db.sessions.begin() as session:
+        assert await repo.release_stale_claims(session, NOW + timedelta(minutes=5)) == 1
+    async with db.sessions() as session:
+        reloaded = await repo.get_message(session, message.id)
+    assert reloaded is not None and reloaded.state is OutboxState.PENDING
+
+
+async def test_concurrent_senders_never_claim_the_same_message(db: Database):
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite has a single writer; SKIP LOCKED is PostgreSQL's")
+    async with db.sessions.begin() as session:
+        for number in range(6):
+            await repo.enqueue_message(session, None, "k", {}, f"m{number}", not_before=NOW)
+    async with db.sessions() as first, db.sessions() as second:
+        mine = await repo.claim_due_messages(first, "w1", NOW, limit=4)
+        theirs = await repo.claim_due_messages(second, "w2", NOW, limit=4)
+        await first.commit()
+        await second.commit()
+    assert len(mine) == 4 and len(theirs) == 2
+    assert not {m.id for m in mine} & {m.id for m in theirs}
