@@ -43,6 +43,12 @@ class ImportReport:
     def reject(self, row: int, reason: str) -> None:
         self.rejected.append(RejectedRow(row, reason))
 
+    def summary(self) -> str:
+        return (
+            f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{len(self.rejected)} rejected"
+        )
+
 
 def read_text(source: str | Path) -> str:
     """source is a Path, a path string naming an existing file, or the CSV text itself."""
