@@ -138,7 +138,7 @@ async def create_cycle(
     service: Service | None = None,
     title: str | None = None,
     month: date = date(2025, 3, 1),
-    audit_tool_id: str = "col_practice_and_impact_review",
+    audit_tool_id: str = "col_practice_impact_review",
     state: CycleState = CycleState.OPEN,
     kloes: Iterable[str] = ("Is the child's voice heard?",),
 ) -> Cycle:

@@ -1,0 +1,84 @@
+"""`auditbot demo`: a realistic organisation in SQLite and an open cycle, ready to try.
+
+The demo is the product on the embedded defaults: the same migrations,
+importers and cycle opening a council uses, with fictional staff and case
+references only.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from bot.config import Settings, load_rules
+from dialogs.cycles import CycleRequest, open_cycle
+from storage import repositories as repo
+from storage.db import async_upgrade, make_engine, session_factory
+from storage.demo import load_demo
+from workflow.calendar import SystemClock
+
+DEMO_SEED = 20261122
+DEMO_CYCLES = (
+    ("CSC", {"CSC-CIN": 3, "CSC-CP": 3, "CSC-CLA": 3}),
+    ("EH", {"EH-NORTH": 3, "EH-SOUTH": 3}),
+)
+DEMO_KLOES = (
+    "Is the child's lived experience visible in the record and the plan?",
+    "Does management oversight drive the plan forward without drift?",
+    "How well does practice understand and respond to the child's identity?",
+)
+
+
+async def prepare_demo(settings: Settings, *, fresh: bool = False) -> str:
+    """Migrate, load the demo organisation and open this month's cycles; say what is there."""
+    database = Path(make_url(settings.database_url).database or "")
+    if fresh and database.exists():
+        database.unlink()
+    engine = make_engine(settings.database_url)
+    try:
+        await async_upgrade(engine)
+        async with session_factory(engine).begin() as session:
+            await load_demo(session)
+            opened = await _open_cycles(session, settings)
+        async with session_factory(engine)() as session:
+            return await _summary(session, database, opened)
+    finally:
+        await engine.dispose()
+
+
+async def _open_cycles(session, settings: Settings) -> list[str]:
+    now = SystemClock().now()
+    month = date(now.year, now.month, 1)
+    opened = []
+    for service_code, quotas in DEMO_CYCLES:
+        service = await repo.get_service_by_code(session, service_code)
+        if service is None or await repo.list_cycles(session, service.id):
+            continue
+        request = CycleRequest(
+            service_code=service_code, month=month, seed=DEMO_SEED, quotas=quotas, kloes=DEMO_KLOES
+        )
+        outcome = await open_cycle(
+            session, request, rules=load_rules(settings), now=now, actor="demo"
+        )
+        opened.append(str(outcome))
+    return opened
+
+
+async def _summary(session, database: Path, opened: list[str]) -> str:
+    services = await repo.list_services(session)
+    lines = [f"Demo database: {database}"]
+    for service in services:
+        cycles = await repo.list_cycles(session, service.id)
+        cases = await repo.list_open_cases(session, service.id)
+        audits = sum([len(await repo.list_audits_in_cycle(session, c.id)) for c in cycles])
+        lines.append(
+            f"  {service.name}: {len(cases)} open cases, {len(cycles)} cycle(s), {audits} audits"
+        )
+    lines.extend(f"  {line}" for line in opened)
+    lines.append(
+        "Talk to it with the Agents Playground: npx @microsoft/m365agentsplayground "
+        "(see README, 'Try it in the Agents Playground')."
+    )
+    return "\n".join(lines)

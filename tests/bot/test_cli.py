@@ -1,0 +1,109 @@
+"""The `auditbot` command as an operator uses it."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import Database
+
+TEAMS = (
+    "service_code,service_name,service_kind,team_code,team_name\n"
+    "CSC,Children's Social Care,childrens_social_care,CSC-A,Team A\n"
+    "CSC,Children's Social Care,childrens_social_care,CSC-B,Team B\n"
+)
+STAFF = (
+    "aad_object_id,upn,display_name,email,roles,auditor_trained,line_manager_upn\n"
+    "11111111-1111-1111-1111-111111111111,pa@c.gov.uk,P A,pa@c.gov.uk,practitioner@CSC-A,no,\n"
+    "22222222-2222-2222-2222-222222222222,pb@c.gov.uk,P B,pb@c.gov.uk,practitioner@CSC-B,no,\n"
+    "33333333-3333-3333-3333-333333333333,au@c.gov.uk,A U,au@c.gov.uk,auditor@CSC,yes,\n"
+    "44444444-4444-4444-4444-444444444444,ma@c.gov.uk,M A,ma@c.gov.uk,auditor@CSC-A,yes,\n"
+    "55555555-5555-5555-5555-555555555555,mo@c.gov.uk,M O,mo@c.gov.uk,moderator@CSC,yes,\n"
+    "not-a-guid,xx@c.gov.uk,X X,xx@c.gov.uk,auditor@CSC,yes,\n"
+)
+CASES = (
+    "case_ref,team_code,practitioner_upn,status,opened_on,involved_upns\n"
+    "CSC-001,CSC-A,pa@c.gov.uk,open,2026-01-05,\n"
+    "CSC-002,CSC-B,pb@c.gov.uk,open,2026-02-05,\n"
+    "CSC-003,CSC-B,pb@c.gov.uk,open,2026-31-05,\n"
+)
+
+
+@pytest.fixture
+def operator_env(db: Database, monkeypatch: pytest.MonkeyPatch) -> Database:
+    """The environment an operator would set: database and credentials."""
+    for name in ("AUDITBOT_DEMO", "AUDITBOT_APP_PASSWORD", "AUDITBOT_APP_CERT_THUMBPRINT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AUDITBOT_DATABASE_URL", db.url)
+    monkeypatch.setenv("AUDITBOT_APP_ID", "5d1c5f0e-2b7a-4b53-9d59-3f2f4a8c1e01")
+    monkeypatch.setenv("AUDITBOT_APP_PASSWORD", "from-the-key-vault")
+    monkeypatch.setenv("AUDITBOT_TENANT_ID", "72f988bf-86f1-41af-91ab-2d7cd011db47")
+    return db
+
+
+def write(tmp_path, name: str, text: str):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_missing_setting_stops_with_one_line_naming_it(monkeypatch, capsys):
+    for name in ("AUDITBOT_DEMO", "AUDITBOT_APP_ID"):
+        monkeypatch.delenv(name, raising=False)
+
+    assert main(["db", "upgrade"]) == 2
+
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err
+    assert err.startswith("auditbot: configuration error: AUDITBOT_APP_ID:")
+
+
+def test_imports_load_good_rows_and_report_bad_ones_by_row(operator_env, tmp_path, capsys):
+    assert main(["import", "teams", write(tmp_path, "teams.csv", TEAMS)]) == 0
+    assert main(["import", "staff", write(tmp_path, "staff.csv", STAFF)]) == 1
+    out = capsys.readouterr().out
+    assert "5 created" in out
+    assert "row 7:" in out
+
+    assert main(["import", "cases", write(tmp_path, "cases.csv", CASES)]) == 1
+    out = capsys.readouterr().out
+    assert "2 created" in out and "row 4:" in out
+
+    assert main(["import", "cases", write(tmp_path, "cases.csv", CASES)]) == 1
+    assert "0 created, 0 updated, 2 unchanged" in capsys.readouterr().out
+
+
+def test_cycle_open_allocates_and_prints_the_seed(operator_env, tmp_path, capsys):
+    main(["import", "teams", write(tmp_path, "teams.csv", TEAMS)])
+    main(["import", "staff", write(tmp_path, "staff.csv", STAFF)])
+    main(["import", "cases", write(tmp_path, "cases.csv", CASES)])
+    capsys.readouterr()
+
+    code = main(
+        [
+            "cycle",
+            "open",
+            "--service",
+            "csc",
+            "--month",
+            "2026-12",
+            "--cases",
+            "2",
+            "--seed",
+            "5",
+            "--kloe",
+            "Is the child's voice heard?",
+        ]
+    )
+
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "2 audits allocated" in out
+    assert "seed 5" in out
+
+
+def test_cycle_open_refuses_a_malformed_month(operator_env, capsys):
+    code = main(["cycle", "open", "--service", "CSC", "--month", "December", "--cases", "2"])
+
+    assert code == 1
+    assert "--month must look like 2026-12" in capsys.readouterr().err
