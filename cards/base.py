@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from microsoft_teams.cards import AdaptiveCard, CardElement, TextBlock
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
-VERSION = "1.5"
+VERSION: Literal["1.5"] = "1.5"
 
 
-def card(body: list[CardElement], *, fallback: str, actions: list[Any] | None = None) -> dict:
+def card(
+    body: Sequence[CardElement], *, fallback: str, actions: Sequence[Any] | None = None
+) -> dict:
     """A 1.5 card as the dict Teams expects, with a text fallback for old clients."""
-    model = AdaptiveCard(version=VERSION, body=body, actions=actions, fallback_text=fallback)
+    model = AdaptiveCard(
+        version=VERSION,
+        body=list(body),
+        actions=list(actions) if actions else None,
+        fallback_text=fallback,
+    )
     # The model's own `schema` field serialises without its "$", so it is set here.
     return {"$schema": SCHEMA, **model.model_dump(by_alias=True, exclude_none=True, mode="json")}
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from microsoft_teams.cards import Fact, FactSet
+from microsoft_teams.cards import CardElement, Fact, FactSet
 
 from cards.base import card, heading, paragraph
 
 
 def help_card(commands: Sequence[tuple[str, str]], *, intro: str | None = None) -> dict:
     """List the chat commands, each with what it does. `commands` is (command, meaning)."""
-    body = [heading("What I can do")]
+    body: list[CardElement] = [heading("What I can do")]
     if intro:
         body.append(paragraph(intro))
     body.append(

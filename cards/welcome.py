@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from microsoft_teams.cards import CardElement
+
 from cards.base import card, heading, paragraph
 
 
@@ -14,7 +16,7 @@ def welcome_card(display_name: str, roles: Sequence[tuple[str, str]]) -> dict:
     being shown an empty list.
     """
     first_name = display_name.split(" ")[0] if display_name else "there"
-    body = [heading(f"Hello {first_name}, I'm auditbot")]
+    body: list[CardElement] = [heading(f"Hello {first_name}, I'm auditbot")]
     body.append(
         paragraph(
             "I run the practice audit programme in Teams: I tell you what you've been "

@@ -194,20 +194,22 @@ async def _write_audits(
     moderation = moderation_due(rules, calendar, None, audit_month=cycle.month).due_at
     managers = await repo.team_managers_by_team(session, list(teams))
     by_ref = {case.case_ref: case for case in picked}
+    rows = []
     for allocation in allocations:
         case = by_ref[allocation.case_ref]
-        audit = await repo.add_audit(
-            session,
-            cycle.id,
-            case.id,
-            case.practitioner_id,
-            int(allocation.auditor_id),
-            moderator_id=int(allocation.moderator_id),
-            team_manager_id=managers.get(case.team_id),
-            state=AuditState.ALLOCATED,
-            due_at=due,
-            moderation_due_at=moderation,
+        rows.append(
+            {
+                "case_id": case.id,
+                "practitioner_id": case.practitioner_id,
+                "auditor_id": int(allocation.auditor_id),
+                "moderator_id": int(allocation.moderator_id),
+                "team_manager_id": managers.get(case.team_id),
+                "state": AuditState.ALLOCATED,
+                "due_at": due,
+                "moderation_due_at": moderation,
+            }
         )
+    for audit in await repo.add_audits(session, cycle.id, rows):
         await repo.record_event(
             session, actor, "audit", audit.id, "allocated", None, repo.snapshot(audit)
         )

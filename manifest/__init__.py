@@ -1,0 +1,1 @@
+"""The Teams app manifest, icons and the package builder (issue 3)."""

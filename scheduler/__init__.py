@@ -1,0 +1,1 @@
+"""Scheduled jobs: the reminder tick, escalations and weekly digests (issue 6)."""

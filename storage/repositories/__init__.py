@@ -22,6 +22,7 @@ from storage.repositories.allocation import (
 from storage.repositories.audits import (
     ENDED_STATES,
     add_audit,
+    add_audits,
     add_moderation,
     add_recommendation,
     get_audit,
@@ -107,6 +108,7 @@ __all__ = [
     "HeldRole",
     "NOT_A_LOAD",
     "add_audit",
+    "add_audits",
     "add_case",
     "add_meeting",
     "add_moderation",

@@ -52,6 +52,29 @@ async def add_audit(
     return audit
 
 
+async def add_audits(
+    session: AsyncSession, cycle_id: int, allocations: Iterable[dict[str, Any]]
+) -> list[Audit]:
+    """Allocate many cases in a cycle at once (opening a cycle), in one flush.
+
+    Each mapping holds Audit columns, case_id among them. Raises
+    LiveAuditExists, adding nothing, if any case already has a live audit.
+    """
+    audits = [Audit(cycle_id=cycle_id, **fields) for fields in allocations]
+    case_ids = [audit.case_id for audit in audits]
+    query = select(Audit).where(
+        Audit.cycle_id == cycle_id,
+        Audit.case_id.in_(case_ids),
+        Audit.state.not_in(ENDED_STATES),
+    )
+    live = await session.scalar(query.limit(1))
+    if live is not None:
+        raise LiveAuditExists(cycle_id, live.case_id, live.id)
+    session.add_all(audits)
+    await session.flush()
+    return audits
+
+
 async def get_audit(session: AsyncSession, audit_id: int) -> Audit | None:
     return await session.get(Audit, audit_id)
 

@@ -63,6 +63,26 @@ async def test_a_case_has_one_live_audit_per_cycle(db: Database):
     assert live is not None and live.id == successor.id and live.predecessor_id == audit.id
 
 
+async def test_bulk_allocation_refuses_a_case_already_live_and_adds_none(db: Database):
+    async with db.sessions.begin() as session:
+        audit = await create_audit(session)
+        other = await create_audit(session, cycle=await repo.get_cycle(session, audit.cycle_id))
+        row = {
+            "practitioner_id": audit.practitioner_id,
+            "auditor_id": audit.auditor_id,
+            "state": AuditState.ALLOCATED,
+        }
+        with pytest.raises(LiveAuditExists):
+            await repo.add_audits(
+                session, audit.cycle_id, [{**row, "case_id": audit.case_id}]
+            )
+    async with db.sessions() as session:
+        assert [a.id for a in await repo.list_audits_in_cycle(session, audit.cycle_id)] == [
+            audit.id,
+            other.id,
+        ]
+
+
 async def test_a_stale_card_is_refused(db: Database):
     async with db.sessions.begin() as session:
         audit = await create_audit(session)
