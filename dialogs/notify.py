@@ -1,0 +1,46 @@
+"""Queueing messages to people: the one way flows say something to someone.
+
+A message is an outbox row in the caller's transaction (save, then send): it
+commits with the change that causes it, or not at all. The sender in
+`bot/outbox.py` delivers it later. The payload is platform-neutral:
+
+    {"text": str | None,      # plain text (markdown), when there is no card
+     "card": dict | None,     # an Adaptive Card (cards/*), when there is one
+     "summary": str,          # one line saying what it is, for bundling and logs;
+                              # case references only, never content
+     "bundle": str | None}    # messages to one person with the same bundle key,
+                              # due together, may be sent as one message
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import repositories as repo
+from storage.models import OutboxMessage
+
+
+async def tell(
+    session: AsyncSession,
+    recipient_id: int,
+    kind: str,
+    key: str,
+    *,
+    summary: str,
+    text: str | None = None,
+    card: dict[str, Any] | None = None,
+    bundle: str | None = None,
+) -> OutboxMessage:
+    """Queue one message to a person, once per `key` (a retried transaction queues nothing new).
+
+    `key` names the reason, e.g. "allocated:audit:42:auditor"; the recipient is
+    added, so the same reason can reach several people.
+    """
+    if text is None and card is None:
+        raise ValueError("a message needs text or a card")
+    payload = {"text": text, "card": card, "summary": summary, "bundle": bundle}
+    return await repo.enqueue_message(
+        session, recipient_id, kind, payload, f"{key}:to:{recipient_id}"
+    )
