@@ -20,7 +20,8 @@ class CaseStatus(StrEnum):
 
 
 class CycleState(StrEnum):
-    PROPOSED = "proposed"
+    PROPOSED = "proposed"  # KLOEs sent for approval
+    SENT_BACK = "sent_back"  # an approver sent the KLOEs back; the Audit Team proposes again
     KLOE_APPROVED = "kloe_approved"
     OPEN = "open"
     CLOSED = "closed"
@@ -73,3 +74,9 @@ class OutboxState(StrEnum):
     SENT = "sent"
     FAILED = "failed"  # a permanent error; kept for the record
     UNREACHABLE = "unreachable"  # no conversation with the person (bot not installed)
+
+
+class ExemptionState(StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    DECLINED = "declined"

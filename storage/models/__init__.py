@@ -1,6 +1,12 @@
 """All tables. Import models from here; the modules split them by subject."""
 
-from storage.models.audits import Audit, Moderation, Recommendation, SectionGrade
+from storage.models.audits import (
+    Audit,
+    ExemptionRequest,
+    Moderation,
+    Recommendation,
+    SectionGrade,
+)
 from storage.models.base import Base
 from storage.models.cases import Case, CaseInvolvement
 from storage.models.cycles import Cycle, Kloe, KloeApproval
@@ -16,6 +22,7 @@ __all__ = [
     "BotState",
     "Case",
     "CaseInvolvement",
+    "ExemptionRequest",
     "ConversationRef",
     "Cycle",
     "Kloe",

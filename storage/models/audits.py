@@ -7,6 +7,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.enums import (
+    ExemptionState,
     GradeStage,
     RecommendationLevel,
     RecommendationSource,
@@ -111,3 +112,21 @@ class Recommendation(Stamped, Base):
     source: Mapped[RecommendationSource] = mapped_column(
         StrEnumType(RecommendationSource), default=RecommendationSource.AUDIT
     )
+
+
+class ExemptionRequest(Stamped, Base):
+    """An auditor's request to be excused from one audit; only the Head of Service decides."""
+
+    __tablename__ = "exemption_requests"
+    __table_args__ = (Index("ix_exemption_requests_audit_state", "audit_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id"))
+    auditor_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[ExemptionState] = mapped_column(
+        StrEnumType(ExemptionState), default=ExemptionState.REQUESTED
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    decided_at: Mapped[datetime | None]
+    comment: Mapped[str | None] = mapped_column(Text)

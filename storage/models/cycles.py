@@ -1,6 +1,7 @@
 """Audit cycles and their key lines of enquiry."""
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -30,6 +31,9 @@ class Cycle(Stamped, Base):
     selection_seed: Mapped[int | None] = mapped_column(BigInteger)
     selection_method: Mapped[str | None] = mapped_column(String(32))
     selection_explanation: Mapped[str | None] = mapped_column(Text)
+    # How to select once the KLOEs are approved: total, quotas, criteria, seed.
+    selection_plan: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     opened_at: Mapped[datetime | None]
 
 

@@ -11,6 +11,7 @@ from storage import models as m
 from storage.enums import (
     CaseStatus,
     CycleState,
+    ExemptionState,
     GradeStage,
     KloeDecision,
     MeetingKind,
@@ -106,6 +107,8 @@ def rows(ids: dict[str, int]) -> list[tuple[str, type, dict[str, Any]]]:
                 "selection_seed": 20250301,
                 "selection_method": "random",
                 "selection_explanation": "10 of 40 open cases",
+                "selection_plan": {"total": 10, "quotas": {}, "criteria": {}},
+                "proposed_by_id": ids.get("manager"),
                 "opened_at": AT,
             },
         ),
@@ -195,6 +198,19 @@ def rows(ids: dict[str, int]) -> list[tuple[str, type, dict[str, Any]]]:
                 "status": RecommendationStatus.PARTLY,
                 "note": "Half",
                 "source": RecommendationSource.UOPP,
+            },
+        ),
+        (
+            "exemption",
+            m.ExemptionRequest,
+            {
+                "audit_id": ids.get("audit"),
+                "auditor_id": ids.get("manager"),
+                "reason": "On leave",
+                "state": ExemptionState.APPROVED,
+                "decided_by_id": ids.get("manager"),
+                "decided_at": AT,
+                "comment": "Fine",
             },
         ),
         (
