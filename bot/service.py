@@ -8,19 +8,20 @@ from aiohttp import web
 
 from bot.adapter import build_adapter
 from bot.app import create_app
-from bot.config import Settings
+from bot.config import Settings, load_rules
 from bot.teams import AuditBot
 from dialogs.conversation import Conversations
 from storage.db import make_engine, ping, session_factory
+from workflow.calendar import Clock
 
 log = logging.getLogger(__name__)
 
 
-def build_service(settings: Settings) -> web.Application:
+def build_service(settings: Settings, clock: Clock | None = None) -> web.Application:
     """The whole bot over one database; the engine is closed when the app stops."""
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
-    bot = AuditBot(Conversations(sessions))
+    bot = AuditBot(Conversations(sessions, rules=load_rules(settings), clock=clock))
     app = create_app(
         build_adapter(settings), bot, lambda: ping(engine), require_token=not settings.demo
     )

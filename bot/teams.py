@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
-from botbuilder.schema import Activity, ChannelAccount
+from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ChannelAccount
 
 from dialogs.conversation import Actor, Conversations, Reply
 
@@ -42,6 +42,28 @@ class AuditBot(TeamsActivityHandler):
         reply = await self._conversations.welcome(actor)
         await turn_context.send_activity(to_activity(reply))
 
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        """Card buttons (Action.Execute) answer with the card that replaces the pressed one.
+
+        The response body stays an AdaptiveCardInvokeResponse model: botbuilder
+        4.17's default path serialises it twice and the request fails.
+        """
+        activity = turn_context.activity
+        if activity.name != "adaptiveCard/action":
+            return await super().on_invoke_activity(turn_context)
+        value = activity.value if isinstance(activity.value, dict) else {}
+        action = value.get("action") or {}
+        if action.get("type") != "Action.Execute" or not action.get("verb"):
+            return _invoke_error(400, "BadRequest", "Only Action.Execute with a verb is supported.")
+        actor = actor_of(activity)
+        await self._remember(turn_context, actor)
+        data = action.get("data") if isinstance(action.get("data"), dict) else {}
+        card = await self._conversations.on_card_action(actor, action["verb"], data)
+        body = AdaptiveCardInvokeResponse(
+            status_code=200, type="application/vnd.microsoft.card.adaptive", value=card
+        )
+        return InvokeResponse(status=200, body=body)
+
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
         await self._remember(turn_context, actor_of(turn_context.activity))
 
@@ -65,6 +87,15 @@ def actor_of(activity: Activity) -> Actor:
         tenant_id=tenant_id,
         display_name=sender.name or "",
     )
+
+
+def _invoke_error(status: int, code: str, message: str) -> InvokeResponse:
+    body = AdaptiveCardInvokeResponse(
+        status_code=status,
+        type="application/vnd.microsoft.error",
+        value={"code": code, "message": message},
+    )
+    return InvokeResponse(status=status, body=body)
 
 
 def to_activity(reply: Reply) -> Activity:

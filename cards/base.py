@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
-from microsoft_teams.cards import AdaptiveCard, CardElement, TextBlock
+from microsoft_teams.cards import (
+    AdaptiveCard,
+    CardElement,
+    ExecuteAction,
+    Fact,
+    FactSet,
+    ShowCardAction,
+    TextBlock,
+    TextInput,
+)
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION: Literal["1.5"] = "1.5"
@@ -31,3 +42,50 @@ def heading(text: str) -> TextBlock:
 
 def paragraph(text: str, *, subtle: bool = False) -> TextBlock:
     return TextBlock(text=text, wrap=True, is_subtle=subtle or None)
+
+
+def execute(
+    title: str, verb: str, data: dict[str, Any], *, positive: bool = False
+) -> ExecuteAction:
+    """A button that sends `verb` and `data` to the bot, which answers with the card to show."""
+    return ExecuteAction(title=title, verb=verb, data=data, style="positive" if positive else None)
+
+
+def ask(
+    title: str,
+    inputs: Sequence[CardElement],
+    *,
+    submit: str,
+    verb: str,
+    data: dict[str, Any],
+) -> ShowCardAction:
+    """A button that opens a small form inside the card, sent with `verb` when submitted."""
+    form = AdaptiveCard(version=VERSION, body=list(inputs), actions=[execute(submit, verb, data)])
+    return ShowCardAction(title=title, card=form)
+
+
+def text_input(
+    input_id: str, label: str, *, required: bool = True, error: str, multiline: bool = True
+) -> TextInput:
+    """A labelled text box (labels are required for accessibility)."""
+    return TextInput(
+        id=input_id,
+        label=label,
+        is_required=required or None,
+        error_message=error or None,
+        is_multiline=multiline or None,
+        max_length=2000,
+    )
+
+
+def facts(pairs: Sequence[tuple[str, str]]) -> FactSet:
+    return FactSet(facts=[Fact(title=name, value=value) for name, value in pairs])
+
+
+def day(at: datetime | date | None, timezone: str = "Europe/London") -> str:
+    """A date as people read it in the council's time zone, e.g. "Mon 30 Nov 2026"."""
+    if at is None:
+        return "not set"
+    if isinstance(at, datetime):
+        at = at.astimezone(ZoneInfo(timezone)).date()
+    return f"{at:%a} {at.day} {at:%b %Y}"

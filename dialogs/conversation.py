@@ -9,10 +9,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cards.welcome import welcome_card
+from dialogs import flows  # noqa: F401 (declares the card actions)
+from dialogs.actions import ActionContext, ActionRefused, run_action
 from dialogs.commands import CommandContext, run_command
-from storage.models import Service
 from storage.repositories.conversations import save_conversation_ref
-from storage.repositories.people import get_staff_by_aad_id, get_team, roles_of
+from storage.repositories.people import get_service, get_staff_by_aad_id, get_team, roles_of
+from workflow.calendar import Clock, SystemClock
+from workflow.rules import ProgrammeRules
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +38,44 @@ class Reply:
 
 
 class Conversations:
-    """Holds what conversations need (the database) and answers turns."""
+    """Holds what conversations need (database, rules, clock) and answers turns."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        rules: ProgrammeRules | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self._sessions = sessions
+        self._rules = rules or ProgrammeRules()
+        self._clock = clock or SystemClock()
+
+    async def on_card_action(self, actor: Actor, verb: str, data: dict[str, Any]) -> dict[str, Any]:
+        """A card button (Action.Execute): act, or refuse, and return the card to show now.
+
+        A refusal rolls back whatever the action had written, so the person
+        acting never leaves anything half-done.
+        """
+        try:
+            async with self._sessions() as session, session.begin():
+                staff = await _staff_of(session, actor)
+                if staff is None:
+                    raise ActionRefused(
+                        "I don't know you yet",
+                        "You're not in auditbot's staff list, so you can't act on this card. "
+                        "Ask your Audit Team to add you.",
+                    )
+                context = ActionContext(
+                    session=session,
+                    staff=staff,
+                    data=data,
+                    now=self._clock.now(),
+                    rules=self._rules,
+                )
+                return await run_action(context, verb)
+        except ActionRefused as refusal:
+            return refusal.card
 
     async def on_message(self, actor: Actor, text: str) -> Reply:
         async with self._sessions() as session:
@@ -80,7 +117,7 @@ async def describe_roles(session: AsyncSession, staff_id: int) -> list[tuple[str
             team = await get_team(session, held.team_id)
             where = team.name if team else held.scope_code
         else:
-            service = await session.get(Service, held.service_id)
+            service = await get_service(session, held.service_id)
             where = service.name if service else held.scope_code
         described.append((held.role.label, where))
     return described

@@ -11,12 +11,14 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.notices import send_allocation_notices
 from storage import repositories as repo
 from storage.enums import CycleState
-from storage.models import Case, Cycle, Staff
+from storage.models import Audit, Case, Cycle, Service, Staff
 from workflow.allocation import Allocation, AuditorCandidate, CaseToAllocate, allocate
 from workflow.calendar import WorkingCalendar
 from workflow.deadlines import audit_due, moderation_due
@@ -76,7 +78,22 @@ async def open_cycle(
     now: datetime,
     actor: Staff | str = "system",
 ) -> OpenedCycle:
-    """Select and allocate in the caller's transaction; nothing is written if any case fails."""
+    """Create a cycle and open it at once, its KLOEs agreed outside auditbot.
+
+    Nothing is written if any case cannot be allocated. The usual route is
+    `propose_cycle` (dialogs.kloes), which opens the cycle once approved.
+    """
+    service, tool_id = await check_request(session, request)
+    cycle = await create_planned_cycle(session, service, tool_id, request, actor)
+    return await open_planned_cycle(session, cycle, rules=rules, now=now, actor=actor)
+
+
+async def check_request(session: AsyncSession, request: CycleRequest) -> tuple[Service, str]:
+    """The request's service and audit tool, or CycleRequestError saying what is wrong.
+
+    The selection is tried on today's open cases too, so a bad quota or an
+    impossible criterion is refused when asked, not weeks later.
+    """
     service = await repo.get_service_by_code(session, request.service_code)
     if service is None:
         raise CycleRequestError(f"There is no service with code {request.service_code!r}.")
@@ -85,32 +102,97 @@ async def open_cycle(
         load_tool(tool_id)
     except ToolNotFound:
         raise CycleRequestError(f"There is no audit tool called {tool_id!r}.") from None
-    rules = rules.with_overrides(service.rules_overrides or {})
-
     cases = await repo.list_open_cases(session, service.id)
-    teams = {team.id: team for team in await repo.list_teams(session, service.id)}
-    selection = _select(request, cases, {t.id: t.code for t in teams.values()})
-    chosen = {case.case_ref: case for case in cases}
-    picked = [chosen[open_case.case_ref] for open_case in selection.cases]
+    teams = await repo.list_teams(session, service.id)
+    _select(plan_of(request), cases, {t.id: t.code for t in teams})
+    return service, tool_id
 
-    allocations = await _allocate(session, service.id, picked)
+
+async def create_planned_cycle(
+    session: AsyncSession,
+    service: Service,
+    tool_id: str,
+    request: CycleRequest,
+    actor: Staff | str,
+) -> Cycle:
+    """A proposed cycle that remembers how to pick its cases."""
     title = request.title or f"{service.name} audits, {request.month:%B %Y}"
     cycle = await repo.create_cycle(
         session, service.id, title, request.month, tool_id, request.kloes
     )
+    cycle.selection_plan = plan_of(request)
+    cycle.proposed_by_id = actor.id if isinstance(actor, Staff) else None
+    await session.flush()
+    await repo.record_event(
+        session, actor, "cycle", cycle.id, "proposed", None, repo.snapshot(cycle)
+    )
+    return cycle
+
+
+async def open_planned_cycle(
+    session: AsyncSession,
+    cycle: Cycle,
+    *,
+    rules: ProgrammeRules,
+    now: datetime,
+    actor: Staff | str,
+) -> OpenedCycle:
+    """Select by the cycle's plan, allocate, write audits and send allocation notices.
+
+    Raises CycleRequestError, having written nothing of the selection, when
+    any case cannot be allocated.
+    """
+    service = await repo.get_service(session, cycle.service_id)
+    rules = rules.with_overrides(service.rules_overrides or {})
+    cases = await repo.list_open_cases(session, service.id)
+    teams = {team.id: team for team in await repo.list_teams(session, service.id)}
+    selection = _select(cycle.selection_plan, cases, {t.id: t.code for t in teams.values()})
+    chosen = {case.case_ref: case for case in cases}
+    picked = [chosen[open_case.case_ref] for open_case in selection.cases]
+    allocations = await _allocate(session, service.id, picked)
+
+    before = repo.snapshot(cycle)
     cycle.state = CycleState.OPEN
-    cycle.selection_seed = request.seed
+    cycle.selection_seed = selection.seed
     cycle.selection_method = selection.method
     cycle.selection_explanation = selection.explanation
     cycle.opened_at = now
-    await repo.record_event(session, actor, "cycle", cycle.id, "opened", None, repo.snapshot(cycle))
-    await _write_audits(session, cycle, picked, allocations, rules, now, actor, teams)
-    log.info("cycle %s opened: %s audits, seed %s", cycle.id, len(allocations), request.seed)
-    return OpenedCycle(cycle.id, title, selection.explanation, request.seed, tuple(allocations))
+    await session.flush()
+    await repo.record_event(
+        session, actor, "cycle", cycle.id, "opened", before, repo.snapshot(cycle)
+    )
+    audits = await _write_audits(session, cycle, picked, allocations, rules, now, actor, teams)
+    await send_allocation_notices(session, cycle, audits, timezone=rules.timezone)
+    log.info("cycle %s opened: %s audits, seed %s", cycle.id, len(allocations), selection.seed)
+    return OpenedCycle(
+        cycle.id, cycle.title, selection.explanation, selection.seed, tuple(allocations)
+    )
+
+
+def plan_of(request: CycleRequest) -> dict[str, Any]:
+    """How to pick the cases, as stored on the cycle until it opens."""
+    return {
+        "seed": request.seed,
+        "total": request.total,
+        "quotas": dict(request.quotas),
+        "criteria": dict(request.criteria),
+    }
+
+
+def describe_plan(plan: Mapping[str, Any]) -> str:
+    """The plan in words, for approvers."""
+    if plan.get("criteria"):
+        wanted = ", ".join(f"{key} = {value}" for key, value in plan["criteria"].items())
+        limit = f", up to {plan['total']}" if plan.get("total") else ""
+        return f"Thematic: open cases where {wanted}{limit}"
+    parts = [f"{n} from {team}" for team, n in (plan.get("quotas") or {}).items()]
+    if plan.get("total"):
+        parts.insert(0, f"{plan['total']} in all")
+    return "At random: " + ", ".join(parts) + f" (seed {plan.get('seed')})"
 
 
 def _select(
-    request: CycleRequest, cases: Sequence[Case], team_codes: Mapping[int, str]
+    plan: Mapping[str, Any], cases: Sequence[Case], team_codes: Mapping[int, str]
 ) -> Selection:
     open_cases = [
         OpenCase(
@@ -121,19 +203,18 @@ def _select(
         )
         for case in cases
     ]
-    unknown = set(request.quotas) - set(team_codes.values())
+    quotas: dict[str, int] = dict(plan.get("quotas") or {})
+    criteria: dict[str, str] = dict(plan.get("criteria") or {})
+    total, seed = plan.get("total"), int(plan["seed"])
+    unknown = set(quotas) - set(team_codes.values())
     if unknown:
         raise CycleRequestError(f"No such team in this service: {', '.join(sorted(unknown))}.")
     try:
-        if request.criteria:
-            return select_by_criteria(
-                open_cases, request.criteria, total=request.total, seed=request.seed
-            )
-        if not request.total and not request.quotas:
+        if criteria:
+            return select_by_criteria(open_cases, criteria, total=total, seed=seed)
+        if not total and not quotas:
             raise CycleRequestError("Say how many cases to audit (--cases) or per team (--quota).")
-        return select_random(
-            open_cases, request.seed, total=request.total, quotas=request.quotas or None
-        )
+        return select_random(open_cases, seed, total=total, quotas=quotas or None)
     except SelectionError as error:
         raise CycleRequestError(str(error)) from None
 
@@ -141,8 +222,8 @@ def _select(
 async def _allocate(
     session: AsyncSession, service_id: int, picked: Sequence[Case]
 ) -> list[Allocation]:
-    auditors = await _candidates(session, Role.AUDITOR, service_id)
-    moderators = await _candidates(session, Role.MODERATOR, service_id)
+    auditors = await candidates(session, Role.AUDITOR, service_id)
+    moderators = await candidates(session, Role.MODERATOR, service_id)
     involved = await repo.involvements_by_case(session, [case.id for case in picked])
     to_allocate = [
         CaseToAllocate(
@@ -163,7 +244,7 @@ async def _allocate(
         ) from None
 
 
-async def _candidates(session: AsyncSession, role: Role, service_id: int) -> list[AuditorCandidate]:
+async def candidates(session: AsyncSession, role: Role, service_id: int) -> list[AuditorCandidate]:
     people = await repo.list_staff_with_role(session, role, service_id)
     loads = await repo.live_allocation_loads(session, role, [p.id for p in people])
     memberships = await repo.team_ids_by_staff(session, [p.id for p in people])
@@ -188,7 +269,7 @@ async def _write_audits(
     now: datetime,
     actor: Staff | str,
     teams: Mapping[int, object],
-) -> None:
+) -> list[Audit]:
     calendar = WorkingCalendar.from_rules(rules)
     due = audit_due(rules, calendar, now).due_at
     moderation = moderation_due(rules, calendar, None, audit_month=cycle.month).due_at
@@ -209,7 +290,9 @@ async def _write_audits(
                 "moderation_due_at": moderation,
             }
         )
-    for audit in await repo.add_audits(session, cycle.id, rows):
+    audits = await repo.add_audits(session, cycle.id, rows)
+    for audit in audits:
         await repo.record_event(
             session, actor, "audit", audit.id, "allocated", None, repo.snapshot(audit)
         )
+    return audits

@@ -10,13 +10,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.enums import (
+    ExemptionState,
     GradeStage,
     RecommendationLevel,
     RecommendationSource,
     RecommendationStatus,
 )
 from storage.errors import LiveAuditExists, NotFound, StaleRecord
-from storage.models import Audit, Moderation, Recommendation, SectionGrade
+from storage.models import Audit, ExemptionRequest, Moderation, Recommendation, SectionGrade
 from storage.types import utcnow
 from workflow.grades import Grade
 from workflow.states import AuditState
@@ -259,3 +260,49 @@ async def list_open_recommendations_for_owner(
         .order_by(Recommendation.due_on, Recommendation.id)
     )
     return list((await session.scalars(query)).all())
+
+
+async def add_exemption_request(
+    session: AsyncSession, audit_id: int, auditor_id: int, reason: str
+) -> ExemptionRequest:
+    request = ExemptionRequest(audit_id=audit_id, auditor_id=auditor_id, reason=reason)
+    session.add(request)
+    await session.flush()
+    return request
+
+
+async def open_exemption_request(session: AsyncSession, audit_id: int) -> ExemptionRequest | None:
+    """The audit's request still waiting for the Head of Service, if any."""
+    query = select(ExemptionRequest).where(
+        ExemptionRequest.audit_id == audit_id,
+        ExemptionRequest.state == ExemptionState.REQUESTED,
+    )
+    return await session.scalar(query)
+
+
+async def latest_exemption_request(session: AsyncSession, audit_id: int) -> ExemptionRequest | None:
+    query = (
+        select(ExemptionRequest)
+        .where(ExemptionRequest.audit_id == audit_id)
+        .order_by(ExemptionRequest.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(query)
+
+
+async def get_exemption_request_for_update(
+    session: AsyncSession, request_id: int
+) -> ExemptionRequest | None:
+    """The request, locked on PostgreSQL, so two Heads of Service cannot both decide it."""
+    query = (
+        select(ExemptionRequest)
+        .where(ExemptionRequest.id == request_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return await session.scalar(query)
+
+
+async def successor_of(session: AsyncSession, audit_id: int) -> Audit | None:
+    """The audit that carried on after this one was reallocated."""
+    return await session.scalar(select(Audit).where(Audit.predecessor_id == audit_id))

@@ -41,6 +41,14 @@ async def get_case(session: AsyncSession, case_id: int) -> Case | None:
     return await session.get(Case, case_id)
 
 
+async def cases_by_ids(session: AsyncSession, case_ids: Iterable[int]) -> dict[int, Case]:
+    wanted = set(case_ids)
+    if not wanted:
+        return {}
+    rows = await session.scalars(select(Case).where(Case.id.in_(wanted)))
+    return {case.id: case for case in rows}
+
+
 async def get_case_by_ref(session: AsyncSession, case_ref: str) -> Case | None:
     return await session.scalar(select(Case).where(Case.case_ref == case_ref))
 

@@ -40,6 +40,18 @@ async def get_cycle(session: AsyncSession, cycle_id: int) -> Cycle | None:
     return await session.get(Cycle, cycle_id)
 
 
+async def get_cycle_for_update(session: AsyncSession, cycle_id: int) -> Cycle | None:
+    """The cycle, locked for this transaction on PostgreSQL, so two approvers deciding at
+    the same moment are taken one after the other."""
+    query = (
+        select(Cycle)
+        .where(Cycle.id == cycle_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return await session.scalar(query)
+
+
 async def list_cycles(session: AsyncSession, service_id: int) -> list[Cycle]:
     """A service's cycles, newest month first."""
     query = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,10 @@ async def add_service(
     session.add(service)
     await session.flush()
     return service
+
+
+async def get_service(session: AsyncSession, service_id: int) -> Service | None:
+    return await session.get(Service, service_id)
 
 
 async def get_service_by_code(session: AsyncSession, code: str) -> Service | None:
@@ -92,6 +97,15 @@ async def add_staff(
 
 async def get_staff(session: AsyncSession, staff_id: int) -> Staff | None:
     return await session.get(Staff, staff_id)
+
+
+async def staff_by_ids(session: AsyncSession, staff_ids: Iterable[int]) -> dict[int, Staff]:
+    """Several people at once, by id (for building many cards in one go)."""
+    wanted = set(staff_ids)
+    if not wanted:
+        return {}
+    rows = await session.scalars(select(Staff).where(Staff.id.in_(wanted)))
+    return {staff.id: staff for staff in rows}
 
 
 async def get_staff_by_aad_id(session: AsyncSession, aad_object_id: str) -> Staff | None:

@@ -109,9 +109,34 @@ async def test_opening_records_the_cycle_and_each_allocation_on_the_trail(db: Da
         allocated = await session.scalar(
             select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "allocated")
         )
-    assert [e.action for e in cycle_events] == ["opened"]
+    assert [e.action for e in cycle_events] == ["proposed", "opened"]
     assert cycle_events[0].actor_label == "cli"
     assert allocated == 12
+
+
+async def test_opening_queues_each_persons_notice_in_the_same_transaction(db: Database):
+    opened = await open_demo_cycle(db, csc_request(total=3))
+
+    async with db.sessions() as session:
+        audits = await repo.list_audits_in_cycle(session, opened.cycle_id)
+        messages = await repo.list_messages(session)
+    sent_to = sorted((m.recipient_id, m.payload["summary"]) for m in messages)
+    expected = [
+        person
+        for audit in audits
+        for person in (
+            audit.auditor_id,
+            audit.moderator_id,
+            audit.practitioner_id,
+            audit.team_manager_id,
+        )
+    ]
+    assert sorted(r for r, _ in sent_to) == sorted(expected)
+    assert {m.payload["bundle"] for m in messages} == {f"allocation:cycle:{opened.cycle_id}"}
+    for message in messages:
+        card = message.payload["card"]
+        assert card["version"] == "1.5"
+        assert "CSC-" in message.payload["summary"]  # case references, never names
 
 
 async def test_a_case_nobody_may_audit_is_named_and_nothing_is_written(db: Database):

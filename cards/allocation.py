@@ -1,0 +1,130 @@
+"""What people are told when a cycle opens: one card per part they play in an audit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from microsoft_teams.cards import CardElement
+
+from cards.base import ask, card, facts, heading, paragraph, text_input
+
+REQUEST_EXEMPTION = "exemption.request"
+
+
+@dataclass(frozen=True)
+class AllocationView:
+    audit_id: int
+    case_ref: str
+    service: str
+    team: str
+    practitioner: str
+    team_manager: str
+    auditor: str
+    moderator: str
+    tool: str
+    kloes: Sequence[str]
+    audit_due: str  # already formatted, e.g. "Mon 23 Nov 2026"
+    moderation_due: str
+
+
+def _kloes(view: AllocationView) -> CardElement:
+    lines = "\n".join(f"{n}. {text}" for n, text in enumerate(view.kloes, 1))
+    return paragraph(f"**Key lines of enquiry**\n\n{lines}" if lines else "No KLOEs were set.")
+
+
+def auditor_card(view: AllocationView, *, exemption: str | None = None) -> dict:
+    """The auditor's allocation, with "Ask to be exempt" until a request is made."""
+    body: list[CardElement] = [
+        heading(f"You're auditing case {view.case_ref}"),
+        facts(
+            [
+                ("Practitioner", f"{view.practitioner} ({view.team})"),
+                ("Audit tool", view.tool),
+                ("Moderator", view.moderator),
+                ("Audit due", view.audit_due),
+                ("Moderation due", view.moderation_due),
+            ]
+        ),
+        _kloes(view),
+        paragraph(
+            "Do the audit with the practitioner, as a conversation, covering the last 6 months "
+            "of work. Record family feedback where you can. I'll remind you before it's due.",
+            subtle=True,
+        ),
+    ]
+    fallback = f"You're auditing case {view.case_ref}, due {view.audit_due}"
+    if exemption:
+        body.append(paragraph(exemption))
+        return card(body, fallback=fallback)
+    return card(
+        body,
+        fallback=fallback,
+        actions=[
+            ask(
+                "Ask to be exempt",
+                [
+                    text_input(
+                        "reason",
+                        "Why can't you do this audit? (no names or case details)",
+                        error="Give a reason: the Head of Service decides on it.",
+                    )
+                ],
+                submit="Send to the Head of Service",
+                verb=REQUEST_EXEMPTION,
+                data={"audit_id": view.audit_id},
+            )
+        ],
+    )
+
+
+def moderator_card(view: AllocationView) -> dict:
+    body: list[CardElement] = [
+        heading(f"You're moderating case {view.case_ref}"),
+        facts(
+            [
+                ("Auditor", view.auditor),
+                ("Practitioner", f"{view.practitioner} ({view.team})"),
+                ("Audit tool", view.tool),
+                ("Moderation due", view.moderation_due),
+            ]
+        ),
+        _kloes(view),
+        paragraph("I'll send you the audit to moderate once the auditor submits it.", subtle=True),
+    ]
+    return card(body, fallback=f"You're moderating case {view.case_ref}")
+
+
+def practitioner_card(view: AllocationView) -> dict:
+    body: list[CardElement] = [
+        heading(f"Your work on case {view.case_ref} has been picked for audit"),
+        paragraph(
+            f"{view.auditor} will audit it with you. Audits are about learning together: "
+            "they look at the last 6 months of work and what difference it made for the child."
+        ),
+        facts([("Auditor", view.auditor), ("Audit due", view.audit_due)]),
+        paragraph(
+            "**What happens next**\n\n"
+            f"- {view.auditor} will arrange a conversation with you about the work.\n"
+            "- I'll ask you to write your own reflection on how you applied the practice model.\n"
+            "- The audit is moderated, and you'll see the grades and can discuss them.\n"
+            "- A follow-up meeting agrees what to do next.",
+        ),
+        paragraph(f"Your team manager, {view.team_manager}, has a copy of this.", subtle=True),
+    ]
+    return card(body, fallback=f"Your work on case {view.case_ref} has been picked for audit")
+
+
+def team_manager_card(view: AllocationView) -> dict:
+    body: list[CardElement] = [
+        heading(f"Copy: {view.practitioner}'s case {view.case_ref} picked for audit"),
+        facts(
+            [
+                ("Practitioner", view.practitioner),
+                ("Auditor", view.auditor),
+                ("Audit due", view.audit_due),
+            ]
+        ),
+        paragraph("You're copied on messages about your practitioners' audits.", subtle=True),
+    ]
+    return card(body, fallback=f"Copy: case {view.case_ref} picked for audit")

@@ -1,0 +1,87 @@
+"""Exemption cards: the Head of Service's decision, and the Audit Team's reallocation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from microsoft_teams.cards import CardElement
+
+from cards.base import ask, card, execute, facts, heading, paragraph, text_input
+
+DECIDE_EXEMPTION = "exemption.decide"
+REALLOCATE = "audit.reallocate"
+
+
+@dataclass(frozen=True)
+class ExemptionView:
+    request_id: int
+    audit_id: int
+    case_ref: str
+    auditor: str
+    reason: str
+    state: str  # requested / approved / declined
+    decided_by: str | None
+    comment: str | None
+
+
+def exemption_decision_card(view: ExemptionView) -> dict:
+    """For the Head of Service: approve or decline, until someone has."""
+    body: list[CardElement] = [
+        heading(f"Exemption request: case {view.case_ref}"),
+        paragraph(f"{view.auditor} asks to be exempt from auditing case {view.case_ref}."),
+        facts([("Auditor", view.auditor), ("Reason given", view.reason)]),
+    ]
+    fallback = f"{view.auditor} asks to be exempt from case {view.case_ref}"
+    if view.state != "requested":
+        outcome = f"{view.state.capitalize()} by {view.decided_by}."
+        if view.comment:
+            outcome += f" Note: {view.comment}"
+        body.append(paragraph(outcome))
+        return card(body, fallback=f"{fallback}: {outcome}")
+    data = {"request_id": view.request_id}
+    comment = text_input(
+        "comment",
+        "A note for the auditor (optional)",
+        required=False,
+        error="",
+    )
+    return card(
+        body,
+        fallback=fallback,
+        actions=[
+            execute("Approve", DECIDE_EXEMPTION, {**data, "decision": "approved"}, positive=True),
+            ask(
+                "Decline",
+                [comment],
+                submit="Decline the request",
+                verb=DECIDE_EXEMPTION,
+                data={**data, "decision": "declined"},
+            ),
+        ],
+    )
+
+
+def reallocate_card(view: ExemptionView, *, outcome: str | None = None) -> dict:
+    """For the Audit Team: the exemption was approved, reallocate now (or from the CLI)."""
+    body: list[CardElement] = [
+        heading(f"Reallocate case {view.case_ref}"),
+        paragraph(
+            f"{view.decided_by} approved {view.auditor}'s exemption from auditing case "
+            f"{view.case_ref}. Reallocating picks the least-loaded eligible auditor and tells "
+            "them, the practitioner and the team manager."
+        ),
+    ]
+    fallback = f"Reallocate case {view.case_ref}"
+    if outcome:
+        body.append(paragraph(outcome))
+        return card(body, fallback=f"{fallback}: {outcome}")
+    body.append(
+        paragraph(
+            f"Or from the command line: auditbot audit reallocate {view.audit_id}", subtle=True
+        )
+    )
+    return card(
+        body,
+        fallback=fallback,
+        actions=[execute("Reallocate now", REALLOCATE, {"audit_id": view.audit_id}, positive=True)],
+    )

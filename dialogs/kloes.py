@@ -1,0 +1,255 @@
+"""Approving a cycle's key lines of enquiry before any case is picked (DOMAIN.md step 1).
+
+The Audit Team proposes; the Head of Service, the coordinator and the
+Divisional Director of the service each approve or send back, from a card.
+When all three have approved, the cycle opens: cases are selected and
+allocated, and everyone is told. A send-back, or a cycle that cannot be
+allocated, goes back to the Audit Team with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cards.kloes import DECIDE, KloeProposal, kloe_approval_card
+from dialogs.actions import ActionContext, ActionRefused, card_action
+from dialogs.cycles import (
+    CycleRequest,
+    CycleRequestError,
+    check_request,
+    create_planned_cycle,
+    describe_plan,
+    open_planned_cycle,
+)
+from dialogs.notify import tell
+from storage import repositories as repo
+from storage.enums import CycleState, KloeDecision
+from storage.models import Cycle, Service, Staff
+from workflow.roles import Role
+
+log = logging.getLogger(__name__)
+
+APPROVERS = (Role.HEAD_OF_SERVICE, Role.COORDINATOR, Role.DIVISIONAL_DIRECTOR)
+
+
+@dataclass(frozen=True)
+class ProposedCycle:
+    cycle_id: int
+    title: str
+    approvers: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return (
+            f"Proposed cycle {self.cycle_id} ({self.title}). The KLOEs went for approval to "
+            f"{', '.join(self.approvers)}; cases are picked when all three approve."
+        )
+
+
+async def propose_cycle(
+    session: AsyncSession, request: CycleRequest, *, actor: Staff | str, now: datetime
+) -> ProposedCycle:
+    """Create the cycle and send each approver their card, in the caller's transaction."""
+    if not any(text.strip() for text in request.kloes):
+        raise CycleRequestError("Add at least one key line of enquiry (--kloe) to approve.")
+    service, tool_id = await check_request(session, request)
+    approvers = await _approvers(session, service)
+    cycle = await create_planned_cycle(session, service, tool_id, request, actor)
+    proposal = await _proposal(session, cycle)
+    for role, people in approvers.items():
+        for person in people:
+            await tell(
+                session,
+                person.id,
+                "kloe_approval",
+                f"kloe:cycle:{cycle.id}:{role}",
+                summary=f"Approve the KLOEs for {cycle.title}",
+                card=kloe_approval_card(proposal, role=role, role_label=role.label),
+            )
+    names = tuple(
+        f"{person.display_name} ({role.label})"
+        for role, people in approvers.items()
+        for person in people
+    )
+    await _tell_audit_team(
+        session,
+        cycle,
+        f"proposed:{cycle.id}",
+        f"The KLOEs for {cycle.title} went for approval to {', '.join(names)}.",
+    )
+    return ProposedCycle(cycle.id, cycle.title, names)
+
+
+async def _approvers(session: AsyncSession, service: Service) -> dict[Role, list[Staff]]:
+    approvers = {}
+    for role in APPROVERS:
+        people = await repo.list_staff_with_role(session, role, service.id)
+        if not people:
+            raise CycleRequestError(
+                f"No {role.label} is set up for {service.name}, so the KLOEs cannot be "
+                "approved; add one to the staff list and propose again."
+            )
+        approvers[role] = people
+    return approvers
+
+
+async def _proposal(session: AsyncSession, cycle: Cycle) -> KloeProposal:
+    service = await repo.get_service(session, cycle.service_id)
+    proposer = await repo.get_staff(session, cycle.proposed_by_id) if cycle.proposed_by_id else None
+    decided = {a.approver_role: a for a in await repo.list_kloe_approvals(session, cycle.id)}
+    people = await repo.staff_by_ids(session, {a.approver_id for a in decided.values()})
+    decisions = []
+    for role in APPROVERS:
+        approval = decided.get(role)
+        if approval is None:
+            state = "Waiting"
+        else:
+            verb = "Approved" if approval.decision is KloeDecision.APPROVED else "Sent back"
+            state = f"{verb} by {people[approval.approver_id].display_name}"
+        decisions.append((role.label, state))
+    return KloeProposal(
+        cycle_id=cycle.id,
+        title=cycle.title,
+        service=service.name if service else "",
+        month=f"{cycle.month:%B %Y}",
+        kloes=[kloe.text for kloe in await repo.list_kloes(session, cycle.id)],
+        plan=describe_plan(cycle.selection_plan),
+        proposed_by=proposer.display_name if proposer else "The Audit Team",
+        decisions=decisions,
+    )
+
+
+async def _load_cycle(context: ActionContext) -> Cycle | None:
+    return await repo.get_cycle_for_update(context.session, context.number("cycle_id"))
+
+
+async def _refuse_unless_approver(context: ActionContext, cycle: Cycle) -> str | None:
+    role = _role_of(context)
+    service = await repo.get_service(context.session, cycle.service_id)
+    holders = await repo.list_staff_with_role(context.session, role, cycle.service_id)
+    if any(person.id == context.staff.id for person in holders):
+        return None
+    return f"the {role.label} for {service.name if service else 'this service'}"
+
+
+def _role_of(context: ActionContext) -> Role:
+    try:
+        role = Role(context.data.get("role"))
+    except ValueError:
+        role = None
+    if role not in APPROVERS:
+        raise ActionRefused("This card is out of date", "Please use the latest card I sent you.")
+    return role
+
+
+@card_action(DECIDE, load=_load_cycle, refuse=_refuse_unless_approver)
+async def decide_kloes(context: ActionContext, cycle: Cycle) -> dict[str, Any]:
+    """Approve or send back, once; a repeat or an old card shows how things stand."""
+    role = _role_of(context)
+    session = context.session
+    existing = {a.approver_role: a for a in await repo.list_kloe_approvals(session, cycle.id)}
+    if cycle.state is not CycleState.PROPOSED or role in existing:
+        return await _current_card(session, cycle, role)
+    decision = context.data.get("decision")
+    if decision not in (KloeDecision.APPROVED, KloeDecision.SENT_BACK):
+        raise ActionRefused("This card is out of date", "Please use the latest card I sent you.")
+    comment = context.text("comment") or None
+    if decision == KloeDecision.SENT_BACK and not comment:
+        raise ActionRefused(
+            "Say what should change", "Sending back needs a comment for the Audit Team."
+        )
+    await repo.record_kloe_decision(
+        session, cycle.id, context.staff.id, role, KloeDecision(decision), comment, at=context.now
+    )
+    await repo.record_event(
+        session,
+        context.staff,
+        "cycle",
+        cycle.id,
+        f"kloes_{decision}",
+        None,
+        {"role": role, "comment": comment},
+    )
+    if decision == KloeDecision.SENT_BACK:
+        await _send_back(session, cycle, context.staff, role, comment or "")
+    elif {r for r in existing} | {role} >= set(APPROVERS):
+        await _open_after_approval(context, cycle)
+    return await _current_card(session, cycle, role)
+
+
+async def _send_back(
+    session: AsyncSession, cycle: Cycle, by: Staff, role: Role, comment: str
+) -> None:
+    before = repo.snapshot(cycle)
+    cycle.state = CycleState.SENT_BACK
+    await session.flush()
+    await repo.record_event(
+        session, by, "cycle", cycle.id, "sent_back", before, repo.snapshot(cycle)
+    )
+    await _tell_audit_team(
+        session,
+        cycle,
+        f"sent_back:{cycle.id}",
+        f"{by.display_name} ({role.label}) sent back the KLOEs for {cycle.title}: "
+        f"“{comment}”. Revise them and propose the cycle again.",
+    )
+
+
+async def _open_after_approval(context: ActionContext, cycle: Cycle) -> None:
+    """All three approved: open the cycle. If it cannot be allocated, the approvals still
+    stand and the Audit Team is told why, so they can fix the data and open it."""
+    session = context.session
+    before = repo.snapshot(cycle)
+    cycle.state = CycleState.KLOE_APPROVED
+    await session.flush()
+    await repo.record_event(
+        session, "system", "cycle", cycle.id, "kloes_approved", before, repo.snapshot(cycle)
+    )
+    try:
+        async with session.begin_nested():
+            opened = await open_planned_cycle(
+                session, cycle, rules=context.rules, now=context.now, actor="system"
+            )
+    except CycleRequestError as error:
+        log.info("cycle %s approved but not allocated", cycle.id)
+        await _tell_audit_team(
+            session,
+            cycle,
+            f"approved_not_opened:{cycle.id}",
+            f"The KLOEs for {cycle.title} are approved, but the cases could not be allocated, "
+            f"so the cycle is not open yet:\n{error}\nFix this, then open it with "
+            f"`auditbot cycle open --cycle {cycle.id}`.",
+        )
+        return
+    await _tell_audit_team(
+        session,
+        cycle,
+        f"opened:{cycle.id}",
+        f"The KLOEs for {cycle.title} are approved and the cycle is open: "
+        f"{len(opened.allocations)} audits allocated, and everyone has been told. "
+        f"{opened.explanation}",
+    )
+
+
+async def _current_card(session: AsyncSession, cycle: Cycle, role: Role) -> dict[str, Any]:
+    proposal = await _proposal(session, cycle)
+    outcome = {
+        CycleState.PROPOSED: f"The {role.label}'s decision is recorded. Waiting for the others.",
+        CycleState.SENT_BACK: "These KLOEs were sent back to the Audit Team.",
+        CycleState.KLOE_APPROVED: "Everyone approved. The Audit Team is opening the cycle.",
+        CycleState.OPEN: "Everyone approved, and the cycle is open.",
+        CycleState.CLOSED: "This cycle is closed.",
+    }[cycle.state]
+    return kloe_approval_card(proposal, role=role, role_label=role.label, outcome=outcome)
+
+
+async def _tell_audit_team(session: AsyncSession, cycle: Cycle, key: str, text: str) -> None:
+    people = await repo.list_staff_with_role(session, Role.AUDIT_TEAM, cycle.service_id)
+    proposer_id = cycle.proposed_by_id
+    recipients = {person.id for person in people} | ({proposer_id} if proposer_id else set())
+    for person_id in sorted(recipients):
+        await tell(session, person_id, "audit_team", f"cycle:{key}", summary=text[:120], text=text)

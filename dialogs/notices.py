@@ -1,0 +1,120 @@
+"""Telling people what they have been allocated, the day it happens.
+
+Called inside the transaction that opens a cycle (or reallocates an audit),
+so the notices commit with the allocation or not at all. Everyone's cards for
+one cycle share a bundle key, so an auditor with five audits gets one message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cards.allocation import (
+    AllocationView,
+    auditor_card,
+    moderator_card,
+    practitioner_card,
+    team_manager_card,
+)
+from cards.base import day
+from dialogs.notify import tell
+from storage import repositories as repo
+from storage.models import Audit, Cycle
+from workflow.tools import load_tool
+
+
+async def allocation_views(
+    session: AsyncSession, cycle: Cycle, audits: Sequence[Audit], *, timezone: str
+) -> list[AllocationView]:
+    """What the allocation cards show, read in a handful of queries."""
+    service = await repo.get_service(session, cycle.service_id)
+    kloes = [kloe.text for kloe in await repo.list_kloes(session, cycle.id)]
+    tool = load_tool(cycle.audit_tool_id).title
+    people = await repo.staff_by_ids(
+        session,
+        {
+            person
+            for audit in audits
+            for person in (
+                audit.auditor_id,
+                audit.moderator_id,
+                audit.practitioner_id,
+                audit.team_manager_id,
+            )
+            if person is not None
+        },
+    )
+    cases = await repo.cases_by_ids(session, {audit.case_id for audit in audits})
+    teams = {team.id: team.name for team in await repo.list_teams(session, cycle.service_id)}
+
+    def name(staff_id: int | None) -> str:
+        return people[staff_id].display_name if staff_id in people else "not yet allocated"
+
+    return [
+        AllocationView(
+            audit_id=audit.id,
+            case_ref=cases[audit.case_id].case_ref,
+            service=service.name if service else "",
+            team=teams.get(cases[audit.case_id].team_id, ""),
+            practitioner=name(audit.practitioner_id),
+            team_manager=name(audit.team_manager_id),
+            auditor=name(audit.auditor_id),
+            moderator=name(audit.moderator_id),
+            tool=tool,
+            kloes=kloes,
+            audit_due=day(audit.due_at, timezone),
+            moderation_due=day(audit.moderation_due_at, timezone),
+        )
+        for audit in audits
+    ]
+
+
+async def send_allocation_notices(
+    session: AsyncSession, cycle: Cycle, audits: Sequence[Audit], *, timezone: str
+) -> None:
+    """Queue the auditor's, moderator's, practitioner's and team manager's messages."""
+    views = await allocation_views(session, cycle, audits, timezone=timezone)
+    bundle = f"allocation:cycle:{cycle.id}"
+    for audit, view in zip(audits, views, strict=True):
+        key = f"allocated:audit:{audit.id}"
+        ref = view.case_ref
+        await tell(
+            session,
+            audit.auditor_id,
+            "allocation",
+            f"{key}:auditor",
+            summary=f"You're auditing case {ref}",
+            card=auditor_card(view),
+            bundle=bundle,
+        )
+        if audit.moderator_id is not None:
+            await tell(
+                session,
+                audit.moderator_id,
+                "allocation",
+                f"{key}:moderator",
+                summary=f"You're moderating case {ref}",
+                card=moderator_card(view),
+                bundle=bundle,
+            )
+        await tell(
+            session,
+            audit.practitioner_id,
+            "allocation",
+            f"{key}:practitioner",
+            summary=f"Your work on case {ref} has been picked for audit",
+            card=practitioner_card(view),
+            bundle=bundle,
+        )
+        if audit.team_manager_id is not None:
+            await tell(
+                session,
+                audit.team_manager_id,
+                "allocation",
+                f"{key}:team_manager",
+                summary=f"Copy: case {ref} picked for audit",
+                card=team_manager_card(view),
+                bundle=bundle,
+            )
