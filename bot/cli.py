@@ -1,4 +1,4 @@
-"""The `auditbot` command: serve, demo, db upgrade, import, cycle open.
+"""The `auditbot` command: serve, demo, db upgrade, import, cycle open, manifest build.
 
 Every command reads the same settings as the service, so a setting that would
 stop the service stops the command too, with the same one-line message.
@@ -66,6 +66,16 @@ def _parser() -> argparse.ArgumentParser:
     opening = cycle_commands.add_parser("open", help="select cases and allocate auditors")
     _add_cycle_open_arguments(opening)
     opening.set_defaults(run=_cycle_open)
+
+    manifest = commands.add_parser("manifest", help="the Teams app package")
+    manifest_commands = manifest.add_subparsers(required=True, metavar="ACTION")
+    build = manifest_commands.add_parser(
+        "build", help="write auditbot.zip (manifest and icons) to upload to Teams"
+    )
+    build.add_argument(
+        "--output", type=Path, default=Path("build"), help="folder to write it in (default ./build)"
+    )
+    build.set_defaults(run=_manifest_build)
     return parser
 
 
@@ -161,6 +171,33 @@ def _cycle_open(args: argparse.Namespace) -> int:
         print(f"auditbot: {error}", file=sys.stderr)
         return 1
     print(outcome)
+    return 0
+
+
+def _manifest_build(args: argparse.Namespace) -> int:
+    from bot.config import require_app_listing
+    from manifest.app import SCHEMA_VERSION, AppListing, ManifestError, package_version
+    from manifest.package import write_package
+
+    settings = load_settings()
+    require_app_listing(settings)
+    try:
+        listing = AppListing(
+            app_id=settings.app_id,
+            developer_name=settings.app_developer_name,
+            website_url=settings.app_website_url,
+            privacy_url=settings.app_privacy_url,
+            terms_url=settings.app_terms_url,
+            version=package_version(),
+        )
+        path = write_package(listing, args.output)
+    except ManifestError as error:
+        print(f"auditbot: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"wrote {path}: app {listing.app_id}, version {listing.version}, manifest schema "
+        f"{SCHEMA_VERSION}; upload it in the Teams admin center (Manage apps, Upload new app)"
+    )
     return 0
 
 

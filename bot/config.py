@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -25,6 +27,15 @@ from workflow.rules import ProgrammeRules
 PREFIX = "AUDITBOT_"
 RULE_PREFIX = "AUDITBOT_RULE_"
 DEFAULT_DATABASE_URL = "sqlite:///auditbot.sqlite3"
+DEVELOPER_NAME_MAX = 32
+GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+# What the Teams app package needs, in the order a missing one is reported.
+APP_LISTING_SETTINGS = (
+    ("app_developer_name", "the name Teams shows as the app's developer, e.g. the council's"),
+    ("app_website_url", "the https page about auditbot for your staff"),
+    ("app_privacy_url", "the https page of the app's privacy notice"),
+    ("app_terms_url", "the https page of the app's terms of use"),
+)
 
 
 class ConfigError(Exception):
@@ -50,6 +61,14 @@ class Settings(BaseSettings):
     # Where Bot Framework publishes the keys that sign Teams' requests. Change it
     # only for a sovereign cloud, or to point at a local stand-in in tests.
     botframework_openid_url: str = ""
+
+    # The Teams app listing, needed only by `auditbot manifest build`: who
+    # publishes the app and the council's pages about it. No defaults: an app
+    # pointing at a placeholder page must not reach a council's Teams.
+    app_developer_name: str = ""
+    app_website_url: str = ""
+    app_privacy_url: str = ""
+    app_terms_url: str = ""
 
     timezone: str = "Europe/London"
     holiday_region: str = "GB-ENG"
@@ -81,6 +100,20 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{value!r} is not a bank holiday region; use COUNTRY-SUBDIVISION such as GB-ENG"
             ) from error
+        return value
+
+    @field_validator("app_developer_name")
+    @classmethod
+    def _short_developer_name(cls, value: str) -> str:
+        if len(value) > DEVELOPER_NAME_MAX:
+            raise ValueError(f"at most {DEVELOPER_NAME_MAX} characters (Teams' limit)")
+        return value
+
+    @field_validator("app_website_url", "app_privacy_url", "app_terms_url")
+    @classmethod
+    def _https_page(cls, value: str) -> str:
+        if value and not _is_https_page(value):
+            raise ValueError(f"must be an https:// address of a web page (got {value!r})")
         return value
 
     @model_validator(mode="after")
@@ -130,6 +163,30 @@ def _credential_problem(s: Settings) -> str | None:
     if not s.tenant_id:
         return "AUDITBOT_TENANT_ID: required (the council's Microsoft Entra tenant id)"
     return None
+
+
+def _is_https_page(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme == "https" and bool(parts.hostname) and not any(c.isspace() for c in value)
+
+
+def require_app_listing(settings: Settings) -> None:
+    """Raise ConfigError naming the first setting the Teams app package needs and lacks.
+
+    The service runs without these; only `auditbot manifest build` asks for them.
+    """
+    if not settings.app_id:
+        raise ConfigError(
+            "AUDITBOT_APP_ID: required to build the Teams app package (the bot's Microsoft "
+            "Entra app id)"
+        )
+    if not GUID.match(settings.app_id):
+        raise ConfigError("AUDITBOT_APP_ID: must be a GUID (the bot's Microsoft Entra app id)")
+    for name, meaning in APP_LISTING_SETTINGS:
+        if not getattr(settings, name):
+            raise ConfigError(
+                f"{PREFIX}{name.upper()}: required to build the Teams app package ({meaning})"
+            )
 
 
 def load_settings(**overrides: object) -> Settings:
