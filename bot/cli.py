@@ -47,6 +47,17 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--fresh", action="store_true", help="start again from an empty database")
     demo.add_argument("--no-serve", action="store_true", help="load the demo data and stop")
     demo.set_defaults(run=_demo)
+    demo_extras = demo.add_subparsers(metavar="[playground]")
+    playground = demo_extras.add_parser(
+        "playground", help="write the Agents Playground's users file from the demo staff"
+    )
+    playground.add_argument(
+        "--output",
+        type=Path,
+        default=Path(".m365agentsplayground.yml"),
+        help="file to write (default ./.m365agentsplayground.yml, where the Playground looks)",
+    )
+    playground.set_defaults(run=_demo_playground)
 
     db = commands.add_parser("db", help="database commands")
     db_commands = db.add_subparsers(required=True, metavar="ACTION")
@@ -135,6 +146,14 @@ def _demo(args: argparse.Namespace) -> int:
     print(summary)
     if not args.no_serve:
         serve(settings)
+    return 0
+
+
+def _demo_playground(args: argparse.Namespace) -> int:
+    from bot.playground import write_playground_config
+
+    path = write_playground_config(args.output)
+    print(f"wrote {path}: start the Playground in its folder (see README)")
     return 0
 
 

@@ -1,0 +1,115 @@
+"""The Agents Playground users file: demo staff only, with their real ids, covering every role."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.cli import main
+from bot.playground import CAST, PlaygroundError, cast_people, read_staff, render_playground_config
+from storage.demo import DEMO_FILES
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLES_TO_PLAY = {
+    "audit_team",
+    "auditor",
+    "moderator",
+    "practitioner",
+    "team_manager",
+    "head_of_service",
+    "coordinator",
+}
+
+
+def demo_staff() -> dict[str, dict[str, str]]:
+    with (DEMO_FILES / "staff.csv").open(encoding="utf-8") as handle:
+        return {row["upn"]: row for row in csv.DictReader(handle)}
+
+
+def everyone(config: dict) -> list[dict]:
+    return [config["currentUser"], *config["users"]]
+
+
+def test_every_user_is_demo_staff_with_their_own_ids():
+    config = yaml.safe_load(render_playground_config())
+    staff = demo_staff()
+
+    for user in everyone(config):
+        row = staff[user["userPrincipleName"]]
+        assert user["aadObjectId"] == row["aad_object_id"]
+        assert user["name"] == row["display_name"]
+        assert user["email"] == row["email"]
+        assert f"{user['givenName']} {user['surname']}" == row["display_name"]
+
+
+def test_the_users_cover_every_role_a_newcomer_wants_to_play():
+    config = yaml.safe_load(render_playground_config())
+    staff = demo_staff()
+
+    held = {
+        grant.partition("@")[0]
+        for user in everyone(config)
+        for grant in staff[user["userPrincipleName"]]["roles"].split(";")
+    }
+    assert ROLES_TO_PLAY <= held
+
+
+def test_alex_wilber_of_the_audit_team_is_the_current_user():
+    current = yaml.safe_load(render_playground_config())["currentUser"]
+
+    assert current["name"] == "Alex Wilber"
+    assert "audit_team@" in demo_staff()[current["userPrincipleName"]]["roles"]
+
+
+def test_the_file_is_what_the_playground_accepts():
+    config = yaml.safe_load(render_playground_config())
+
+    assert len(config["users"]) == 5  # the Playground's schema: exactly five
+    ids = [user["id"] for user in everyone(config)]
+    assert len(set(ids)) == len(ids)
+    assert set(config) == {
+        "version",
+        "tenantId",
+        "bot",
+        "currentUser",
+        "users",
+        "personalChat",
+        "groupChat",
+        "team",
+    }
+
+
+def test_each_user_has_a_comment_saying_who_they_are():
+    text = render_playground_config()
+
+    assert "# Alex Wilber: Audit Team (Early Help, Children's Social Care)." in text
+    assert "  # Isaiah Langer: Practitioner (Early Help North)." in text
+    assert "  # Samuel Adeyemi: Head of Service (Early Help)." in text
+
+
+def test_the_committed_file_is_the_generated_one():
+    committed = (ROOT / ".m365agentsplayground.yml").read_text(encoding="utf-8")
+
+    assert committed == render_playground_config(), "run: auditbot demo playground"
+
+
+def test_a_cast_member_who_lost_their_role_stops_generation():
+    people = read_staff(DEMO_FILES / "staff.csv")
+    adele = people[CAST[1].upn]
+    people[adele.upn] = replace(adele, roles=())
+
+    with pytest.raises(PlaygroundError, match="adele.vance@demo-council.gov.uk does not hold"):
+        cast_people(people)
+
+
+def test_the_cli_writes_the_file(tmp_path, capsys):
+    target = tmp_path / ".m365agentsplayground.yml"
+
+    assert main(["demo", "playground", "--output", str(target)]) == 0
+
+    assert target.read_text(encoding="utf-8") == render_playground_config()
+    assert str(target) in capsys.readouterr().out
