@@ -74,9 +74,30 @@ def _parser() -> argparse.ArgumentParser:
 
     cycle = commands.add_parser("cycle", help="audit cycles")
     cycle_commands = cycle.add_subparsers(required=True, metavar="ACTION")
-    opening = cycle_commands.add_parser("open", help="select cases and allocate auditors")
-    _add_cycle_open_arguments(opening)
+    proposing = cycle_commands.add_parser(
+        "propose", help="send the KLOEs for approval; cases are picked once all three approve"
+    )
+    _add_cycle_plan_arguments(proposing)
+    proposing.set_defaults(run=_cycle_propose)
+    opening = cycle_commands.add_parser(
+        "open", help="open an approved cycle (--cycle), or one whose KLOEs were agreed elsewhere"
+    )
+    opening.add_argument("--cycle", type=int, help="open this approved cycle")
+    opening.add_argument(
+        "--kloes-approved-elsewhere",
+        metavar="WHO",
+        help="open at once, recording who approved the KLOEs outside auditbot",
+    )
+    _add_cycle_plan_arguments(opening, required=False)
     opening.set_defaults(run=_cycle_open)
+
+    audit = commands.add_parser("audit", help="single audits")
+    audit_commands = audit.add_subparsers(required=True, metavar="ACTION")
+    reallocating = audit_commands.add_parser(
+        "reallocate", help="give an audit whose auditor was exempted to another auditor"
+    )
+    reallocating.add_argument("audit_id", type=int)
+    reallocating.set_defaults(run=_audit_reallocate)
 
     manifest = commands.add_parser("manifest", help="the Teams app package")
     manifest_commands = manifest.add_subparsers(required=True, metavar="ACTION")
@@ -90,9 +111,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_cycle_open_arguments(opening: argparse.ArgumentParser) -> None:
-    opening.add_argument("--service", required=True, help="service code, e.g. CSC")
-    opening.add_argument("--month", required=True, help="audit month, YYYY-MM")
+def _add_cycle_plan_arguments(opening: argparse.ArgumentParser, required: bool = True) -> None:
+    opening.add_argument("--service", required=required, help="service code, e.g. CSC")
+    opening.add_argument("--month", required=required, help="audit month, YYYY-MM")
     opening.add_argument("--tool", help="audit tool id (default: the service's usual tool)")
     opening.add_argument("--title", help="cycle title (default: service and month)")
     opening.add_argument("--cases", type=int, help="how many cases to pick at random")
@@ -180,12 +201,32 @@ def _import(args: argparse.Namespace) -> int:
     return 1 if report.rejected else 0
 
 
+def _cycle_propose(args: argparse.Namespace) -> int:
+    from bot.operations import propose_cycle_from_cli
+
+    return _report(propose_cycle_from_cli, args)
+
+
 def _cycle_open(args: argparse.Namespace) -> int:
-    from bot.operations import CycleRequestError, open_cycle_from_cli
+    from bot.operations import open_cycle_from_cli
+
+    return _report(open_cycle_from_cli, args)
+
+
+def _audit_reallocate(args: argparse.Namespace) -> int:
+    from bot.operations import reallocate_from_cli
+
+    return _report(reallocate_from_cli, args)
+
+
+def _report(operation, args: argparse.Namespace) -> int:
+    """Run an operation against the database; print what happened, or why not (exit 1)."""
+    from bot.operations import CycleRequestError
 
     settings = load_settings()
+    _configure_logging(settings)
     try:
-        outcome = asyncio.run(open_cycle_from_cli(settings, args))
+        outcome = asyncio.run(operation(settings, args))
     except CycleRequestError as error:
         print(f"auditbot: {error}", file=sys.stderr)
         return 1

@@ -8,37 +8,120 @@ from __future__ import annotations
 
 import argparse
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.config import Settings, load_rules
-from dialogs.cycles import CycleRequest, CycleRequestError, OpenedCycle, open_cycle
+from dialogs.cycles import (
+    CycleRequest,
+    CycleRequestError,
+    OpenedCycle,
+    open_cycle,
+    open_planned_cycle,
+)
+from dialogs.kloes import ProposedCycle, propose_cycle
+from dialogs.reallocation import reallocate_audit
+from storage import repositories as repo
 from storage.db import make_engine, session_factory
+from storage.enums import CycleState, ExemptionState
 from storage.imports import ImportReport, import_cases, import_staff, import_teams
 from workflow.calendar import SystemClock
+from workflow.states import AuditState
 
-__all__ = ["CycleRequestError", "import_file", "open_cycle_from_cli"]
+__all__ = [
+    "CycleRequestError",
+    "import_file",
+    "open_cycle_from_cli",
+    "propose_cycle_from_cli",
+    "reallocate_from_cli",
+]
 
 IMPORTERS = {"teams": import_teams, "staff": import_staff, "cases": import_cases}
 
 
 async def import_file(settings: Settings, kind: str, path: Path) -> ImportReport:
-    engine = make_engine(settings.database_url)
-    try:
-        async with session_factory(engine).begin() as session:
-            return await IMPORTERS[kind](session, path, actor="import")
-    finally:
-        await engine.dispose()
+    async with _transaction(settings) as session:
+        return await IMPORTERS[kind](session, path, actor="import")
+
+
+async def propose_cycle_from_cli(settings: Settings, args: argparse.Namespace) -> ProposedCycle:
+    request = cycle_request(args)
+    async with _transaction(settings) as session:
+        return await propose_cycle(session, request, actor="cli", now=SystemClock().now())
 
 
 async def open_cycle_from_cli(settings: Settings, args: argparse.Namespace) -> OpenedCycle:
+    """Open an approved cycle (--cycle), or a new one whose KLOEs were agreed elsewhere."""
+    rules, now = load_rules(settings), SystemClock().now()
+    if args.cycle is not None:
+        async with _transaction(settings) as session:
+            cycle = await repo.get_cycle_for_update(session, args.cycle)
+            if cycle is None:
+                raise CycleRequestError(f"There is no cycle {args.cycle}.")
+            if cycle.state is not CycleState.KLOE_APPROVED:
+                raise CycleRequestError(
+                    f"Cycle {cycle.id} is {cycle.state.value.replace('_', ' ')}; only a cycle "
+                    "whose KLOEs are approved can be opened."
+                )
+            return await open_planned_cycle(session, cycle, rules=rules, now=now, actor="cli")
+    if not args.kloes_approved_elsewhere:
+        raise CycleRequestError(
+            "Cases are picked only once the KLOEs are approved: use `auditbot cycle propose` "
+            "to send them for approval, or --kloes-approved-elsewhere WHO if they were agreed "
+            "outside auditbot."
+        )
+    if not args.service or not args.month:
+        raise CycleRequestError("Say which service and month: --service CODE --month YYYY-MM.")
     request = cycle_request(args)
+    async with _transaction(settings) as session:
+        opened = await open_cycle(session, request, rules=rules, now=now, actor="cli")
+        await repo.record_event(
+            session,
+            "cli",
+            "cycle",
+            opened.cycle_id,
+            "kloes_approved_elsewhere",
+            None,
+            {"approved_by": args.kloes_approved_elsewhere},
+        )
+        return opened
+
+
+async def reallocate_from_cli(settings: Settings, args: argparse.Namespace) -> str:
+    """Reallocate an audit whose auditor's exemption the Head of Service approved."""
+    async with _transaction(settings) as session:
+        audit = await repo.get_audit(session, args.audit_id)
+        if audit is None:
+            raise CycleRequestError(f"There is no audit {args.audit_id}.")
+        request = await repo.latest_exemption_request(session, audit.id)
+        if request is None or request.state is not ExemptionState.APPROVED:
+            raise CycleRequestError(
+                f"Audit {audit.id} has no approved exemption; the Head of Service decides those."
+            )
+        if audit.state is AuditState.REALLOCATED:
+            raise CycleRequestError(f"Audit {audit.id} has already been reallocated.")
+        successor = await reallocate_audit(
+            session,
+            audit,
+            excluding=audit.auditor_id,
+            actor="cli",
+            now=SystemClock().now(),
+            rules=load_rules(settings),
+        )
+        auditor = await repo.get_staff(session, successor.auditor_id)
+        return f"Audit {audit.id} reallocated to {auditor.display_name} (audit {successor.id})."
+
+
+@asynccontextmanager
+async def _transaction(settings: Settings) -> AsyncIterator[AsyncSession]:
     engine = make_engine(settings.database_url)
     try:
         async with session_factory(engine).begin() as session:
-            return await open_cycle(
-                session, request, rules=load_rules(settings), now=SystemClock().now(), actor="cli"
-            )
+            yield session
     finally:
         await engine.dispose()
 

@@ -80,21 +80,10 @@ def test_cycle_open_allocates_and_prints_the_seed(operator_env, tmp_path, capsys
     capsys.readouterr()
 
     code = main(
-        [
-            "cycle",
-            "open",
-            "--service",
-            "csc",
-            "--month",
-            "2026-12",
-            "--cases",
-            "2",
-            "--seed",
-            "5",
-            "--kloe",
-            "Is the child's voice heard?",
-        ]
-    )
+        ["cycle", "open", "--service", "csc", "--month", "2026-12", "--cases", "2",
+         "--seed", "5", "--kloe", "Is the child's voice heard?",
+         "--kloes-approved-elsewhere", "QA board, 3 Nov"]
+    )  # fmt: skip
 
     out = capsys.readouterr().out
     assert code == 0, out
@@ -103,7 +92,33 @@ def test_cycle_open_allocates_and_prints_the_seed(operator_env, tmp_path, capsys
 
 
 def test_cycle_open_refuses_a_malformed_month(operator_env, capsys):
-    code = main(["cycle", "open", "--service", "CSC", "--month", "December", "--cases", "2"])
+    code = main(["cycle", "open", "--service", "CSC", "--month", "December", "--cases", "2",
+                 "--kloes-approved-elsewhere", "board"])  # fmt: skip
 
     assert code == 1
     assert "--month must look like 2026-12" in capsys.readouterr().err
+
+
+def test_cycle_open_without_approval_points_to_propose(operator_env, capsys):
+    code = main(["cycle", "open", "--service", "CSC", "--month", "2026-12", "--cases", "2"])
+
+    assert code == 1
+    assert "auditbot cycle propose" in capsys.readouterr().err
+
+
+def test_cycle_propose_needs_the_three_approvers_set_up(operator_env, tmp_path, capsys):
+    main(["import", "teams", write(tmp_path, "teams.csv", TEAMS)])
+    main(["import", "staff", write(tmp_path, "staff.csv", STAFF)])
+    main(["import", "cases", write(tmp_path, "cases.csv", CASES)])
+    capsys.readouterr()
+
+    code = main(["cycle", "propose", "--service", "CSC", "--month", "2026-12", "--cases", "1",
+                 "--kloe", "Is the child's voice heard?"])  # fmt: skip
+
+    assert code == 1
+    assert "No Head of Service is set up for Children's Social Care" in capsys.readouterr().err
+
+
+def test_reallocating_needs_an_existing_audit(operator_env, capsys):
+    assert main(["audit", "reallocate", "999"]) == 1
+    assert "There is no audit 999" in capsys.readouterr().err
