@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 
 from bot.config import Settings, load_rules
 from dialogs.cycles import CycleRequest, open_cycle
+from dialogs.kloes import propose_cycle
 from storage import repositories as repo
 from storage.db import async_upgrade, make_engine, session_factory
 from storage.demo import load_demo
@@ -23,6 +24,11 @@ DEMO_SEED = 20261122
 DEMO_CYCLES = (
     ("CSC", {"CSC-CIN": 3, "CSC-CP": 3, "CSC-CLA": 3}),
     ("EH", {"EH-NORTH": 3, "EH-SOUTH": 3}),
+)
+DEMO_PROPOSER = "alex.wilber@demo-council.gov.uk"
+NEXT_KLOES = (
+    "Are family pledges reflected in the Early Help plan?",
+    "Is the child's voice recorded in their own words?",
 )
 DEMO_KLOES = (
     "Is the child's lived experience visible in the record and the plan?",
@@ -49,6 +55,7 @@ async def prepare_demo(settings: Settings, *, fresh: bool = False) -> str:
 
 
 async def _open_cycles(session, settings: Settings) -> list[str]:
+    """This month's cycles, open, and next month's Early Help cycle waiting for approval."""
     now = SystemClock().now()
     month = date(now.year, now.month, 1)
     opened = []
@@ -63,6 +70,13 @@ async def _open_cycles(session, settings: Settings) -> list[str]:
             session, request, rules=load_rules(settings), now=now, actor="demo"
         )
         opened.append(str(outcome))
+        if service_code == "EH":
+            proposer = await repo.get_staff_by_upn(session, DEMO_PROPOSER)
+            following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+            proposal = CycleRequest(
+                service_code="EH", month=following, seed=DEMO_SEED, total=4, kloes=NEXT_KLOES
+            )
+            opened.append(str(await propose_cycle(session, proposal, actor=proposer, now=now)))
     return opened
 
 
