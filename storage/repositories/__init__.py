@@ -111,6 +111,21 @@ from storage.repositories.people import (
     staff_by_ids,
     teams_of,
 )
+from storage.repositories.views import (
+    OPEN_ACTION_STATUSES,
+    ActionRow,
+    AuditRow,
+    CycleRow,
+    UnreachableRow,
+    audit_rows_for_case_ref,
+    count_audits_by_state,
+    line_managers_of,
+    live_audit_rows_for_staff,
+    live_audit_rows_in_cycle,
+    open_action_rows_for_owner,
+    open_cycles_in_services,
+    unreachable_people,
+)
 
 __all__ = [
     "ENDED_STATES",
@@ -199,4 +214,18 @@ __all__ = [
     "team_managers_by_team",
     "teams_of",
     "write_bot_state",
+    # read-only views for the chat commands
+    "OPEN_ACTION_STATUSES",
+    "ActionRow",
+    "AuditRow",
+    "CycleRow",
+    "UnreachableRow",
+    "audit_rows_for_case_ref",
+    "count_audits_by_state",
+    "line_managers_of",
+    "live_audit_rows_for_staff",
+    "live_audit_rows_in_cycle",
+    "open_action_rows_for_owner",
+    "open_cycles_in_services",
+    "unreachable_people",
 ]
