@@ -1,0 +1,45 @@
+"""Dates as people read them on a card, and the due line every list shares.
+
+Cards get local dates (the caller turns UTC instants into the council's
+time zone); whether something is overdue is decided by the caller too and
+is always said in words, never by colour alone.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from microsoft_teams.cards import TextBlock
+
+OVERDUE = "Overdue"
+
+
+def day_label(day: date, today: date) -> str:
+    """ "Mon 30 Nov", with the year when it is not this year ("Mon 4 Jan 2027")."""
+    label = f"{day:%a} {day.day} {day:%b}"
+    return label if day.year == today.year else f"{label} {day.year}"
+
+
+def due_text(due_on: date | None, overdue: bool, today: date) -> str:
+    """ "Due Mon 30 Nov", "Overdue: was due Mon 30 Nov" or "No due date"."""
+    if due_on is None:
+        return "No due date"
+    when = day_label(due_on, today)
+    return f"{OVERDUE}: was due {when}" if overdue else f"Due {when}"
+
+
+def day_fact(due_on: date | None, overdue: bool, today: date) -> str:
+    """A date in a fact list: "Mon 30 Nov", "Mon 30 Nov (Overdue)" or "Not set"."""
+    if due_on is None:
+        return "Not set"
+    when = day_label(due_on, today)
+    return f"{when} ({OVERDUE})" if overdue else when
+
+
+def due_block(due_on: date | None, overdue: bool, today: date) -> TextBlock:
+    """The due line of a list item: bold and in the attention colour when overdue, and
+    always saying "Overdue" in words."""
+    text = due_text(due_on, overdue, today)
+    if overdue:
+        return TextBlock(text=text, wrap=True, weight="Bolder", color="Attention")
+    return TextBlock(text=text, wrap=True, is_subtle=due_on is None or None)

@@ -1,0 +1,62 @@
+"""`my audits` and `my actions`: what is on a person's plate, soonest due first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from cards.my_actions import ActionItem, my_actions_card
+from cards.my_audits import AuditTask, my_audits_card, not_in_staff_list_card
+from dialogs.commands import CommandContext, command
+from dialogs.steps import parts_for
+from storage.enums import RecommendationLevel, RecommendationStatus
+from storage.repositories.views import live_audit_rows_for_staff, open_action_rows_for_owner
+
+ACTION_STATUS_WORDS = {
+    RecommendationStatus.OPEN: "open",
+    RecommendationStatus.PARTLY: "partly done",
+    RecommendationStatus.NOT_YET: "not yet done",
+}
+LEVEL_WORDS = {
+    RecommendationLevel.CHILD: "Child-level",
+    RecommendationLevel.SERVICE: "Service-level",
+}
+
+
+@command("my audits", "What is yours to do in audits, soonest due first.")
+async def my_audits(context: CommandContext, argument: str) -> dict[str, Any]:
+    """Every part the person plays in live audits (open cycles, audit not ended)."""
+    if context.staff is None:
+        return not_in_staff_list_card()
+    now = context.now()
+    staff_id = context.staff.id
+    found: list[tuple[datetime | None, AuditTask]] = []
+    for row in await live_audit_rows_for_staff(context.session, staff_id):
+        for part in parts_for(row.audit, staff_id, row.practitioner_name):
+            due_on = context.local_day(part.due_at) if part.due_at else None
+            task = AuditTask(
+                row.case_ref, part.label, row.audit.state.label, due_on, part.overdue(now)
+            )
+            found.append((part.due_at, task))
+    found.sort(key=lambda item: (item[0] is None, item[0] or now, item[1].case_ref))
+    return my_audits_card([task for _, task in found], today=context.today())
+
+
+@command("my actions", "The actions from audits that you own and have not finished.")
+async def my_actions(context: CommandContext, argument: str) -> dict[str, Any]:
+    """Open, partly done and not-yet-done recommendations owned by the person, overdue first."""
+    if context.staff is None:
+        return not_in_staff_list_card()
+    today = context.today()
+    items = [
+        ActionItem(
+            case_ref=row.case_ref,
+            action=row.recommendation.action,
+            level=LEVEL_WORDS[row.recommendation.level],
+            status=ACTION_STATUS_WORDS[row.recommendation.status],
+            due_on=row.recommendation.due_on,
+            overdue=row.recommendation.due_on is not None and row.recommendation.due_on < today,
+        )
+        for row in await open_action_rows_for_owner(context.session, context.staff.id)
+    ]
+    return my_actions_card(items, today=today)
