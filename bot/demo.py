@@ -55,9 +55,9 @@ async def prepare_demo(settings: Settings, *, fresh: bool = False) -> str:
 
 
 async def _open_cycles(session, settings: Settings) -> list[str]:
-    """This month's cycles, open, and next month's Early Help cycle waiting for approval."""
+    """Next month's cycles, open, and the month after's Early Help cycle waiting for approval."""
     now = SystemClock().now()
-    month = date(now.year, now.month, 1)
+    month = _next_month(date(now.year, now.month, 1))
     opened = []
     for service_code, quotas in DEMO_CYCLES:
         service = await repo.get_service_by_code(session, service_code)
@@ -72,12 +72,16 @@ async def _open_cycles(session, settings: Settings) -> list[str]:
         opened.append(str(outcome))
         if service_code == "EH":
             proposer = await repo.get_staff_by_upn(session, DEMO_PROPOSER)
-            following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+            following = _next_month(month)
             proposal = CycleRequest(
                 service_code="EH", month=following, seed=DEMO_SEED, total=4, kloes=NEXT_KLOES
             )
             opened.append(str(await propose_cycle(session, proposal, actor=proposer, now=now)))
     return opened
+
+
+def _next_month(first: date) -> date:
+    return date(first.year + first.month // 12, first.month % 12 + 1, 1)
 
 
 async def _summary(session, database: Path, opened: list[str]) -> str:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from microsoft_teams.cards import (
     AdaptiveCard,
@@ -80,12 +78,3 @@ def text_input(
 
 def facts(pairs: Sequence[tuple[str, str]]) -> FactSet:
     return FactSet(facts=[Fact(title=name, value=value) for name, value in pairs])
-
-
-def day(at: datetime | date | None, timezone: str = "Europe/London") -> str:
-    """A date as people read it in the council's time zone, e.g. "Mon 30 Nov 2026"."""
-    if at is None:
-        return "not set"
-    if isinstance(at, datetime):
-        at = at.astimezone(ZoneInfo(timezone)).date()
-    return f"{at:%a} {at.day} {at:%b %Y}"

@@ -7,11 +7,22 @@ is always said in words, never by colour alone.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from microsoft_teams.cards import TextBlock
 
 OVERDUE = "Overdue"
+
+
+def day(at: datetime | date | None, timezone: str = "Europe/London") -> str:
+    """A date in full, in the council's time zone, e.g. "Mon 30 Nov 2026" (for messages that
+    are read later, where "this year" is ambiguous)."""
+    if at is None:
+        return "not set"
+    if isinstance(at, datetime):
+        at = at.astimezone(ZoneInfo(timezone)).date()
+    return f"{at:%a} {at.day} {at:%b %Y}"
 
 
 def day_label(day: date, today: date) -> str:

@@ -80,7 +80,13 @@ class Conversations:
     async def on_message(self, actor: Actor, text: str) -> Reply:
         async with self._sessions() as session:
             staff = await _staff_of(session, actor)
-            context = CommandContext(session=session, actor_name=actor.display_name, staff=staff)
+            context = CommandContext(
+                session=session,
+                actor_name=actor.display_name,
+                staff=staff,
+                clock=self._clock,
+                timezone=self._rules.timezone,
+            )
             card = await run_command(context, text)
         return Reply(card=card)
 

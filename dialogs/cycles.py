@@ -271,7 +271,7 @@ async def _write_audits(
     teams: Mapping[int, object],
 ) -> list[Audit]:
     calendar = WorkingCalendar.from_rules(rules)
-    due = audit_due(rules, calendar, now).due_at
+    due = audit_due(rules, calendar, now, audit_month=cycle.month).due_at
     moderation = moderation_due(rules, calendar, None, audit_month=cycle.month).due_at
     managers = await repo.team_managers_by_team(session, list(teams))
     by_ref = {case.case_ref: case for case in picked}

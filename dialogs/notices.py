@@ -18,7 +18,7 @@ from cards.allocation import (
     practitioner_card,
     team_manager_card,
 )
-from cards.base import day
+from cards.dates import day
 from dialogs.notify import tell
 from storage import repositories as repo
 from storage.models import Audit, Cycle

@@ -76,7 +76,7 @@ async def reallocate_audit(
         moderator_id=int(chosen.moderator_id),
         team_manager_id=audit.team_manager_id,
         state=AuditState.ALLOCATED,
-        due_at=audit_due(rules, calendar, now).due_at,
+        due_at=audit_due(rules, calendar, now, audit_month=cycle.month).due_at,
         moderation_due_at=audit.moderation_due_at,
         predecessor_id=audit.id,
     )

@@ -69,9 +69,26 @@ def _working_days_after(calendar: WorkingCalendar, moment: datetime, n: int) -> 
     return _deadline(calendar, calendar.add_working_days(start, n))
 
 
-def audit_due(rules: ProgrammeRules, calendar: WorkingCalendar, allocated_at: datetime) -> Deadline:
-    """When the auditor must submit: `audit_due_working_days` after allocation."""
-    return _working_days_after(calendar, allocated_at, rules.audit_due_working_days)
+def audit_due(
+    rules: ProgrammeRules,
+    calendar: WorkingCalendar,
+    allocated_at: datetime,
+    *,
+    audit_month: date | None = None,
+) -> Deadline:
+    """When the auditor must submit: `audit_due_working_days` after allocation.
+
+    With `audit_month`, never so late that the moderator has fewer than
+    `moderation_working_days` before moderation is due (the month's last
+    working day), and never before the first working day after allocation.
+    """
+    due = _working_days_after(calendar, allocated_at, rules.audit_due_working_days)
+    if audit_month is None:
+        return due
+    moderation_day = calendar.last_working_day_of_month(audit_month.year, audit_month.month)
+    latest = calendar.add_working_days(moderation_day, -rules.moderation_working_days)
+    earliest = calendar.add_working_days(calendar.local_date(allocated_at), 1)
+    return _deadline(calendar, max(earliest, min(due.day, latest)))
 
 
 def completion_fix_due(

@@ -32,6 +32,9 @@ class ProgrammeRules:
     # DOMAIN.md names no figure; three working weeks fits audits allocated
     # early in the month and moderated by its last working day.
     audit_due_working_days: int = 15
+    # Working days the moderator has, at least, between the audit's due date and
+    # moderation's (the last working day of the audit month).
+    moderation_working_days: int = 5
     # Working days the auditor has to fix an audit returned as incomplete.
     completion_fix_working_days: int = 5
     # Inadequate fast path.
@@ -96,6 +99,7 @@ _INT_FIELDS = frozenset(
     {
         "audit_due_working_days",
         "completion_fix_working_days",
+        "moderation_working_days",
         "inadequate_moderation_working_days",
         "urgent_issues_working_days",
         "uopp_inadequate_working_days",

@@ -104,6 +104,24 @@ def test_audit_due_is_three_working_weeks_after_allocation():
     assert due == Deadline(date(2026, 3, 23), utc(2026, 3, 23, 17))
 
 
+def test_audit_due_leaves_the_moderator_time_before_month_end():
+    # Allocated Mon 16 Nov 2026 for November: 15 working days would be Mon 7 Dec, but
+    # moderation is due Mon 30 Nov, so the audit is due 5 working days before: Mon 23 Nov.
+    due = audit_due(RULES, CAL, london(2026, 11, 16), audit_month=date(2026, 11, 1))
+    assert due.day == date(2026, 11, 23)
+
+
+def test_audit_due_for_a_later_month_keeps_the_usual_three_weeks():
+    due = audit_due(RULES, CAL, london(2026, 11, 2), audit_month=date(2026, 12, 1))
+    assert due.day == date(2026, 11, 23)
+
+
+def test_audit_due_is_never_before_the_next_working_day():
+    # Allocated Fri 27 Nov for November itself: no time is left, so it is due Mon 30 Nov.
+    due = audit_due(RULES, CAL, london(2026, 11, 27), audit_month=date(2026, 11, 1))
+    assert due.day == date(2026, 11, 30)
+
+
 def test_completion_fix_due_crosses_easter():
     # Returned Wednesday 1 April: Thu 2, Tue 7, Wed 8, Thu 9, Fri 10.
     assert completion_fix_due(RULES, CAL, london(2026, 4, 1)).day == date(2026, 4, 10)
