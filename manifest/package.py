@@ -15,6 +15,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+from jsonschema import ValidationError
+
 from manifest.app import AppListing, ManifestError, build_manifest, listing_problems
 from manifest.png import png_size, read_png
 
@@ -78,13 +81,6 @@ def write_package(listing: AppListing, output: Path, icons: Path = HERE) -> Path
 
 @cache
 def _validator() -> Any:
-    try:
-        import jsonschema
-    except ImportError:
-        raise ManifestError(
-            "checking the manifest against the Teams schema needs the jsonschema package: "
-            "pip install jsonschema"
-        ) from None
     validators = jsonschema.validators
     teams_draft4 = validators.extend(
         jsonschema.Draft4Validator,
@@ -97,8 +93,6 @@ def _validator() -> Any:
 
 
 def _pattern(validator: Any, pattern: str, instance: Any, schema: Any):
-    from jsonschema import ValidationError
-
     if validator.is_type(instance, "string") and not _compiled(pattern).search(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
