@@ -1,5 +1,5 @@
 """Importing this module declares every card action, so the dispatcher knows them all."""
 
-from dialogs import exemptions, kloes
+from dialogs import cycle_form, exemptions, kloes
 
-__all__ = ["exemptions", "kloes"]
+__all__ = ["cycle_form", "exemptions", "kloes"]

@@ -54,6 +54,7 @@ CHAT_COMMANDS: tuple[ChatCommand, ...] = (
     ChatCommand("my actions", "Actions from audits that you own and have not finished."),
     ChatCommand("status", "Where one audit stands: type status and the case reference."),
     ChatCommand("cycle status", "Audit Team: how the open audit cycles are going."),
+    ChatCommand("open cycle", "Audit Team: propose a new audit cycle for approval."),
 )
 
 

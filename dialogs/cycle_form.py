@@ -1,0 +1,102 @@
+"""`open cycle`: the Audit Team proposes a cycle from the chat, with a form.
+
+The form's button proposes the cycle exactly as `auditbot cycle propose`
+does; a mistake brings the form back with the message and what was typed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from typing import Any
+
+from cards.cycle_form import PROPOSE, cycle_form_card
+from cards.notice import notice_card
+from dialogs.actions import ActionContext, card_action
+from dialogs.commands import CommandContext, command
+from dialogs.cycles import CycleRequest, CycleRequestError
+from dialogs.kloes import propose_cycle
+from storage import repositories as repo
+from storage.models import Service
+from workflow.roles import Role
+
+PROPOSERS = frozenset({Role.AUDIT_TEAM, Role.AUDIT_MANAGER})
+MONTHS_AHEAD = 6
+
+
+@command(
+    "open cycle",
+    "Audit Team: propose a new audit cycle; its KLOEs go for approval first.",
+    roles=PROPOSERS,
+)
+async def open_cycle_form(context: CommandContext, argument: str) -> dict[str, Any]:
+    services = await _services_for(context.session, context.staff.id)
+    return cycle_form_card(services, _months(context.today()))
+
+
+async def _services_for(session, staff_id: int) -> list[tuple[str, str]]:
+    held = await repo.roles_of(session, staff_id)
+    codes = sorted({role.service_code for role in held if role.role in PROPOSERS})
+    services = [await repo.get_service_by_code(session, code) for code in codes]
+    return [(service.code, service.name) for service in services if service is not None]
+
+
+def _months(today: date) -> list[tuple[str, str]]:
+    months, year, month = [], today.year, today.month
+    for _ in range(MONTHS_AHEAD):
+        month += 1
+        if month > 12:
+            year, month = year + 1, 1
+        first = date(year, month, 1)
+        months.append((f"{first:%Y-%m}", f"{first:%B %Y}"))
+    return months
+
+
+async def _load_service(context: ActionContext) -> Service | None:
+    code = context.text("service").upper()
+    return await repo.get_service_by_code(context.session, code) if code else None
+
+
+async def _refuse_unless_proposer(context: ActionContext, service: Service) -> str | None:
+    for held in await repo.roles_of(context.session, context.staff.id):
+        if held.role in PROPOSERS and held.service_id == service.id:
+            return None
+    return f"the Audit Team for {service.name}"
+
+
+@card_action(PROPOSE, load=_load_service, refuse=_refuse_unless_proposer)
+async def propose_from_form(context: ActionContext, service: Service) -> dict[str, Any]:
+    values = {name: context.text(name) for name in ("service", "month", "cases", "kloes")}
+    kloes = [line.strip() for line in values["kloes"].splitlines() if line.strip()]
+    try:
+        year, month = (int(part) for part in values["month"].split("-"))
+        cases = int(float(values["cases"]))
+        if not 1 <= cases <= 500:
+            raise ValueError
+        request = CycleRequest(
+            service_code=service.code,
+            month=date(year, month, 1),
+            seed=secrets.randbelow(2**31),
+            total=cases,
+            kloes=tuple(kloes),
+        )
+        proposed = await propose_cycle(
+            context.session, request, actor=context.staff, now=context.now
+        )
+    except ValueError:
+        return await _form_again(
+            context, values, "Give a month and a number of cases from 1 to 500."
+        )
+    except CycleRequestError as error:
+        return await _form_again(context, values, str(error))
+    return notice_card(
+        "Sent for approval",
+        f"The KLOEs for {proposed.title} went to {', '.join(proposed.approvers)}. "
+        "I'll tell you when all three have approved and the cases are allocated.",
+    )
+
+
+async def _form_again(context: ActionContext, values: dict[str, str], error: str) -> dict[str, Any]:
+    services = await _services_for(context.session, context.staff.id)
+    today = context.now.date()
+    return cycle_form_card(services, _months(today), values=values, error=error)
