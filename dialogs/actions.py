@@ -27,6 +27,8 @@ from workflow.rules import ProgrammeRules
 
 log = logging.getLogger(__name__)
 
+MAX_TEXT = 4000  # characters in any free-text answer on a card
+
 
 class ActionRefused(Exception):
     """The action cannot be done as asked; `card` says why. Raised inside the transaction,
@@ -45,15 +47,32 @@ class ActionContext:
     now: datetime
     rules: ProgrammeRules
 
-    def text(self, name: str) -> str:
-        """An input's value, stripped; empty when missing."""
+    def text(self, name: str, *, limit: int = MAX_TEXT) -> str:
+        """An input's value, stripped; empty when missing. Anything but text, or text
+        longer than `limit`, is refused before it is used."""
         value = self.data.get(name)
-        return value.strip() if isinstance(value, str) else ""
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise ActionRefused("This card is out of date", "Please use the latest card I sent.")
+        value = value.strip()
+        if len(value) > limit:
+            raise ActionRefused(
+                "That's too long", f"Please keep it under {limit} characters. Nothing was changed."
+            )
+        return value
 
     def number(self, name: str) -> int:
+        """A whole-number field such as an id; anything else means a tampered or old card."""
+        value = self.data.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            value = None
         try:
-            return int(self.data[name])
-        except (KeyError, TypeError, ValueError):
+            number = int(value)  # type: ignore[arg-type]
+            if not 0 < number < 2**31:
+                raise ValueError
+            return number
+        except (TypeError, ValueError):
             raise ActionRefused(
                 "This card is out of date", "Please use the latest message I sent you."
             ) from None
