@@ -78,43 +78,24 @@ async def send_allocation_notices(
     views = await allocation_views(session, cycle, audits, timezone=timezone)
     bundle = f"allocation:cycle:{cycle.id}"
     for audit, view in zip(audits, views, strict=True):
-        key = f"allocated:audit:{audit.id}"
         ref = view.case_ref
-        await tell(
-            session,
-            audit.auditor_id,
-            "allocation",
-            f"{key}:auditor",
-            summary=f"You're auditing case {ref}",
-            card=auditor_card(view),
-            bundle=bundle,
-        )
-        if audit.moderator_id is not None:
+        parts = (
+            ("auditor", audit.auditor_id, f"You're auditing case {ref}", auditor_card),
+            ("moderator", audit.moderator_id, f"You're moderating case {ref}", moderator_card),
+            ("practitioner", audit.practitioner_id,
+             f"Your work on case {ref} has been picked for audit", practitioner_card),
+            ("team_manager", audit.team_manager_id, f"Copy: case {ref} picked for audit",
+             team_manager_card),
+        )  # fmt: skip
+        for part, person_id, summary, build in parts:
+            if person_id is None:
+                continue
             await tell(
                 session,
-                audit.moderator_id,
+                person_id,
                 "allocation",
-                f"{key}:moderator",
-                summary=f"You're moderating case {ref}",
-                card=moderator_card(view),
-                bundle=bundle,
-            )
-        await tell(
-            session,
-            audit.practitioner_id,
-            "allocation",
-            f"{key}:practitioner",
-            summary=f"Your work on case {ref} has been picked for audit",
-            card=practitioner_card(view),
-            bundle=bundle,
-        )
-        if audit.team_manager_id is not None:
-            await tell(
-                session,
-                audit.team_manager_id,
-                "allocation",
-                f"{key}:team_manager",
-                summary=f"Copy: case {ref} picked for audit",
-                card=team_manager_card(view),
+                f"allocated:audit:{audit.id}:{part}",
+                summary=summary,
+                card=build(view),
                 bundle=bundle,
             )
