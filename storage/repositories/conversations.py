@@ -59,6 +59,25 @@ async def get_conversation_ref(
     return await session.scalar(query)
 
 
+async def forget_conversation_ref(
+    session: AsyncSession, aad_object_id: str, tenant_id: str, conversation_id: str
+) -> bool:
+    """Drop the person's reference if it still names conversation_id (Teams says it is gone).
+
+    A reference saved since (the person talked to the bot again) is kept.
+    """
+    result = await session.execute(
+        delete(ConversationRef)
+        .where(
+            ConversationRef.aad_object_id == aad_object_id.lower(),
+            ConversationRef.tenant_id == tenant_id.lower(),
+            ConversationRef.conversation_id == conversation_id,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 async def read_bot_state(session: AsyncSession, keys: Iterable[str]) -> dict[str, BotState]:
     """The stored items among keys (missing keys are absent from the result)."""
     query = select(BotState).where(BotState.key.in_(list(keys)))

@@ -2,15 +2,21 @@
 
 A sender claims due rows (claim_due_messages), commits, sends outside any
 transaction, then records the outcome by message id in a new transaction.
-Errors stored in last_error must be a type or status code, never message content.
+A claim means "a sender may be sending this now": claims are taken just
+before sending and released if the send does not start. Every outcome is
+recorded only while the row is still claimed (by that sender, when given),
+so a sender whose claim was released and retaken by another cannot overwrite
+the other's outcome. Errors stored in last_error must be a type or status
+code, never message content.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.enums import OutboxState
@@ -66,56 +72,142 @@ async def list_messages(
 
 
 async def claim_due_messages(
-    session: AsyncSession, worker: str, now: datetime, limit: int = 50
+    session: AsyncSession,
+    worker: str,
+    now: datetime,
+    limit: int = 50,
+    *,
+    skip_recipients: Collection[int] = (),
 ) -> list[OutboxMessage]:
     """Claim up to limit pending messages due by now, oldest first, for worker.
 
     On PostgreSQL rows locked by another sender are skipped (SKIP LOCKED), so
-    several instances can share the outbox. Commit before sending.
+    several instances can share the outbox; on both databases the claim is one
+    conditional UPDATE, so a row already claimed elsewhere is never taken twice.
+    skip_recipients leaves out people the sender cannot message yet (rate
+    limits), so their backlog does not hide everyone else's. Commit before sending.
     """
     query = (
-        select(OutboxMessage)
+        select(OutboxMessage.id)
         .where(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    messages = list((await session.scalars(query)).all())
-    for message in messages:
-        message.state = OutboxState.CLAIMED
-        message.claimed_by = worker
-        message.claimed_at = now
-        message.attempts += 1
-    await session.flush()
-    return messages
+    if skip_recipients:
+        query = query.where(
+            or_(
+                OutboxMessage.recipient_id.is_(None),
+                OutboxMessage.recipient_id.not_in(list(skip_recipients)),
+            )
+        )
+    ids = list((await session.scalars(query)).all())
+    if not ids:
+        return []
+    claim = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.state == OutboxState.PENDING)
+        .values(
+            state=OutboxState.CLAIMED,
+            claimed_by=worker,
+            claimed_at=now,
+            attempts=OutboxMessage.attempts + 1,
+        )
+        .returning(OutboxMessage)
+        .execution_options(populate_existing=True)
+    )
+    messages = list((await session.scalars(claim)).all())
+    return sorted(messages, key=lambda m: (m.next_attempt_at, m.id))
 
 
-async def mark_sent(session: AsyncSession, message_id: int, at: datetime) -> bool:
-    """Record delivery; False if the message was no longer claimed (e.g. released)."""
-    return await _finish(session, message_id, OutboxState.SENT, sent_at=at, last_error=None)
+async def count_due_messages(session: AsyncSession, now: datetime) -> int:
+    """Pending messages due by now (whether or not a sender could take them yet)."""
+    query = select(func.count()).where(
+        OutboxMessage.state == OutboxState.PENDING, OutboxMessage.next_attempt_at <= now
+    )
+    return int(await session.scalar(query) or 0)
 
 
-async def mark_failed(session: AsyncSession, message_id: int, error: str) -> bool:
-    """A permanent failure (a 4xx other than throttling): kept, never retried."""
-    return await _finish(session, message_id, OutboxState.FAILED, last_error=error)
+async def count_messages_by_state(session: AsyncSession) -> dict[OutboxState, int]:
+    query = select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
+    return {OutboxState(state): int(n) for state, n in (await session.execute(query)).all()}
 
 
-async def mark_unreachable(session: AsyncSession, message_id: int, error: str) -> bool:
-    """No way to reach the person (no conversation reference, bot uninstalled)."""
-    return await _finish(session, message_id, OutboxState.UNREACHABLE, last_error=error)
+MessageIds = int | Sequence[int]
+
+
+async def mark_sent(
+    session: AsyncSession, message_id: MessageIds, at: datetime, *, worker: str | None = None
+) -> bool:
+    """Record delivery (of one message, or of a bundle sent as one).
+
+    False if any of them was no longer claimed (by worker, when given).
+    """
+    return await _finish(session, message_id, worker, OutboxState.SENT, sent_at=at, last_error=None)
+
+
+async def mark_failed(
+    session: AsyncSession, message_id: MessageIds, error: str, *, worker: str | None = None
+) -> bool:
+    """A permanent failure (a 4xx other than throttling, or retries used up): kept, not retried."""
+    return await _finish(session, message_id, worker, OutboxState.FAILED, last_error=error)
+
+
+async def mark_unreachable(
+    session: AsyncSession, message_id: MessageIds, error: str, *, worker: str | None = None
+) -> bool:
+    """No way to reach the person (app not installed, bot blocked or disabled)."""
+    return await _finish(session, message_id, worker, OutboxState.UNREACHABLE, last_error=error)
 
 
 async def retry_later(
-    session: AsyncSession, message_id: int, error: str, next_attempt_at: datetime
+    session: AsyncSession,
+    message_id: MessageIds,
+    error: str,
+    next_attempt_at: datetime,
+    *,
+    worker: str | None = None,
 ) -> bool:
     """Put a claimed message back in the queue after a retryable error (throttling, 5xx)."""
     return await _finish(
-        session, message_id, OutboxState.PENDING, last_error=error, next_attempt_at=next_attempt_at
+        session,
+        message_id,
+        worker,
+        OutboxState.PENDING,
+        last_error=error,
+        next_attempt_at=next_attempt_at,
     )
 
 
+async def release_claims(session: AsyncSession, message_ids: Sequence[int], worker: str) -> int:
+    """Hand back messages worker claimed but never started sending; the claim is not an attempt."""
+    if not message_ids:
+        return 0
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(list(message_ids)),
+            OutboxMessage.state == OutboxState.CLAIMED,
+            OutboxMessage.claimed_by == worker,
+        )
+        .values(
+            state=OutboxState.PENDING,
+            claimed_by=None,
+            claimed_at=None,
+            attempts=OutboxMessage.attempts - 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def release_stale_claims(session: AsyncSession, claimed_before: datetime) -> int:
-    """Return messages claimed before claimed_before (a sender died) to the queue."""
+    """Return messages claimed before claimed_before (a sender died) to the queue.
+
+    Such a message may have reached Teams just before its sender died, so
+    sending it again can duplicate it; not sending it could lose it. Keep
+    claimed_before well behind any live sender's longest send.
+    """
     result = await session.execute(
         update(OutboxMessage)
         .where(
@@ -129,12 +221,21 @@ async def release_stale_claims(session: AsyncSession, claimed_before: datetime) 
 
 
 async def _finish(
-    session: AsyncSession, message_id: int, state: OutboxState, **values: Any
+    session: AsyncSession,
+    message_id: MessageIds,
+    worker: str | None,
+    state: OutboxState,
+    **values: Any,
 ) -> bool:
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.state == OutboxState.CLAIMED)
-        .values(state=state, claimed_by=None, claimed_at=None, **values)
-        .execution_options(synchronize_session=False)
+    ids = [message_id] if isinstance(message_id, int) else list(message_id)
+    query = update(OutboxMessage).where(
+        OutboxMessage.id.in_(ids), OutboxMessage.state == OutboxState.CLAIMED
     )
-    return bool(getattr(result, "rowcount", 0))
+    if worker is not None:
+        query = query.where(OutboxMessage.claimed_by == worker)
+    result = await session.execute(
+        query.values(state=state, claimed_by=None, claimed_at=None, **values).execution_options(
+            synchronize_session=False
+        )
+    )
+    return bool(ids) and int(getattr(result, "rowcount", 0) or 0) == len(ids)

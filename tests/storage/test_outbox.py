@@ -6,6 +6,17 @@ from sqlalchemy.exc import IntegrityError
 from storage import repositories as repo
 from storage.enums import OutboxState
 from storage.models import OutboxMessage
+from storage.repositories.conversations import (
+    forget_conversation_ref,
+    get_conversation_ref,
+    save_conversation_ref,
+)
+from storage.repositories.outbox import (
+    claim_due_messages,
+    count_due_messages,
+    count_messages_by_state,
+    release_claims,
+)
 from tests.conftest import Database
 from tests.factories import create_staff
 
@@ -94,3 +105,65 @@ async def test_concurrent_senders_never_claim_the_same_message(db: Database):
         await second.commit()
     assert len(mine) == 4 and len(theirs) == 2
     assert not {m.id for m in mine} & {m.id for m in theirs}
+
+
+async def test_claiming_skips_people_the_sender_cannot_message_yet(db: Database):
+    async with db.sessions.begin() as session:
+        busy = await create_staff(session)
+        free = await create_staff(session)
+        await repo.enqueue_message(session, busy.id, "k", {}, "busy", not_before=NOW)
+        await repo.enqueue_message(session, free.id, "k", {}, "free", not_before=NOW)
+        await repo.enqueue_message(session, None, "k", {}, "channel", not_before=NOW)
+    async with db.sessions.begin() as session:
+        claimed = await claim_due_messages(session, "w", NOW, skip_recipients={busy.id})
+    assert [m.idempotency_key for m in claimed] == ["free", "channel"]
+
+
+async def test_only_the_sender_holding_the_claim_records_the_outcome(db: Database):
+    async with db.sessions.begin() as session:
+        await repo.enqueue_message(session, None, "k", {}, "a", not_before=NOW)
+        (message,) = await claim_due_messages(session, "mine", NOW)
+    async with db.sessions.begin() as session:
+        assert not await repo.mark_sent(session, message.id, NOW, worker="someone-else")
+        assert await repo.mark_sent(session, message.id, NOW, worker="mine")
+
+
+async def test_a_bundle_is_recorded_sent_together(db: Database):
+    async with db.sessions.begin() as session:
+        for key in ("a", "b", "c"):
+            await repo.enqueue_message(session, None, "k", {}, key, not_before=NOW)
+        claimed = await claim_due_messages(session, "w", NOW)
+    async with db.sessions.begin() as session:
+        assert await repo.mark_sent(session, [m.id for m in claimed], NOW, worker="w")
+    async with db.sessions() as session:
+        assert await count_messages_by_state(session) == {OutboxState.SENT: 3}
+
+
+async def test_handing_back_an_unsent_claim_does_not_count_as_an_attempt(db: Database):
+    async with db.sessions.begin() as session:
+        await repo.enqueue_message(session, None, "k", {}, "a", not_before=NOW)
+        (message,) = await claim_due_messages(session, "w", NOW)
+    async with db.sessions.begin() as session:
+        assert await release_claims(session, [message.id], "other") == 0
+        assert await release_claims(session, [message.id], "w") == 1
+    async with db.sessions() as session:
+        reloaded = await repo.get_message(session, message.id)
+        assert await count_due_messages(session, NOW) == 1
+    assert reloaded is not None
+    assert (reloaded.state, reloaded.attempts, reloaded.claimed_by) == (
+        OutboxState.PENDING,
+        0,
+        None,
+    )
+
+
+async def test_a_conversation_reference_is_forgotten_only_if_it_still_names_that_chat(
+    db: Database,
+):
+    async with db.sessions.begin() as session:
+        await save_conversation_ref(session, "AAD-1", "T", "a:old", "https://s/", {})
+    async with db.sessions.begin() as session:
+        assert not await forget_conversation_ref(session, "aad-1", "t", "a:newer")
+        assert await forget_conversation_ref(session, "aad-1", "t", "a:old")
+    async with db.sessions() as session:
+        assert await get_conversation_ref(session, "aad-1", "t") is None
