@@ -10,6 +10,7 @@ from storage.models.audits import (
 from storage.models.base import Base
 from storage.models.cases import Case, CaseInvolvement
 from storage.models.cycles import Cycle, Kloe, KloeApproval
+from storage.models.disputes import Dispute
 from storage.models.events import AuditEvent
 from storage.models.meetings import Meeting, MeetingAttendee
 from storage.models.messaging import BotState, ConversationRef, OutboxMessage
@@ -25,6 +26,7 @@ __all__ = [
     "ExemptionRequest",
     "ConversationRef",
     "Cycle",
+    "Dispute",
     "Kloe",
     "KloeApproval",
     "Meeting",

@@ -70,6 +70,12 @@ from storage.repositories.cycles import (
     record_kloe_decision,
     set_kloes,
 )
+from storage.repositories.disputes import (
+    add_dispute,
+    latest_dispute,
+    latest_event,
+    list_staff_with_role_for_team,
+)
 from storage.repositories.events import jsonable, list_events, record_event, snapshot
 from storage.repositories.meetings import (
     add_meeting,
@@ -214,6 +220,11 @@ __all__ = [
     "team_managers_by_team",
     "teams_of",
     "write_bot_state",
+    # disputes, and who oversees an audit's team
+    "add_dispute",
+    "latest_dispute",
+    "latest_event",
+    "list_staff_with_role_for_team",
     # read-only views for the chat commands
     "OPEN_ACTION_STATUSES",
     "ActionRow",

@@ -24,6 +24,7 @@ from storage.enums import (
 )
 from tests.conftest import Database
 from workflow.grades import Grade
+from workflow.moderation import DisputeState
 from workflow.roles import Role
 from workflow.states import AuditState
 
@@ -211,6 +212,26 @@ def rows(ids: dict[str, int]) -> list[tuple[str, type, dict[str, Any]]]:
                 "decided_by_id": ids.get("manager"),
                 "decided_at": AT,
                 "comment": "Fine",
+            },
+        ),
+        (
+            "dispute",
+            m.Dispute,
+            {
+                "audit_id": ids.get("audit"),
+                "raised_by_id": ids.get("staff"),
+                "reason": "The grade ignores recent visits",
+                "state": DisputeState.DECIDED,
+                "raised_at": AT,
+                "moderator_response": "Stand by it",
+                "responded_by_id": ids.get("manager"),
+                "responded_at": AT,
+                "escalation_note": "Still unhappy",
+                "escalated_at": AT,
+                "decided_grade": Grade.REQUIRES_IMPROVEMENT,
+                "decision": "RI is fair",
+                "decided_by_id": ids.get("manager"),
+                "decided_at": AT,
             },
         ),
         (

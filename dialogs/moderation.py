@@ -1,0 +1,582 @@
+"""Moderation (DOMAIN.md step 7): the moderator agrees or disagrees, section by section.
+
+`ask_moderator` sends the moderator the form once the Audit Team accepts a
+submitted audit as complete. Saving it records the moderated stage of each
+section, a `moderations` row, the moderated and final grades and the
+deadlines that follow, moves the audit to moderated, and sends the result,
+initial and moderated grades side by side, to the auditor, practitioner and
+team manager, with the Audit Team copied. A moderated Inadequate grade also
+asks the team manager to confirm the urgent issues are addressed.
+
+Cards carry the audit's version: a card drawn before the audit last changed
+changes nothing and comes back as things stand now, with what was typed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cards.dates import day
+from cards.moderation import (
+    CONFIRM_URGENT,
+    MODERATE,
+    RATIONALE_LIMIT,
+    ModeratedSection,
+    ModerationView,
+    ResultRow,
+    ResultView,
+    UrgentIssuesView,
+    grade_label,
+    moderation_card,
+    result_card,
+    urgent_issues_card,
+)
+from cards.notice import notice_card
+from dialogs.actions import ActionContext, ActionRefused, card_action
+from dialogs.inadequate import DEADLINE_FIELDS, service_rules
+from dialogs.notify import tell
+from storage import repositories as repo
+from storage.enums import GradeStage
+from storage.errors import NotFound, StaleRecord
+from storage.models import Audit, Moderation, Staff
+from workflow.calendar import WorkingCalendar
+from workflow.deadlines import uopp_due, urgent_issues_due
+from workflow.grades import Grade
+from workflow.moderation import (
+    OVERALL,
+    Answer,
+    Judgement,
+    ModerationIncomplete,
+    Question,
+    field_id,
+    judge,
+    moderated_grade,
+)
+from workflow.roles import Party, Role
+from workflow.rules import ProgrammeRules
+from workflow.states import Action, AuditState, transition
+from workflow.tools import AuditTool, ModerationAsks, load_tool
+
+log = logging.getLogger(__name__)
+
+AUDIT_FIELDS = ("state", "initial_grade", "moderated_grade", "final_grade", *DEADLINE_FIELDS)
+AUDIT_TEAM_ROLES = (Role.AUDIT_TEAM, Role.AUDIT_MANAGER)
+URGENT_CONFIRMED = "urgent_issues_confirmed"
+# States in which the moderated grade stands and can be shown as a result.
+RESULT_STATES = frozenset(
+    {
+        AuditState.MODERATED,
+        AuditState.DISPUTED,
+        AuditState.DECIDED,
+        AuditState.UOPP_BOOKED,
+        AuditState.UOPP_HELD,
+        AuditState.FOLLOW_UP,
+        AuditState.CLOSED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Pressed:
+    """The audit a versioned card is about, locked, and whether the card was out of date."""
+
+    audit: Audit
+    stale: bool
+
+
+async def load_pressed(context: ActionContext) -> Pressed | None:
+    """The audit named by the card, locked for this transaction; `stale` when it changed
+    since the card was drawn (or it is a repeat of a press that already acted)."""
+    audit_id, version = context.number("audit_id"), context.number("version")
+    try:
+        audit = await repo.get_audit_at_version(context.session, audit_id, version)
+        return Pressed(audit, stale=False)
+    except NotFound:
+        return None
+    except StaleRecord:
+        audit = await repo.get_audit(context.session, audit_id)
+        return Pressed(audit, stale=True) if audit is not None else None
+
+
+# --- what the moderator is asked -------------------------------------------------------
+
+
+def moderation_questions(tool: AuditTool) -> list[tuple[str, str, bool]]:
+    """(section id, question, graded) for the tool's moderation template, overall excluded.
+
+    A section asked about both its grade and its content is asked once, about its grade.
+    """
+    graded = {q.section for q in tool.moderation.questions if q.asks is ModerationAsks.GRADE}
+    asked = []
+    for question in tool.moderation.questions:
+        is_grade = question.asks is ModerationAsks.GRADE
+        if not is_grade and question.section in graded:
+            continue
+        asked.append((question.section, question.question, is_grade))
+    return asked
+
+
+async def moderation_view(session: AsyncSession, audit: Audit, *, timezone: str) -> ModerationView:
+    cycle = await repo.get_cycle(session, audit.cycle_id)
+    tool = load_tool(cycle.audit_tool_id)
+    case = await repo.get_case(session, audit.case_id)
+    initial = {
+        row.section_id: row
+        for row in await repo.list_section_grades(session, audit.id, GradeStage.INITIAL)
+    }
+    sections = []
+    for section_id, question, graded in moderation_questions(tool):
+        row = initial.get(section_id)
+        sections.append(
+            ModeratedSection(
+                key=section_id,
+                title=tool.section(section_id).title,
+                question=question,
+                graded=graded,
+                initial_grade=row.grade if row and graded else None,
+                initial_rationale=row.rationale if row else None,
+            )
+        )
+    overall = initial.get(tool.overall_section.id)
+    sections.append(
+        ModeratedSection(
+            key=OVERALL,
+            title=f"Overall grade ({tool.overall_section.title})",
+            question=tool.moderation.overall_question,
+            graded=True,
+            initial_grade=audit.initial_grade or (overall.grade if overall else None),
+            initial_rationale=overall.rationale if overall else None,
+        )
+    )
+    people = await repo.staff_by_ids(session, {audit.auditor_id, audit.practitioner_id})
+    return ModerationView(
+        audit_id=audit.id,
+        version=audit.version,
+        case_ref=case.case_ref,
+        auditor=people[audit.auditor_id].display_name,
+        practitioner=people[audit.practitioner_id].display_name,
+        tool=tool.title,
+        due=day(audit.moderation_due_at, timezone),
+        fast_path=audit.initial_grade is Grade.INADEQUATE,
+        sections=sections,
+    )
+
+
+async def ask_moderator(
+    session: AsyncSession, audit: Audit, *, now: datetime, rules: ProgrammeRules
+) -> None:
+    """Queue the moderator's form, in the caller's transaction.
+
+    Call it when the Audit Team accepts a submitted audit as complete, after
+    every change to the audit in that transaction: it flushes them, so the
+    card carries the version the audit commits at (a card drawn earlier would
+    be refused as out of date). Asking again after a resubmission sends a new
+    card; asking twice for the same version sends one.
+    """
+    if audit.moderator_id is None:
+        raise ValueError(f"audit {audit.id} has no moderator to ask")
+    await session.flush()
+    view = await moderation_view(session, audit, timezone=rules.timezone)
+    await tell(
+        session,
+        audit.moderator_id,
+        "moderation",
+        f"moderate:audit:{audit.id}:v{audit.version}",
+        summary=f"Moderate the audit of case {view.case_ref} by {view.due}",
+        card=moderation_card(view),
+    )
+    await repo.record_event(
+        session,
+        "system",
+        "audit",
+        audit.id,
+        "moderation_requested",
+        None,
+        {"moderator_id": audit.moderator_id, "version": audit.version},
+        at=now,
+    )
+
+
+def answers_from(context: ActionContext, sections: Sequence[ModeratedSection]) -> dict[str, Answer]:
+    """What the card sent for each question, length-checked; unknown fields are ignored."""
+    return {
+        section.key: Answer(
+            agree=context.text(field_id("agree", section.key), limit=16),
+            grade=context.text(field_id("grade", section.key), limit=32),
+            rationale=context.text(field_id("why", section.key), limit=RATIONALE_LIMIT),
+        )
+        for section in sections
+    }
+
+
+def typed_values(answers: dict[str, Answer]) -> dict[str, str]:
+    """The answers as card input values, to keep what was typed when the form comes back."""
+    values = {}
+    for key, answer in answers.items():
+        values[field_id("agree", key)] = answer.agree
+        values[field_id("grade", key)] = answer.grade
+        values[field_id("why", key)] = answer.rationale
+    return values
+
+
+def judge_answers(
+    audit: Audit, sections: Sequence[ModeratedSection], answers: dict[str, Answer]
+) -> dict[str, Judgement]:
+    """Raises ModerationIncomplete with a message per field."""
+    questions = [Question(s.key, s.graded, s.initial_grade) for s in sections]
+    return judge(questions, answers, outcomes_met=audit.outcomes_met)
+
+
+# --- saving ----------------------------------------------------------------------------
+
+
+async def _refuse_unless_moderator(context: ActionContext, pressed: Pressed) -> str | None:
+    if pressed.audit.moderator_id == context.staff.id:
+        return None
+    return "the moderator allocated to this audit"
+
+
+@card_action(MODERATE, load=load_pressed, refuse=_refuse_unless_moderator)
+async def save_moderation(context: ActionContext, pressed: Pressed) -> dict[str, Any]:
+    audit = pressed.audit
+    session = context.session
+    if audit.state is not AuditState.SUBMITTED:
+        return await result_for(session, audit, context.staff, timezone=context.rules.timezone)
+    view = await moderation_view(session, audit, timezone=context.rules.timezone)
+    answers = answers_from(context, view.sections)
+    if pressed.stale:
+        return moderation_card(
+            view,
+            values=typed_values(answers),
+            notice="This audit changed since this card was sent, so nothing was saved. "
+            "Check your answers against it and save again.",
+        )
+    try:
+        judgements = judge_answers(audit, view.sections, answers)
+    except ModerationIncomplete as incomplete:
+        return moderation_card(view, values=typed_values(answers), errors=incomplete.errors)
+    await record_moderation(
+        session, audit, judgements, actor=context.staff, now=context.now, rules=context.rules
+    )
+    await session.flush()
+    await send_result(session, audit, timezone=context.rules.timezone)
+    log.info("audit %s moderated by staff=%s", audit.id, context.staff.id)
+    return await result_for(session, audit, context.staff, timezone=context.rules.timezone)
+
+
+async def record_moderation(
+    session: AsyncSession,
+    audit: Audit,
+    judgements: dict[str, Judgement],
+    *,
+    actor: Staff,
+    now: datetime,
+    rules: ProgrammeRules,
+    action: Action = Action.MODERATE,
+    event: str = "moderated",
+) -> Moderation:
+    """Write a moderation (first, or revised after a dispute) and move the audit on.
+
+    The moderated stage of each section is replaced; earlier answers stay in
+    the trail and in earlier `moderations` rows.
+    """
+    cycle = await repo.get_cycle(session, audit.cycle_id)
+    tool = load_tool(cycle.audit_tool_id)
+    before = repo.snapshot(audit, AUDIT_FIELDS)
+    for key, judgement in judgements.items():
+        section_id = tool.overall_section.id if key == OVERALL else key
+        await repo.save_section_grade(
+            session,
+            audit.id,
+            section_id,
+            GradeStage.MODERATED,
+            actor.id,
+            judgement.grade,
+            judgement.rationale,
+            agreed=judgement.agreed,
+        )
+    grade = moderated_grade(judgements)
+    overall = judgements[OVERALL]
+    moderation = await repo.add_moderation(
+        session, audit.id, actor.id, overall.agreed, grade, overall.rationale, at=now
+    )
+    audit.state = transition(audit.state, action, Party.MODERATOR)
+    audit.moderated_grade = grade
+    audit.final_grade = grade
+    audit.moderated_at = now
+    await set_deadlines_after_moderation(session, audit, grade, now=now, rules=rules)
+    await session.flush()
+    after = repo.snapshot(audit, AUDIT_FIELDS)
+    after["sections"] = {
+        key: {"agreed": j.agreed, "grade": j.grade.value if j.grade else None}
+        for key, j in judgements.items()
+    }
+    after["moderation_id"] = moderation.id
+    await repo.record_event(session, actor, "audit", audit.id, event, before, after, at=now)
+    return moderation
+
+
+async def set_deadlines_after_moderation(
+    session: AsyncSession, audit: Audit, grade: Grade, *, now: datetime, rules: ProgrammeRules
+) -> None:
+    """The UoPP deadline (shorter after Inadequate) and, for Inadequate, the team manager's
+    urgent-issues deadline; both count from `now`, the moderation or the decision."""
+    rules = await service_rules(session, audit, rules)
+    calendar = WorkingCalendar.from_rules(rules)
+    audit.uopp_due_at = uopp_due(rules, calendar, now, grade).due_at
+    if grade is Grade.INADEQUATE:
+        audit.urgent_issues_due_at = urgent_issues_due(rules, calendar, now).due_at
+    else:
+        audit.urgent_issues_due_at = None
+
+
+# --- telling people --------------------------------------------------------------------
+
+
+async def audit_team_of(session: AsyncSession, audit: Audit) -> list[Staff]:
+    """The Audit Team and Audit Managers covering the audit's case."""
+    cycle = await repo.get_cycle(session, audit.cycle_id)
+    case = await repo.get_case(session, audit.case_id)
+    people: dict[int, Staff] = {}
+    for role in AUDIT_TEAM_ROLES:
+        for person in await repo.list_staff_with_role_for_team(
+            session, role, cycle.service_id, case.team_id
+        ):
+            people.setdefault(person.id, person)
+    return list(people.values())
+
+
+async def send_result(session: AsyncSession, audit: Audit, *, timezone: str) -> None:
+    """The result to the auditor, practitioner and team manager, the Audit Team copied; and,
+    after an Inadequate moderated grade, the team manager's urgent-issues card."""
+    moderation = (await repo.list_moderations(session, audit.id))[-1]
+    view = await result_view(session, audit, timezone=timezone)
+    key = f"moderated:audit:{audit.id}:m{moderation.id}"
+    summary = f"Moderation of case {view.case_ref}: {grade_label(audit.moderated_grade)}"
+    readers: list[tuple[int | None, bool]] = [
+        (audit.auditor_id, False),
+        (audit.practitioner_id, True),
+        (audit.team_manager_id, True),
+    ]
+    readers += [(person.id, False) for person in await audit_team_of(session, audit)]
+    told: set[int] = set()
+    for person_id, may_dispute in readers:
+        if person_id is None or person_id in told:
+            continue
+        told.add(person_id)
+        status = DISPUTE_HINT if may_dispute else None
+        await tell(
+            session,
+            person_id,
+            "moderation",
+            key,
+            summary=summary,
+            card=result_card(_with_status(view, status), dispute=may_dispute),
+        )
+    if audit.moderated_grade is Grade.INADEQUATE and audit.team_manager_id is not None:
+        await ask_team_manager_about_urgent_issues(session, audit, timezone=timezone)
+
+
+DISPUTE_HINT = (
+    "If you disagree with the moderated grade, dispute it: you'll discuss it with the "
+    "moderator first, and the Head of Service and Audit Team decide if it is not resolved."
+)
+
+
+def _with_status(view: ResultView, status: str | None) -> ResultView:
+    return replace(view, status=status)
+
+
+async def result_view(session: AsyncSession, audit: Audit, *, timezone: str) -> ResultView:
+    """Initial, moderated and (after a decided dispute) decided grades, side by side."""
+    cycle = await repo.get_cycle(session, audit.cycle_id)
+    tool = load_tool(cycle.audit_tool_id)
+    case = await repo.get_case(session, audit.case_id)
+    stages: dict[GradeStage, dict[str, Any]] = {stage: {} for stage in GradeStage}
+    for row in await repo.list_section_grades(session, audit.id):
+        stages[row.stage][row.section_id] = row
+    decided = audit.state is AuditState.DECIDED or bool(stages[GradeStage.DECIDED])
+    columns = ["Auditor", "Moderator", *(["Decision"] if decided else [])]
+    rows = []
+    keys = [s for s, _, graded in moderation_questions(tool) if graded]
+    for section_id in [*keys, tool.overall_section.id]:
+        overall = section_id == tool.overall_section.id
+        initial = stages[GradeStage.INITIAL].get(section_id)
+        moderated = stages[GradeStage.MODERATED].get(section_id)
+        grades = [
+            grade_label(audit.initial_grade if overall else (initial.grade if initial else None)),
+            grade_label(
+                audit.moderated_grade if overall else (moderated.grade if moderated else None)
+            ),
+        ]
+        note = None
+        if moderated is not None and moderated.agreed is False:
+            note = f"Moderator's rationale: {moderated.rationale}"
+        if decided:
+            chosen = stages[GradeStage.DECIDED].get(section_id)
+            if overall:
+                grades.append(grade_label(audit.final_grade))
+            else:
+                grades.append(grades[1] if chosen is None else grade_label(chosen.grade))
+            if chosen is not None and chosen.rationale:
+                note = f"Decision: {chosen.rationale}"
+        title = "Overall grade" if overall else tool.section(section_id).title
+        rows.append(ResultRow(title=title, grades=grades, note=note))
+    people = await repo.staff_by_ids(
+        session, {p for p in (audit.auditor_id, audit.moderator_id, audit.practitioner_id) if p}
+    )
+    headline = _headline(audit)
+    extra = []
+    if audit.urgent_issues_due_at is not None:
+        extra.append(("Urgent issues due", day(audit.urgent_issues_due_at, timezone)))
+    if audit.uopp_due_at is not None:
+        extra.append(("UoPP meeting by", day(audit.uopp_due_at, timezone)))
+    return ResultView(
+        audit_id=audit.id,
+        version=audit.version,
+        case_ref=case.case_ref,
+        auditor=people[audit.auditor_id].display_name,
+        moderator=people[audit.moderator_id].display_name if audit.moderator_id else "",
+        practitioner=people[audit.practitioner_id].display_name,
+        columns=columns,
+        rows=rows,
+        headline=headline,
+        extra=tuple(extra),
+    )
+
+
+def _headline(audit: Audit) -> str:
+    initial, moderated = grade_label(audit.initial_grade), grade_label(audit.moderated_grade)
+    if audit.state is AuditState.DECIDED:
+        return (
+            f"After a dispute, the final grade was decided: {grade_label(audit.final_grade)}. "
+            "The decision is final."
+        )
+    if audit.initial_grade == audit.moderated_grade:
+        return f"The moderator agreed with the auditor's overall grade: {moderated}."
+    return f"The moderator changed the overall grade from {initial} to {moderated}."
+
+
+async def result_for(
+    session: AsyncSession, audit: Audit, reader: Staff, *, timezone: str
+) -> dict[str, Any]:
+    """The result as `reader` should see it now (the card a repeat or stale press gets)."""
+    if audit.state not in RESULT_STATES:
+        raise ActionRefused(
+            "Not moderated yet",
+            f"This audit is {audit.state.label}. Nothing was changed.",
+        )
+    view = await result_view(session, audit, timezone=timezone)
+    dispute = await repo.latest_dispute(session, audit.id)
+    if dispute is not None:
+        return result_card(_with_status(view, await dispute_status(session, dispute)))
+    return result_card(view)
+
+
+async def dispute_status(session: AsyncSession, dispute: Any) -> str:
+    who = await repo.get_staff(session, dispute.raised_by_id)
+    name = who.display_name if who else "Someone"
+    return f"{name} disputed the moderated grade: {dispute.state.label}."
+
+
+# --- the team manager's urgent issues ---------------------------------------------------
+
+
+async def ask_team_manager_about_urgent_issues(
+    session: AsyncSession, audit: Audit, *, timezone: str
+) -> None:
+    view = await urgent_view(session, audit, timezone=timezone)
+    await tell(
+        session,
+        audit.team_manager_id or 0,
+        "urgent_issues",
+        f"urgent:audit:{audit.id}",
+        summary=f"Case {view.case_ref}: confirm the urgent issues are addressed by {view.due}",
+        card=urgent_issues_card(view),
+    )
+
+
+async def urgent_view(session: AsyncSession, audit: Audit, *, timezone: str) -> UrgentIssuesView:
+    case = await repo.get_case(session, audit.case_id)
+    practitioner = await repo.get_staff(session, audit.practitioner_id)
+    done = await repo.latest_event(session, "audit", audit.id, URGENT_CONFIRMED)
+    confirmed = None
+    if done is not None:
+        by = await repo.get_staff(session, done.actor_id) if done.actor_id else None
+        note = (done.after or {}).get("note", "")
+        confirmed = (
+            f"Confirmed by {by.display_name if by else 'the team manager'} on "
+            f"{day(done.occurred_at, timezone)}: {note}"
+        )
+    return UrgentIssuesView(
+        audit_id=audit.id,
+        version=audit.version,
+        case_ref=case.case_ref,
+        practitioner=practitioner.display_name if practitioner else "",
+        due=day(audit.urgent_issues_due_at, timezone),
+        confirmed=confirmed,
+    )
+
+
+async def _refuse_unless_team_manager(context: ActionContext, pressed: Pressed) -> str | None:
+    if pressed.audit.team_manager_id == context.staff.id:
+        return None
+    return "the team manager of the practitioner whose work was audited"
+
+
+@card_action(CONFIRM_URGENT, load=load_pressed, refuse=_refuse_unless_team_manager)
+async def confirm_urgent_issues(context: ActionContext, pressed: Pressed) -> dict[str, Any]:
+    """Once, with a note; the confirmation is recorded in the audit's trail."""
+    audit, session = pressed.audit, context.session
+    timezone = context.rules.timezone
+    view = await urgent_view(session, audit, timezone=timezone)
+    if view.confirmed is not None:
+        return urgent_issues_card(view)
+    note = context.text("note", limit=RATIONALE_LIMIT)
+    if audit.final_grade is not Grade.INADEQUATE or audit.urgent_issues_due_at is None:
+        return _no_longer_urgent(view)
+    if pressed.stale:
+        return urgent_issues_card(
+            view,
+            note=note,
+            notice="This audit changed since this card was sent, so nothing was saved. "
+            "Check and confirm again.",
+        )
+    if not note:
+        return urgent_issues_card(view, error="Say briefly what was done about the urgent issues.")
+    await repo.record_event(
+        session,
+        context.staff,
+        "audit",
+        audit.id,
+        URGENT_CONFIRMED,
+        None,
+        {"note": note, "due_at": audit.urgent_issues_due_at, "confirmed_at": context.now},
+        at=context.now,
+    )
+    await session.flush()
+    for person in await audit_team_of(session, audit):
+        await tell(
+            session,
+            person.id,
+            "urgent_issues",
+            f"urgent:audit:{audit.id}:confirmed",
+            summary=f"Case {view.case_ref}: urgent issues confirmed addressed",
+            text=f"{context.staff.display_name} confirmed the urgent issues on case "
+            f"{view.case_ref} are addressed.",
+        )
+    return urgent_issues_card(await urgent_view(session, audit, timezone=timezone))
+
+
+def _no_longer_urgent(view: UrgentIssuesView) -> dict[str, Any]:
+    return notice_card(
+        f"Urgent issues: case {view.case_ref}",
+        "The final grade is no longer Inadequate, so there is nothing to confirm. "
+        "Nothing was changed.",
+    )
