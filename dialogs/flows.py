@@ -1,6 +1,6 @@
 """Importing this module declares every card action, so the dispatcher knows them all."""
 
 import dialogs.wizard_flows  # noqa: F401 (the audit wizard, practitioner and completeness)
-from dialogs import cycle_form, escalations, exemptions, kloes, moderation  # noqa: F401
+from dialogs import cycle_form, disputes, escalations, exemptions, kloes, moderation  # noqa: F401
 
 __all__ = ["cycle_form", "exemptions", "kloes"]

@@ -15,7 +15,7 @@ changes nothing and comes back as things stand now, with what was typed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -352,34 +352,45 @@ async def audit_team_of(session: AsyncSession, audit: Audit) -> list[Staff]:
     return list(people.values())
 
 
-async def send_result(session: AsyncSession, audit: Audit, *, timezone: str) -> None:
-    """The result to the auditor, practitioner and team manager, the Audit Team copied; and,
-    after an Inadequate moderated grade, the team manager's urgent-issues card."""
-    moderation = (await repo.list_moderations(session, audit.id))[-1]
+async def send_result(
+    session: AsyncSession,
+    audit: Audit,
+    *,
+    timezone: str,
+    key: str | None = None,
+    may_dispute: bool = True,
+    status: str | None = None,
+    also: Sequence[int] = (),
+    cards_for: Mapping[int, dict[str, Any]] | None = None,
+) -> None:
+    """The result to the auditor, practitioner and team manager, the Audit Team copied (and
+    `also` these people); and, when the final grade is Inadequate, the team manager's
+    urgent-issues card (once per audit).
+
+    With `may_dispute` the practitioner's and team manager's copies offer "Dispute the
+    grade". `cards_for` replaces the card one person gets (the disputer's, after a dispute).
+    `key` defaults to one per moderation, so a revised moderation is sent again.
+    """
+    if key is None:
+        moderation = (await repo.list_moderations(session, audit.id))[-1]
+        key = f"moderated:audit:{audit.id}:m{moderation.id}"
     view = await result_view(session, audit, timezone=timezone)
-    key = f"moderated:audit:{audit.id}:m{moderation.id}"
-    summary = f"Moderation of case {view.case_ref}: {grade_label(audit.moderated_grade)}"
-    readers: list[tuple[int | None, bool]] = [
-        (audit.auditor_id, False),
-        (audit.practitioner_id, True),
-        (audit.team_manager_id, True),
-    ]
-    readers += [(person.id, False) for person in await audit_team_of(session, audit)]
+    summary = f"Moderation of case {view.case_ref}: {grade_label(audit.final_grade)}"
+    disputers = {audit.practitioner_id, audit.team_manager_id}
+    readers: list[int | None] = [audit.auditor_id, audit.practitioner_id, audit.team_manager_id]
+    readers += [person.id for person in await audit_team_of(session, audit)]
+    readers += list(also)
     told: set[int] = set()
-    for person_id, may_dispute in readers:
+    for person_id in readers:
         if person_id is None or person_id in told:
             continue
         told.add(person_id)
-        status = DISPUTE_HINT if may_dispute else None
-        await tell(
-            session,
-            person_id,
-            "moderation",
-            key,
-            summary=summary,
-            card=result_card(_with_status(view, status), dispute=may_dispute),
-        )
-    if audit.moderated_grade is Grade.INADEQUATE and audit.team_manager_id is not None:
+        card = (cards_for or {}).get(person_id)
+        if card is None:
+            offer = may_dispute and person_id in disputers
+            card = result_card(_with_status(view, DISPUTE_HINT if offer else status), dispute=offer)
+        await tell(session, person_id, "moderation", key, summary=summary, card=card)
+    if audit.final_grade is Grade.INADEQUATE and audit.team_manager_id is not None:
         await ask_team_manager_about_urgent_issues(session, audit, timezone=timezone)
 
 

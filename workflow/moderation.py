@@ -220,3 +220,38 @@ class Recipients:
                 if person is not None and person not in seen:
                     seen.append(person)
         return cls(tuple(seen))
+
+
+def check_decision(
+    current: Mapping[str, Grade | None],
+    chosen: Mapping[str, str],
+    rationale: str,
+    *,
+    outcomes_met: bool | None = None,
+) -> dict[str, Grade]:
+    """The final grade of each key (sections and OVERALL) a dispute decision fixes.
+
+    `current` holds the grades as moderated; `chosen` the card's choice per key
+    (field "grade" of each key). Every key needs a grade, the decision needs a
+    rationale, and Good or better overall is refused when the child's outcomes
+    were recorded as not met. Raises ModerationIncomplete naming each field.
+    """
+    errors: dict[str, str] = {}
+    final: dict[str, Grade] = {}
+    for key in current:
+        grade = parse_grade_value(chosen.get(key, ""))
+        if grade is None:
+            errors[field_id("grade", key)] = "Choose the final grade."
+        else:
+            final[key] = grade
+    if not rationale:
+        errors[field_id("why", OVERALL)] = "Give the rationale for the decision: it is final."
+    overall = final.get(OVERALL)
+    if overall is not None and outcomes_met is False and not overall.is_below_good:
+        errors[field_id("grade", OVERALL)] = (
+            f"The auditor recorded the child's outcomes as not met, so the work cannot be "
+            f"{overall.label}."
+        )
+    if errors:
+        raise ModerationIncomplete(errors)
+    return final
