@@ -63,10 +63,12 @@ from workflow.moderation import (
     AGREE,
     DECIDING_ROLES,
     DISAGREE,
+    DISPUTING_PARTIES,
     OVERALL,
     DisputeState,
     DisputeStep,
     ModerationIncomplete,
+    changed_keys,
     check_decision,
     field_id,
     next_dispute_state,
@@ -166,7 +168,7 @@ def _party_of(audit: Audit, staff_id: int) -> Party | None:
 
 
 async def _refuse_unless_practitioner_or_tm(context: ActionContext, pressed: Pressed) -> str | None:
-    if _party_of(pressed.audit, context.staff.id) is not None:
+    if _party_of(pressed.audit, context.staff.id) in DISPUTING_PARTIES:
         return None
     return "the practitioner whose work was audited, or their team manager"
 
@@ -579,8 +581,9 @@ async def _record_decision(
     cycle = await repo.get_cycle(session, audit.cycle_id)
     tool = load_tool(cycle.audit_tool_id)
     before = repo.snapshot(audit, AUDIT_FIELDS)
+    changed = changed_keys({row.key: row.moderated for row in rows}, final)
     for row in rows:
-        if final[row.key] is row.moderated:
+        if row.key not in changed:
             continue
         section_id = tool.overall_section.id if row.key == OVERALL else row.key
         await repo.save_section_grade(

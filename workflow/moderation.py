@@ -14,7 +14,7 @@ decide, and their decision is final.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -199,27 +199,6 @@ def next_dispute_state(state: DisputeState, step: DisputeStep) -> DisputeState |
     (it was already taken, or the dispute moved on): the caller then shows how things are."""
     sources, target = _DISPUTE_STEPS[step]
     return target if state in sources else None
-
-
-def is_open(state: DisputeState) -> bool:
-    """True while a dispute still waits for someone (not every step is final)."""
-    return state is not DisputeState.DECIDED
-
-
-@dataclass(frozen=True)
-class Recipients:
-    """Who is told about something, by staff id, without duplicates, in a stable order."""
-
-    ids: tuple[int, ...]
-
-    @classmethod
-    def of(cls, *groups: Iterable[int | None]) -> Recipients:
-        seen: list[int] = []
-        for group in groups:
-            for person in group:
-                if person is not None and person not in seen:
-                    seen.append(person)
-        return cls(tuple(seen))
 
 
 def check_decision(
