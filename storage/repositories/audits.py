@@ -306,3 +306,36 @@ async def get_exemption_request_for_update(
 async def successor_of(session: AsyncSession, audit_id: int) -> Audit | None:
     """The audit that carried on after this one was reallocated."""
     return await session.scalar(select(Audit).where(Audit.predecessor_id == audit_id))
+
+
+async def get_audit_for_update(session: AsyncSession, audit_id: int) -> Audit | None:
+    """The audit, locked for this transaction (on PostgreSQL), read afresh, whatever its version.
+
+    For flows that decide staleness themselves, e.g. the wizard, whose cards
+    stay current while someone else (the practitioner) adds to the audit.
+    """
+    query = (
+        select(Audit)
+        .where(Audit.id == audit_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return await session.scalar(query)
+
+
+async def delete_recommendations(
+    session: AsyncSession, audit_id: int, source: RecommendationSource
+) -> int:
+    """Remove an audit's recommendations from one source (an audit resubmitted after being
+    returned replaces its own); returns how many went."""
+    rows = list(
+        await session.scalars(
+            select(Recommendation).where(
+                Recommendation.audit_id == audit_id, Recommendation.source == source
+            )
+        )
+    )
+    for row in rows:
+        await session.delete(row)
+    await session.flush()
+    return len(rows)
