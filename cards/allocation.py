@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from microsoft_teams.cards import CardElement
 
-from cards.base import ask, card, facts, heading, paragraph, text_input
+from cards.base import ask, card, execute, facts, heading, paragraph, text_input
+from cards.wizard import START_AUDIT
 
 REQUEST_EXEMPTION = "exemption.request"
 
@@ -26,6 +27,7 @@ class AllocationView:
     kloes: Sequence[str]
     audit_due: str  # already formatted, e.g. "Mon 23 Nov 2026"
     moderation_due: str
+    version: int = 1  # the audit's version, which "Start audit" carries
 
 
 def _kloes(view: AllocationView) -> CardElement:
@@ -34,7 +36,8 @@ def _kloes(view: AllocationView) -> CardElement:
 
 
 def auditor_card(view: AllocationView, *, exemption: str | None = None) -> dict:
-    """The auditor's allocation, with "Ask to be exempt" until a request is made."""
+    """The auditor's allocation: "Start audit" (which, once started, shows where the audit
+    is), and "Ask to be exempt" until a request is made."""
     body: list[CardElement] = [
         heading(f"You're auditing case {view.case_ref}"),
         facts(
@@ -54,13 +57,20 @@ def auditor_card(view: AllocationView, *, exemption: str | None = None) -> dict:
         ),
     ]
     fallback = f"You're auditing case {view.case_ref}, due {view.audit_due}"
+    start = execute(
+        "Start audit",
+        START_AUDIT,
+        {"audit_id": view.audit_id, "version": view.version},
+        positive=True,
+    )
     if exemption:
         body.append(paragraph(exemption))
-        return card(body, fallback=fallback)
+        return card(body, fallback=fallback, actions=[start])
     return card(
         body,
         fallback=fallback,
         actions=[
+            start,
             ask(
                 "Ask to be exempt",
                 [
@@ -73,7 +83,7 @@ def auditor_card(view: AllocationView, *, exemption: str | None = None) -> dict:
                 submit="Send to the Head of Service",
                 verb=REQUEST_EXEMPTION,
                 data={"audit_id": view.audit_id},
-            )
+            ),
         ],
     )
 
