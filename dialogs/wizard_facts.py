@@ -1,0 +1,145 @@
+"""What the audit wizard, the practitioner's part and the completeness check read about an
+audit, loaded in one place, and the wizard's draft as it is kept in `audits.draft`.
+
+The draft is JSON on the audit row:
+
+    {"wizard": {"step": str, "rev": int,               # where the auditor is, and the
+                                                        # wizard's own revision
+                "answers": {step id: {input id: str}}},
+     "practitioner": {"requested_at": iso, "answers": {...},
+                      "saved_at": iso | None, "via": "card" | "chat" | None},
+     "completeness": {"round": int, "state": "waiting" | "accepted" | "returned"
+                      | "invalidated", "gaps": [{"step": str, "what": str}], ...}}
+
+A new dict is assigned on every change (the column is not mutation-tracked),
+which also moves the audit's version on.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import repositories as repo
+from storage.models import Audit, Cycle, Staff
+from workflow.completeness import Gap
+from workflow.roles import Role
+from workflow.rules import ProgrammeRules
+from workflow.states import AuditState
+from workflow.tools import AuditTool, SectionKind, load_tool
+from workflow.wizard_rules import WizardStep, wizard_steps
+
+EDITABLE = frozenset({AuditState.IN_PROGRESS, AuditState.RETURNED})
+
+# Who may own a recommendation besides the practitioner and their team manager.
+OWNER_ROLES = (Role.COORDINATOR, Role.HEAD_OF_SERVICE, Role.AUDIT_MANAGER)
+
+
+@dataclass(frozen=True)
+class AuditFacts:
+    audit: Audit
+    cycle: Cycle
+    case_ref: str
+    tool: AuditTool
+    steps: tuple[WizardStep, ...]
+    kloes: tuple[str, ...]
+    people: dict[int, Staff]  # auditor, practitioner, team manager, moderator
+
+    def name(self, staff_id: int | None) -> str:
+        person = self.people.get(staff_id or 0)
+        return person.display_name if person else "not allocated"
+
+    @property
+    def reflection_section(self):
+        return next(
+            (s for s in self.tool.sections if s.kind is SectionKind.PRACTITIONER_REFLECTION), None
+        )
+
+
+async def audit_facts(session: AsyncSession, audit: Audit) -> AuditFacts:
+    cycle = await repo.get_cycle(session, audit.cycle_id)
+    case = await repo.get_case(session, audit.case_id)
+    tool = load_tool(cycle.audit_tool_id)
+    kloes = tuple(kloe.text for kloe in await repo.list_kloes(session, cycle.id))
+    ids = {audit.auditor_id, audit.practitioner_id, audit.team_manager_id, audit.moderator_id}
+    people = await repo.staff_by_ids(session, {i for i in ids if i is not None})
+    return AuditFacts(audit, cycle, case.case_ref, tool, wizard_steps(tool), kloes, people)
+
+
+async def recommendation_owners(session: AsyncSession, facts: AuditFacts) -> list[tuple[str, str]]:
+    """Who a recommendation may name, as (staff id, "Name (part)"): the practitioner, the
+    team manager, and the service's coordinators, Heads of Service and Audit Managers."""
+    audit = facts.audit
+    owners: dict[int, str] = {audit.practitioner_id: "practitioner"}
+    if audit.team_manager_id is not None:
+        owners.setdefault(audit.team_manager_id, "team manager")
+    people = dict(facts.people)
+    for role in OWNER_ROLES:
+        for person in await repo.list_staff_with_role(session, role, facts.cycle.service_id):
+            if person.active:
+                owners.setdefault(person.id, role.label)
+                people[person.id] = person
+    return [
+        (str(staff_id), f"{people[staff_id].display_name} ({part})")
+        for staff_id, part in owners.items()
+        if staff_id in people
+    ]
+
+
+def local_today(now: datetime, rules: ProgrammeRules) -> date:
+    return now.astimezone(ZoneInfo(rules.timezone)).date()
+
+
+async def service_rules(session: AsyncSession, cycle: Cycle, rules: ProgrammeRules):
+    """The programme's rules with the cycle's service's own settings applied."""
+    service = await repo.get_service(session, cycle.service_id)
+    return rules.with_overrides(service.rules_overrides or {}) if service else rules
+
+
+def draft_of(audit: Audit) -> dict[str, Any]:
+    """A copy of the audit's draft to change and assign back with `audit.draft = ...`."""
+    return copy.deepcopy(audit.draft or {})
+
+
+@dataclass(frozen=True)
+class WizardState:
+    step: str
+    rev: int
+    answers: dict[str, dict[str, str]]
+
+
+def wizard_state(audit: Audit, steps: tuple[WizardStep, ...]) -> WizardState:
+    saved = (audit.draft or {}).get("wizard") or {}
+    step = saved.get("step")
+    if step not in {s.id for s in steps}:
+        step = steps[0].id
+    answers = saved.get("answers") or {}
+    return WizardState(step, int(saved.get("rev") or 0), copy.deepcopy(answers))
+
+
+def with_wizard(
+    draft: dict[str, Any], *, step: str, answers: dict[str, dict[str, str]]
+) -> dict[str, Any]:
+    """The draft with the wizard at `step` and these answers; the revision moves on."""
+    rev = int((draft.get("wizard") or {}).get("rev") or 0) + 1
+    draft["wizard"] = {"step": step, "rev": rev, "answers": answers}
+    return draft
+
+
+def gaps_of(audit: Audit) -> list[Gap]:
+    """What the completeness check found at the latest submission."""
+    saved = ((audit.draft or {}).get("completeness") or {}).get("gaps") or []
+    return [Gap(gap["step"], gap["what"]) for gap in saved]
+
+
+def completeness_of(audit: Audit) -> dict[str, Any]:
+    return dict((audit.draft or {}).get("completeness") or {})
+
+
+def is_editable(audit: Audit) -> bool:
+    return audit.state in EDITABLE

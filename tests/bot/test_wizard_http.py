@@ -1,0 +1,283 @@
+"""Whole audits driven over real HTTP, as Teams drives them: `adaptiveCard/action` invokes
+posted to /api/messages, each answered with the card that replaces the pressed one.
+
+The demo council's cycles use both shipped full tools: Children's Social Care
+audits with City of London's Practice and Impact Review, Early Help with Tower
+Hamlets' Understanding our Practice. Every step is answered from the card the
+bot returned, as a person would.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from dialogs.cycles import CycleRequest, open_cycle
+from storage import repositories as repo
+from storage.demo import load_demo
+from storage.enums import GradeStage
+from storage.models import Audit, AuditEvent, Staff
+from tests.bot.conftest import RunningBot
+from tests.bot.test_card_actions import AUDIT_TEAM, KLOES, person, press
+from tests.conftest import Database
+from tests.dialogs.test_wizard_cards import (
+    buttons,
+    errors_in,
+    fill_step,
+    inputs_of,
+    press_data,
+    step_of,
+    texts,
+)
+from workflow.calendar import SystemClock
+from workflow.grades import Grade
+from workflow.rules import ProgrammeRules
+from workflow.states import AuditState
+
+
+def today() -> date:
+    return SystemClock().now().astimezone(ZoneInfo("Europe/London")).date()
+
+
+async def allocated(db: Database, service_code: str) -> Audit:
+    async with db.sessions.begin() as session:
+        await load_demo(session)
+        opened = await open_cycle(
+            session,
+            CycleRequest(
+                service_code=service_code, month=date(2026, 12, 1), seed=3, total=4, kloes=KLOES
+            ),
+            rules=ProgrammeRules(),
+            now=SystemClock().now(),
+        )
+        audits = await repo.list_audits_in_cycle(session, opened.cycle_id)
+    return audits[0]
+
+
+async def staff(db: Database, staff_id: int) -> Staff:
+    async with db.sessions() as session:
+        found = await repo.get_staff(session, staff_id)
+    assert found is not None
+    return found
+
+
+async def audit_now(db: Database, audit_id: int) -> Audit:
+    async with db.sessions() as session:
+        audit = await repo.get_audit(session, audit_id)
+    assert audit is not None
+    return audit
+
+
+async def card_sent(db: Database, to: Staff, kind: str) -> dict[str, Any]:
+    async with db.sessions() as session:
+        messages = await repo.list_messages(session, recipient_id=to.id)
+    return [m for m in messages if m.kind == kind][-1].payload["card"]
+
+
+async def allocation_card(db: Database, audit: Audit) -> dict[str, Any]:
+    """The auditor's allocation card for this audit (they may have others, or other parts)."""
+    async with db.sessions() as session:
+        messages = await repo.list_messages(session, recipient_id=audit.auditor_id)
+    key = f"allocated:audit:{audit.id}:auditor:"
+    [card] = [m.payload["card"] for m in messages if m.idempotency_key.startswith(key)]
+    return card
+
+
+async def click(bot: RunningBot, who: Staff, card: dict[str, Any], title: str, **typed: str):
+    return await press(bot, who, buttons(card)[title]["verb"], **press_data(card, title, **typed))
+
+
+async def answer_every_step(
+    bot: RunningBot, auditor: Staff, card: dict[str, Any], grade: Grade
+) -> tuple[dict[str, Any], list[str]]:
+    """Answer each step as the auditor until the summary; the steps seen, in order."""
+    seen = []
+    while step_of(card) != "_summary":
+        seen.append(step_of(card))
+        typed = fill_step(card, grade, today=today(), outcomes_met=not grade.is_below_good)
+        card = await click(bot, auditor, card, "Save and continue", **typed)
+        assert not errors_in(card), errors_in(card)
+        assert len(seen) < 30
+    return card, seen
+
+
+async def test_a_good_audit_from_the_allocation_card_to_the_moderator(
+    db: Database, demo_bot: RunningBot
+):
+    audit = await allocated(db, "CSC")
+    auditor = await staff(db, audit.auditor_id)
+    allocation = await allocation_card(db, audit)
+
+    card = await click(demo_bot, auditor, allocation, "Start audit")
+    summary, seen = await answer_every_step(demo_bot, auditor, card, Grade.GOOD)
+    assert seen == [
+        "_conversation",
+        "review_focus",
+        "practice_standards",
+        "journey_of_the_child",
+        "needs_support_outcomes",
+        "management_oversight",
+        "identity",
+        "multi_agency",
+        "feedback",
+        "summary",
+        "child_recommendations",
+        "service_recommendations",
+    ]
+    assert "The completeness check finds nothing missing." in texts(summary)
+    done = await click(demo_bot, auditor, summary, "Submit the audit")
+
+    assert "Submitted: audit of case" in texts(done)
+    submitted = await audit_now(db, audit.id)
+    assert submitted.state is AuditState.SUBMITTED
+    assert submitted.initial_grade is Grade.GOOD and submitted.outcomes_met is True
+    async with db.sessions() as session:
+        grades = await repo.list_section_grades(session, audit.id, GradeStage.INITIAL)
+    assert len(grades) == 6 and {g.grade for g in grades} == {Grade.GOOD}
+
+    audit_team = await person(db, AUDIT_TEAM)
+    check = await card_sent(db, audit_team, "completeness")
+    accepted = await click(demo_bot, audit_team, check, "Accept: send for moderation")
+    assert "The moderator has been asked to moderate." in texts(accepted)
+    moderator = await staff(db, audit.moderator_id)
+    moderation = await card_sent(db, moderator, "moderation")
+    assert "Journey of the Child" in texts(moderation)
+
+
+async def test_a_requires_improvement_audit_with_the_practitioner_s_own_section(
+    db: Database, demo_bot: RunningBot
+):
+    audit = await allocated(db, "EH")
+    auditor = await staff(db, audit.auditor_id)
+    practitioner = await staff(db, audit.practitioner_id)
+    card = await click(demo_bot, auditor, await allocation_card(db, audit), "Start audit")
+
+    request = await card_sent(db, practitioner, "reflection")
+    saved = await click(
+        demo_bot, practitioner, request, "Send my section", prompt_3="Plans were co-produced."
+    )
+    assert "Saved." in texts(saved)
+
+    summary, seen = await answer_every_step(demo_bot, auditor, card, Grade.REQUIRES_IMPROVEMENT)
+    assert len(seen) == 14 and "practitioner_section" in seen
+    assert "Written by the practitioner" in texts(summary)
+    await click(demo_bot, auditor, summary, "Submit the audit")
+
+    submitted = await audit_now(db, audit.id)
+    assert submitted.initial_grade is Grade.REQUIRES_IMPROVEMENT
+    assert submitted.outcomes_met is False
+    async with db.sessions() as session:
+        recommendations = await repo.list_recommendations(session, audit.id)
+    assert {r.owner_id for r in recommendations} == {practitioner.id}
+
+
+async def test_a_returned_audit_is_fixed_and_resubmitted(db: Database, demo_bot: RunningBot):
+    audit = await allocated(db, "CSC")
+    auditor = await staff(db, audit.auditor_id)
+    card = await click(demo_bot, auditor, await allocation_card(db, audit), "Start audit")
+    card = await click(demo_bot, auditor, card, "Save and continue", held="no")
+    summary, _ = await answer_every_step(demo_bot, auditor, card, Grade.GOOD)
+    await click(demo_bot, auditor, summary, "Submit the audit")
+    audit_team = await person(db, AUDIT_TEAM)
+    check = await card_sent(db, audit_team, "completeness")
+    assert "No audit conversation with the practitioner is recorded." in texts(check)
+
+    fix_by = (today() + timedelta(days=7)).isoformat()
+    form = buttons(check)["Return to the auditor"]
+    returned = await press(
+        demo_bot, audit_team, form["verb"], **form["data"], reasons="Talk to the worker", due=fix_by
+    )
+    assert "Returned to the auditor" in texts(returned)
+    assert (await audit_now(db, audit.id)).state is AuditState.RETURNED
+
+    told = await card_sent(db, auditor, "completeness")
+    card = await click(demo_bot, auditor, told, "Continue audit")
+    assert step_of(card) == "_conversation"
+    yesterday = (today() - timedelta(days=1)).isoformat()
+    card = await click(demo_bot, auditor, card, "Save and continue", held="yes", held_on=yesterday)
+    summary, _ = await answer_every_step(demo_bot, auditor, card, Grade.GOOD)
+    await click(demo_bot, auditor, summary, "Resubmit the audit")
+
+    assert (await audit_now(db, audit.id)).state is AuditState.SUBMITTED
+    again = await card_sent(db, audit_team, "completeness")
+    assert "found nothing missing" in texts(again)
+
+
+async def test_stop_and_resume_another_day_keeps_every_answer(db: Database, demo_bot: RunningBot):
+    audit = await allocated(db, "CSC")
+    auditor = await staff(db, audit.auditor_id)
+    card = await click(demo_bot, auditor, await allocation_card(db, audit), "Start audit")
+    card = await click(
+        demo_bot,
+        auditor,
+        card,
+        "Save and continue",
+        **fill_step(card, Grade.GOOD, today=today(), outcomes_met=True),
+    )
+
+    stopped = await click(demo_bot, auditor, card, "Save and stop", kloe_1="Half written")
+    resumed = await press(demo_bot, auditor, "wizard.resume", audit_id=audit.id)
+
+    assert "Everything is saved" in texts(stopped)
+    assert step_of(resumed) == "review_focus"
+    assert inputs_of(resumed)["kloe_1"]["value"] == "Half written"
+    again = await click(demo_bot, auditor, await allocation_card(db, audit), "Start audit")
+    assert again == resumed  # "Start audit" once started shows where the audit is
+
+
+async def test_validation_messages_keep_what_was_typed(db: Database, demo_bot: RunningBot):
+    audit = await allocated(db, "CSC")
+    auditor = await staff(db, audit.auditor_id)
+    card = await click(demo_bot, auditor, await allocation_card(db, audit), "Start audit")
+    summary, _ = await answer_every_step(demo_bot, auditor, card, Grade.GOOD)
+    card = await click(demo_bot, auditor, summary, "Back")
+    card = await click(demo_bot, auditor, card, "Back")
+    assert step_of(card) == "child_recommendations"
+
+    card = await click(
+        demo_bot, auditor, card, "Save and continue", r0_owner="", r0_action="Keep this text"
+    )
+
+    assert "Error: Choose who will do this." in errors_in(card)
+    assert inputs_of(card)["r0_action"]["value"] == "Keep this text"
+
+
+async def test_wrong_person_stale_card_and_repeats_change_nothing(
+    db: Database, demo_bot: RunningBot
+):
+    audit = await allocated(db, "CSC")
+    auditor = await staff(db, audit.auditor_id)
+    practitioner = await staff(db, audit.practitioner_id)
+    allocation = await allocation_card(db, audit)
+
+    refused = await click(demo_bot, practitioner, allocation, "Start audit")
+    assert "Only the auditor allocated to this audit can do this" in texts(refused)
+    assert (await audit_now(db, audit.id)).state is AuditState.ALLOCATED
+
+    first = await click(demo_bot, auditor, allocation, "Start audit")
+    step_two = await click(
+        demo_bot,
+        auditor,
+        first,
+        "Save and continue",
+        **fill_step(first, Grade.GOOD, today=today(), outcomes_met=True),
+    )
+    events = await count_events(db)
+    version = (await audit_now(db, audit.id)).version
+
+    repeat = await click(demo_bot, auditor, first, "Save and continue", held="no")
+    stale_stop = await click(demo_bot, auditor, first, "Save and stop")
+    other = await click(demo_bot, practitioner, step_two, "Save and continue")
+
+    assert repeat == step_two and stale_stop == step_two
+    assert "This isn't yours to do" in texts(other)
+    assert await count_events(db) == events
+    assert (await audit_now(db, audit.id)).version == version
+
+
+async def count_events(db: Database) -> int:
+    async with db.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(AuditEvent))
