@@ -38,6 +38,7 @@ from cards.moderation import (
     urgent_issues_card,
 )
 from cards.notice import notice_card
+from dialogs.access import AUDIT_TEAM_ROLES
 from dialogs.actions import ActionContext, ActionRefused, card_action
 from dialogs.inadequate import DEADLINE_FIELDS, service_rules
 from dialogs.notify import tell
@@ -58,7 +59,7 @@ from workflow.moderation import (
     judge,
     moderated_grade,
 )
-from workflow.roles import Party, Role
+from workflow.roles import Party
 from workflow.rules import ProgrammeRules
 from workflow.states import Action, AuditState, transition
 from workflow.tools import AuditTool, ModerationAsks, load_tool
@@ -66,7 +67,6 @@ from workflow.tools import AuditTool, ModerationAsks, load_tool
 log = logging.getLogger(__name__)
 
 AUDIT_FIELDS = ("state", "initial_grade", "moderated_grade", "final_grade", *DEADLINE_FIELDS)
-AUDIT_TEAM_ROLES = (Role.AUDIT_TEAM, Role.AUDIT_MANAGER)
 URGENT_CONFIRMED = "urgent_issues_confirmed"
 # States in which the moderated grade stands and can be shown as a result.
 RESULT_STATES = frozenset(
@@ -344,7 +344,7 @@ async def audit_team_of(session: AsyncSession, audit: Audit) -> list[Staff]:
     cycle = await repo.get_cycle(session, audit.cycle_id)
     case = await repo.get_case(session, audit.case_id)
     people: dict[int, Staff] = {}
-    for role in AUDIT_TEAM_ROLES:
+    for role in sorted(AUDIT_TEAM_ROLES):
         for person in await repo.list_staff_with_role_for_team(
             session, role, cycle.service_id, case.team_id
         ):
