@@ -22,6 +22,7 @@ import holidays
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.ratelimit import parse_windows
 from workflow.rules import ProgrammeRules
 
 PREFIX = "AUDITBOT_"
@@ -74,12 +75,43 @@ class Settings(BaseSettings):
     holiday_region: str = "GB-ENG"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # Proactive messages: the outbox sender (bot/outbox.py) and Teams' limits.
+    outbox_sender: bool = True
+    # Where to create a 1:1 chat with someone who has never talked to the bot.
+    teams_service_url: str = "https://smba.trafficmanager.net/uk/"
+    # COUNT/SECONDS windows: at most COUNT requests in any SECONDS.
+    outbox_app_limits: str = "50/1"
+    outbox_conversation_limits: str = "7/1,8/2,60/30,1800/3600"
+    outbox_limit_margin_seconds: float = Field(default=0.0, ge=0, le=5)
+    outbox_max_attempts: int = Field(default=6, ge=1, le=100)
+    outbox_backoff_seconds: float = Field(default=2.0, gt=0)
+    outbox_backoff_max_seconds: float = Field(default=600.0, gt=0)
+    outbox_request_timeout_seconds: float = Field(default=30.0, gt=0)
+    outbox_claim_timeout_seconds: float = Field(default=120.0, gt=0)
+    outbox_concurrency: int = Field(default=16, ge=1, le=256)
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
         if not value.startswith(("sqlite", "postgresql", "postgres://")):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
+
+    @field_validator("outbox_app_limits", "outbox_conversation_limits")
+    @classmethod
+    def _windows(cls, value: str) -> str:
+        parse_windows(value)
+        return value
+
+    @field_validator("teams_service_url")
+    @classmethod
+    def _service_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(
+                "must be an http(s):// URL such as https://smba.trafficmanager.net/uk/"
+            )
+        return value if value.endswith("/") else value + "/"
 
     @field_validator("timezone")
     @classmethod
@@ -121,6 +153,17 @@ class Settings(BaseSettings):
         problem = _credential_problem(self)
         if problem:
             raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
+    def _claims_outlast_sends(self) -> Settings:
+        # A sender gives up a claim older than claim - 2 x request timeout; leave it room.
+        if self.outbox_claim_timeout_seconds <= 3 * self.outbox_request_timeout_seconds:
+            raise ValueError(
+                "AUDITBOT_OUTBOX_CLAIM_TIMEOUT_SECONDS: must be more than three times "
+                "AUDITBOT_OUTBOX_REQUEST_TIMEOUT_SECONDS, so a live sender's claim never expires "
+                "under it"
+            )
         return self
 
     @property

@@ -5,10 +5,14 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
+from botbuilder.integration.aiohttp import CloudAdapter
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.adapter import build_adapter
 from bot.app import create_app
 from bot.config import Settings, load_rules
+from bot.connector import BotConnector
+from bot.outbox import OutboxSender, SenderOptions
 from bot.teams import AuditBot
 from dialogs.conversation import Conversations
 from storage.db import make_engine, ping, session_factory
@@ -22,15 +26,43 @@ def build_service(settings: Settings, clock: Clock | None = None) -> web.Applica
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
     bot = AuditBot(Conversations(sessions, rules=load_rules(settings), clock=clock))
-    app = create_app(
-        build_adapter(settings), bot, lambda: ping(engine), require_token=not settings.demo
-    )
+    adapter = build_adapter(settings)
+    app = create_app(adapter, bot, lambda: ping(engine), require_token=not settings.demo)
+    if settings.outbox_sender:
+        _run_outbox_sender(app, settings, adapter, sessions)
 
     async def close_database(_app: web.Application) -> None:
         await engine.dispose()
 
     app.on_cleanup.append(close_database)
     return app
+
+
+def _run_outbox_sender(
+    app: web.Application,
+    settings: Settings,
+    adapter: CloudAdapter,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Deliver the outbox in the background while the app runs; on shutdown, let sends under
+    way finish and record before the database closes."""
+    connector = BotConnector(
+        adapter,
+        settings.app_id,
+        workers=settings.outbox_concurrency,
+        timeout=settings.outbox_request_timeout_seconds,
+    )
+    sender = OutboxSender(sessions, connector, SenderOptions.from_settings(settings))
+
+    async def start(_app: web.Application) -> None:
+        await sender.start()
+
+    async def stop(_app: web.Application) -> None:
+        await sender.stop()
+        connector.close()
+
+    app.on_startup.append(start)
+    app.on_shutdown.append(stop)
 
 
 def serve(settings: Settings) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.enums import OutboxState
-from storage.models import OutboxMessage
+from storage.models import ConversationRef, OutboxMessage, Staff
 from storage.repositories._sql import upsert_insert
 from storage.types import utcnow
 
@@ -118,6 +118,28 @@ async def claim_due_messages(
     )
     messages = list((await session.scalars(claim)).all())
     return sorted(messages, key=lambda m: (m.next_attempt_at, m.id))
+
+
+async def recipient_chats(
+    session: AsyncSession, staff_ids: Collection[int], tenant_id: str | None = None
+) -> dict[int, tuple[Staff, ConversationRef | None]]:
+    """Each recipient and their stored 1:1 chat (None if they never talked to the bot), in one
+    query for a claimed batch. Without tenant_id, a person's most recently updated chat."""
+    if not staff_ids:
+        return {}
+    on = ConversationRef.aad_object_id == Staff.aad_object_id
+    if tenant_id is not None:
+        on = on & (ConversationRef.tenant_id == tenant_id.lower())
+    query = (
+        select(Staff, ConversationRef)
+        .outerjoin(ConversationRef, on)
+        .where(Staff.id.in_(list(staff_ids)))
+        .order_by(ConversationRef.updated_at.desc(), ConversationRef.id.desc())
+    )
+    found: dict[int, tuple[Staff, ConversationRef | None]] = {}
+    for staff, chat in (await session.execute(query)).all():
+        found.setdefault(staff.id, (staff, chat))
+    return found
 
 
 async def count_due_messages(session: AsyncSession, now: datetime) -> int:

@@ -9,8 +9,8 @@ arrived exactly once, and it can be told to behave like Teams on a bad day:
 - enforce rate limits (`conversation_limits`, `app_limits`, each a sequence
   of (count, seconds) windows; `with_teams_limits()` uses Teams' documented
   ones) and answer 429 with Retry-After when a request would exceed them;
-- throttle the next requests (`throttle_next`) or fail them (`fail_next`, a
-  list of statuses such as 503);
+- throttle the next requests (`throttle_next`) or every k-th send
+  (`throttle_every`), or fail them (`fail_next`, a list of statuses such as 503);
 - answer 403 MessageWritesBlocked for people in `blocked` (they blocked the
   bot), 403 BotNotInConversationRoster for people in `not_installed`, and 404
   ConversationNotFound for conversation ids in `gone`;
@@ -61,6 +61,7 @@ class ConnectorStandIn:
 
     sent: list[Sent] = field(default_factory=list)
     throttle_next: int = 0
+    throttle_every: int = 0
     retry_after_seconds: int = 1
     conversation_limits: Limits = ()
     app_limits: Limits = ()
@@ -73,6 +74,7 @@ class ConnectorStandIn:
     throttled: int = 0
     failed: int = 0
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _sends: itertools.count = field(default_factory=lambda: itertools.count(1))
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
     _server: TestServer | None = None
     _members: dict[str, str] = field(default_factory=dict)
@@ -167,8 +169,9 @@ class ConnectorStandIn:
 
     async def _send(self, request: web.Request) -> web.StreamResponse:
         conversation_id = request.match_info["conversation_id"]
-        if self.throttle_next > 0:
-            self.throttle_next -= 1
+        every = self.throttle_every and next(self._sends) % self.throttle_every == 0
+        if self.throttle_next > 0 or every:
+            self.throttle_next = max(0, self.throttle_next - 1)
             self.throttled += 1
             return _error(
                 429,
