@@ -19,10 +19,10 @@ from botbuilder.schema import Activity, AttachmentLayoutTypes
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.connector import ConnectorError
+from dialogs.access import AUDIT_TEAM_ROLES
 from dialogs.notify import tell
 from storage.models import OutboxMessage, Staff
 from storage.repositories.people import list_services, list_staff_with_role, roles_of
-from workflow.roles import Role
 
 # Teams shows a list of cards well; more than this in one message is hard to read,
 # and a bot message must stay under about 100 KB (DESIGN.md: keep under 80 KB).
@@ -236,8 +236,9 @@ async def queue_undelivered_notices(
 ) -> int:
     """Tell the Audit Team that a message did not reach someone, and why; returns how many told.
 
-    The Audit Team of every service the person holds a role in is told (of
-    every service, when they hold none), except the person themselves. A
+    The Audit Team (its members and Audit Manager, as dialogs.access defines
+    it) of every service the person holds a role in is told (of every
+    service, when they hold none), except the person themselves. A
     notice about an undelivered notice is never queued, so an unreachable
     Audit Team member cannot start a loop. One notice per undelivered row,
     keyed by it, bundled per Audit Team member.
@@ -249,8 +250,9 @@ async def queue_undelivered_notices(
         services = {service.id for service in await list_services(session)}
     audit_team: dict[int, Staff] = {}
     for service_id in sorted(services):
-        for member in await list_staff_with_role(session, Role.AUDIT_TEAM, service_id):
-            audit_team[member.id] = member
+        for role in sorted(AUDIT_TEAM_ROLES):
+            for member in await list_staff_with_role(session, role, service_id):
+                audit_team[member.id] = member
     who = person.display_name if person else "a conversation"
     told = 0
     for member in audit_team.values():

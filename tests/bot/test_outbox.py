@@ -420,3 +420,23 @@ async def test_stopping_hands_back_claimed_rows_it_did_not_start_sending(outbox:
     assert messages[key(1, person)].state is OutboxState.SENT
     waiting = messages[key(2, person)]
     assert (waiting.state, waiting.attempts, waiting.claimed_by) == (OutboxState.PENDING, 0, None)
+
+
+async def test_the_audit_manager_of_the_persons_service_is_told_too_and_other_services_are_not(
+    outbox: Outbox,
+):
+    async with outbox.db.sessions.begin() as session:
+        service, audit_team = await audit_team_for(session, outbox.connector)
+        manager = await create_person(
+            session, outbox.connector, roles=[(Role.AUDIT_MANAGER, service)]
+        )
+        elsewhere = await create_service(session)
+        await create_person(session, outbox.connector, roles=[(Role.AUDIT_TEAM, elsewhere)])
+        person = await create_person(session, outbox.connector, roles=[(Role.AUDITOR, service)])
+        await queue_notice(session, person, 1)
+    outbox.connector.blocked.add(person.aad_object_id)
+
+    await outbox.drain()
+
+    told = {sent.conversation_id for sent in outbox.connector.sent}
+    assert told == {personal_chat(audit_team.aad_object_id), personal_chat(manager.aad_object_id)}
