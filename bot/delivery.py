@@ -181,7 +181,8 @@ UNREACHABLE_REASONS = {
     "blocked": "they have blocked auditbot in Teams",
     "not_installed": "auditbot is not installed for them in Teams",
     "disabled": "your Teams administrator has disabled auditbot",
-    "no_tenant": "they have never used auditbot and no tenant is configured to reach them",
+    "no_tenant": "they have never opened auditbot in Teams, and it cannot open a chat with "
+    "them because AUDITBOT_TENANT_ID is not set",
 }
 
 

@@ -75,6 +75,7 @@ from storage.repositories.conversations import (
     save_conversation_ref,
 )
 from storage.repositories.outbox import (
+    WAITING_FOR_A_CHAT,
     claim_due_messages,
     count_due_messages,
     mark_failed,
@@ -109,6 +110,9 @@ class SenderOptions:
     poll_seconds: float = 1.0
     batch_size: int = 50
     horizon_seconds: float = 1.0
+    # Without a tenant to create a chat in (demo mode), how long to wait between tries for
+    # someone to open one; talking to the bot brings their messages forward at once.
+    wait_for_chat_seconds: float = 3600.0
 
     @classmethod
     def from_settings(cls, settings: Any) -> SenderOptions:
@@ -396,7 +400,7 @@ class OutboxSender:
                 stored.tenant_id,
             )
         if tenant is None:
-            await self._record_unreachable(delivery, person, "no_tenant", "no conversation")
+            await self._wait_for_chat(delivery, person)
             return None
         try:
             conversation_id, service_url = await self._connector.create_personal_conversation(
@@ -503,6 +507,18 @@ class OutboxSender:
         log.info("will retry messages=%s in %.1fs (%s)", delivery.ids, delay, reason)
         if delay < self._options.poll_seconds:
             self.wake()
+
+    async def _wait_for_chat(self, delivery: Delivery, person: Staff) -> None:
+        """No chat with the person and none can be created: wait for them to open one, a
+        bounded number of times, then record them as unreachable."""
+        wait = self._options.wait_for_chat_seconds
+        if self._options.retry.delay(delivery.attempts, wait, self._rng) is None:
+            await self._record_unreachable(delivery, person, "no_tenant", "no conversation")
+            return
+        at = self._clock.now() + timedelta(seconds=wait)
+        async with self._sessions.begin() as session:
+            await retry_later(session, delivery.ids, WAITING_FOR_A_CHAT, at, worker=self.worker)
+        log.info("waiting for staff=%s to open a chat: messages=%s", person.id, delivery.ids)
 
     async def _record_unreachable(
         self, delivery: Delivery, person: Staff | None, why: str, reason: str

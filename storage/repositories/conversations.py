@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.errors import StaleRecord
 from storage.models import BotState, ConversationRef
 from storage.repositories._sql import upsert_insert
+from storage.repositories.outbox import bring_forward_waiting_for
 from storage.types import utcnow
 
 
@@ -24,7 +25,10 @@ async def save_conversation_ref(
     reference: dict[str, Any],
     at: datetime | None = None,
 ) -> ConversationRef:
-    """Insert or replace the person's reference in one statement (safe under races)."""
+    """Insert or replace the person's reference in one statement (safe under races).
+
+    Messages that were waiting for a chat with the person become due now.
+    """
     now = at or utcnow()
     values = {
         "conversation_id": conversation_id,
@@ -38,6 +42,7 @@ async def save_conversation_ref(
     await session.execute(
         insert.on_conflict_do_update(index_elements=["aad_object_id", "tenant_id"], set_=values)
     )
+    await bring_forward_waiting_for(session, aad_object_id, now)
     saved = await get_conversation_ref(session, aad_object_id, tenant_id)
     assert saved is not None
     return saved

@@ -142,6 +142,32 @@ async def recipient_chats(
     return found
 
 
+WAITING_FOR_A_CHAT = "waiting for the person to open a chat with the bot"
+
+
+async def bring_forward_waiting_for(
+    session: AsyncSession, aad_object_id: str, now: datetime
+) -> int:
+    """Make due now the person's messages that were waiting for a chat with them to exist.
+
+    Called when their conversation reference is stored (they installed the app
+    or talked to the bot), so those messages go at once rather than at the next try.
+    """
+    recipient = select(Staff.id).where(Staff.aad_object_id == aad_object_id.lower())
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.recipient_id.in_(recipient),
+            OutboxMessage.state == OutboxState.PENDING,
+            OutboxMessage.last_error == WAITING_FOR_A_CHAT,
+            OutboxMessage.next_attempt_at > now,
+        )
+        .values(next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def count_due_messages(session: AsyncSession, now: datetime) -> int:
     """Pending messages due by now (whether or not a sender could take them yet)."""
     query = select(func.count()).where(

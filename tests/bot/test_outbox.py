@@ -28,7 +28,7 @@ from dialogs.notify import tell
 from storage.enums import OutboxState
 from storage.models import OutboxMessage, Staff
 from storage.repositories.conversations import get_conversation_ref, save_conversation_ref
-from storage.repositories.outbox import list_messages
+from storage.repositories.outbox import WAITING_FOR_A_CHAT, list_messages
 from tests.bot.conftest import TENANT_ID
 from tests.conftest import Database
 from tests.factories import create_service, create_staff
@@ -440,3 +440,58 @@ async def test_the_audit_manager_of_the_persons_service_is_told_too_and_other_se
 
     told = {sent.conversation_id for sent in outbox.connector.sent}
     assert told == {personal_chat(audit_team.aad_object_id), personal_chat(manager.aad_object_id)}
+
+
+async def test_without_a_tenant_messages_wait_for_the_person_and_go_when_they_talk_to_the_bot(
+    db: Database, connector: ConnectorStandIn
+):
+    async with running_outbox(db, connector, tenant_id="") as outbox:
+        async with db.sessions.begin() as session:
+            person = await create_person(session, connector, has_chat=False)
+            await queue_notice(session, person, 1)
+        await outbox.drain()
+
+        waiting = (await outbox.messages())[key(1, person)]
+        assert waiting.state is OutboxState.PENDING
+        assert waiting.last_error == WAITING_FOR_A_CHAT
+        assert waiting.next_attempt_at >= outbox.clock.now() + timedelta(minutes=59)
+        assert connector.created == [] and connector.sent == []
+
+        async with db.sessions.begin() as session:  # they open the app: Teams tells the bot
+            await save_conversation_ref(
+                session,
+                person.aad_object_id,
+                TENANT_ID,
+                personal_chat(person.aad_object_id),
+                connector.url,
+                {"conversation": {"id": personal_chat(person.aad_object_id)}},
+                at=outbox.clock.now(),
+            )
+        await outbox.drain()
+
+    [sent] = connector.sent
+    assert sent.conversation_id == personal_chat(person.aad_object_id)
+
+
+async def test_without_a_tenant_someone_who_never_opens_a_chat_is_in_the_end_unreachable(
+    db: Database, connector: ConnectorStandIn
+):
+    from bot.delivery import RetryPolicy
+
+    async with running_outbox(db, connector, tenant_id="", retry=RetryPolicy(2)) as outbox:
+        async with db.sessions.begin() as session:
+            service, audit_team = await audit_team_for(session, connector)
+            person = await create_person(
+                session, connector, has_chat=False, roles=[(Role.PRACTITIONER, service)]
+            )
+            await queue_notice(session, person, 1)
+        await outbox.drain()
+        outbox.clock.advance(3600)
+        await outbox.drain()
+
+        message = (await outbox.messages())[key(1, person)]
+    assert message.state is OutboxState.UNREACHABLE
+    assert message.last_error == "no conversation (no_tenant)"
+    [told] = connector.sent
+    assert told.conversation_id == personal_chat(audit_team.aad_object_id)
+    assert "AUDITBOT_TENANT_ID" in told.activity["text"]

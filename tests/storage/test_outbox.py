@@ -12,6 +12,7 @@ from storage.repositories.conversations import (
     save_conversation_ref,
 )
 from storage.repositories.outbox import (
+    WAITING_FOR_A_CHAT,
     claim_due_messages,
     count_due_messages,
     count_messages_by_state,
@@ -167,3 +168,25 @@ async def test_a_conversation_reference_is_forgotten_only_if_it_still_names_that
         assert await forget_conversation_ref(session, "aad-1", "t", "a:old")
     async with db.sessions() as session:
         assert await get_conversation_ref(session, "aad-1", "t") is None
+
+
+async def test_a_person_opening_a_chat_brings_forward_only_their_messages_waiting_for_one(
+    db: Database,
+):
+    later = NOW + timedelta(hours=1)
+    async with db.sessions.begin() as session:
+        person = await create_staff(session, aad_object_id="AAAAAAAA-0000-0000-0000-000000000001")
+        other = await create_staff(session)
+        for key, who in (("waiting", person), ("backing-off", person), ("someone-else", other)):
+            await repo.enqueue_message(session, who.id, "k", {}, key, not_before=NOW)
+        claimed = {m.idempotency_key: m for m in await claim_due_messages(session, "w", NOW)}
+        await repo.retry_later(session, claimed["waiting"].id, WAITING_FOR_A_CHAT, later)
+        await repo.retry_later(session, claimed["backing-off"].id, "HTTP 503", later)
+        await repo.retry_later(session, claimed["someone-else"].id, WAITING_FOR_A_CHAT, later)
+    async with db.sessions.begin() as session:
+        await save_conversation_ref(
+            session, person.aad_object_id, "T", "a:chat", "https://s/", {}, at=NOW
+        )
+    async with db.sessions() as session:
+        due = {m.idempotency_key: m.next_attempt_at for m in await repo.list_messages(session)}
+    assert due == {"waiting": NOW, "backing-off": later, "someone-else": later}
