@@ -363,3 +363,145 @@ def test_press_data_merges_inputs_with_the_button():
     card = wizard_card(view("col_practice_impact_review", "journey_of_the_child"))
     data = press_data(card, "Save and continue", grade="good")
     assert data["grade"] == "good" and data["step"] == "journey_of_the_child"
+
+
+def _reflection(**fields: Any) -> ReflectionView:
+    defaults: dict[str, Any] = dict(
+        audit_id=7,
+        case_ref="EH-26-0001",
+        auditor="Adele Vance",
+        title="Practitioner's section: how I applied Better Together",
+        guidance="Completed by the practitioner to show how they have applied the practice model.",
+        prompts=(
+            "Connection: how did you build a strong connection?",
+            "Curiosity: how did you exercise curiosity?",
+        ),
+        answers={"prompt_1": "We met weekly and agreed the plan together."},
+        saved_on="Mon 7 Dec 2026",
+        can_change=True,
+    )
+    return ReflectionView(**{**defaults, **fields})
+
+
+def _check(**fields: Any) -> CompletenessView:
+    defaults: dict[str, Any] = dict(
+        audit_id=7,
+        version=4,
+        case_ref="EH-26-0001",
+        auditor="Adele Vance",
+        practitioner="Isaiah Langer",
+        grade="Requires Improvement to be Good",
+        submitted_on="Mon 7 Dec 2026",
+        round=1,
+        gaps=[],
+        contacted=True,
+        default_due="2026-12-14",
+        earliest_due="2026-12-07",
+    )
+    return CompletenessView(**{**defaults, **fields})
+
+
+def _most(step_id: str, tool_id: str = "th_understanding_our_practice") -> WizardView:
+    [step] = [s for tid, s in every_step() if tid == tool_id and s.id == step_id]
+    errors = {
+        f.id: "Choose a grade."
+        for f in step_fields(step, {"rows": "8"}, kloe_count=2, owners=frozenset())
+    }
+    return view(
+        tool_id,
+        step_id,
+        answers=fullest_answers(step, 2),
+        errors=errors,
+        gaps=[Gap(step_id, "Understanding the child and family: not graded.")] * 12,
+    )
+
+
+# For tests/render/gallery.py, as (name, builder, args, kwargs):
+#     *(example(n, b, *a, **k) for n, b, a, k in WIZARD_GALLERY)
+WIZARD_GALLERY: list[tuple[str, Any, tuple[Any, ...], dict[str, Any]]] = [
+    (
+        "wizard-conversation",
+        wizard_card,
+        (view("th_understanding_our_practice", "_conversation"),),
+        {},
+    ),
+    (
+        "wizard-checklist",
+        wizard_card,
+        (view("col_practice_impact_review", "practice_standards"),),
+        {},
+    ),
+    (
+        "wizard-graded",
+        wizard_card,
+        (view("col_practice_impact_review", "journey_of_the_child"),),
+        {},
+    ),
+    ("wizard-graded-most", wizard_card, (_most("planning_and_impact"),), {}),
+    (
+        "wizard-kloes",
+        wizard_card,
+        (view("th_understanding_our_practice", "key_lines_of_enquiry"),),
+        {},
+    ),
+    (
+        "wizard-reflection",
+        wizard_card,
+        (view("th_understanding_our_practice", "practitioner_section", reflection=_reflection()),),
+        {},
+    ),
+    ("wizard-feedback-most", wizard_card, (_most("feedback", "col_practice_impact_review"),), {}),
+    ("wizard-narrative", wizard_card, (view("th_understanding_our_practice", "strengths"),), {}),
+    ("wizard-overall-most", wizard_card, (_most("overall_grade"),), {}),
+    ("wizard-recommendations-most", wizard_card, (_most("smart_recommendations"),), {}),
+    ("wizard-summary", wizard_card, (_most("_summary"),), {}),
+    ("wizard-stopped", stopped_card, ("EH-26-0001", 7, "Feedback"), {}),
+    ("wizard-submitted", submitted_card, ("EH-26-0001", "Good", 2, [], "Mon 7 Dec 2026"), {}),
+    ("wizard-closed", closed_card, ("EH-26-0001", "submitted and waiting for moderation"), {}),
+    ("reflection-request", reflection_request_card, (_reflection(answers={}),), {}),
+    ("reflection-saved", reflection_request_card, (_reflection(),), {"outcome": "Saved."}),
+    ("reflection-closed", reflection_request_card, (_reflection(can_change=False),), {}),
+    ("reflection-which", several_requests_card, (["EH-26-0001", "EH-26-0004"],), {}),
+    ("completeness-check", completeness_card, (_check(),), {}),
+    (
+        "completeness-gaps-most",
+        completeness_card,
+        (
+            _check(
+                round=3,
+                contacted=False,
+                gaps=["No audit conversation with the practitioner is recorded."] * 12,
+                error="Say why.",
+            ),
+        ),
+        {},
+    ),
+    ("completeness-decided", completeness_card, (_check(outcome="Accepted by Alex Wilber."),), {}),
+    (
+        "completeness-returned",
+        returned_card,
+        ("EH-26-0001", 7, "Alex Wilber", "r" * 2000, "Mon 14 Dec 2026", ["KLOE 2 not addressed."]),
+        {},
+    ),
+]
+
+
+@pytest.mark.parametrize("entry", WIZARD_GALLERY, ids=lambda e: e[0])
+def test_gallery_entries_build_cards_fit_to_send(entry):
+    name, builder, args, kwargs = entry
+    assert name.replace("-", "").isalnum() and name.islower()
+    assert card_problems(builder(*args, **kwargs)) == []
+
+
+def test_the_gallery_entries_cover_every_card_this_flow_builds():
+    import cards.completeness
+    import cards.practitioner
+    import cards.wizard
+
+    built = {
+        value
+        for module in (cards.completeness, cards.practitioner, cards.wizard)
+        for name, value in vars(module).items()
+        if name.endswith("_card") and getattr(value, "__module__", "") == module.__name__
+    }
+    assert built == {builder for _, builder, _, _ in WIZARD_GALLERY}
