@@ -50,13 +50,21 @@ def async_url(url: str | URL) -> URL:
 
 
 def make_engine(url: str | URL, **engine_options: Any) -> AsyncEngine:
-    """An async engine; SQLite gets foreign keys on, WAL and a busy timeout.
+    """An async engine; SQLite gets foreign keys on, WAL, a busy timeout, and transactions
+    that take the write lock when they begin.
+
+    Why the last: a SQLite transaction that reads, then writes, cannot wait for
+    another writer (its snapshot would be stale), so under concurrent card presses
+    it fails with "database is locked" whatever the busy timeout. Beginning with
+    BEGIN IMMEDIATE makes transactions queue for the lock instead. PostgreSQL,
+    the production database, needs none of this.
 
     engine_options go to create_async_engine (e.g. connect_args, poolclass).
     """
     engine = create_async_engine(async_url(url), **engine_options)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        event.listen(engine.sync_engine, "begin", _begin_immediately)
     return engine
 
 
@@ -64,10 +72,16 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA journal_mode=WAL")
     finally:
         cursor.close()
+    # The driver would otherwise issue its own deferred BEGIN; _begin_immediately does it.
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediately(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -344,8 +344,9 @@ async def test_audit_version_rises_with_each_update_and_stale_writes_fail(db: Da
         audit = await create_audit(session)
     assert audit.version == 1
     async with db.sessions() as first, db.sessions() as second:
-        mine = await first.get(m.Audit, audit.id)
         theirs = await second.get(m.Audit, audit.id)
+        await second.commit()  # a card drawn earlier: its transaction is long over
+        mine = await first.get(m.Audit, audit.id)
         assert mine is not None and theirs is not None
         mine.state = AuditState.IN_PROGRESS
         await first.commit()
