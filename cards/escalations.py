@@ -14,6 +14,12 @@ from cards.base import VERSION, execute
 
 RAISE_SAFEGUARDING = "escalate.safeguarding"
 REPORT_DISCRIMINATION = "escalate.discrimination"
+# Each form's input has its own id: both forms sit on the same card, and Adaptive Cards
+# requires ids to be unique across a card.
+CONCERN_INPUT = {
+    RAISE_SAFEGUARDING: "safeguarding_concern",
+    REPORT_DISCRIMINATION: "discrimination_concern",
+}
 
 CONCERN_LIMIT = 1000  # characters in a concern's description
 NO_NAMES = (
@@ -24,7 +30,7 @@ NO_NAMES = (
 
 def _concern_form(title: str, label: str, submit: str, verb: str, audit_id: int) -> ShowCardAction:
     description = TextInput(
-        id="concern",
+        id=CONCERN_INPUT[verb],
         label=label,
         is_required=True,
         error_message="Describe the concern in a sentence or two (no names).",

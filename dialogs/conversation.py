@@ -12,6 +12,7 @@ from cards.welcome import welcome_card
 from dialogs import flows  # noqa: F401 (declares the card actions)
 from dialogs.actions import ActionContext, ActionRefused, run_action
 from dialogs.commands import CommandContext, run_command
+from dialogs.practitioner import reflection_from_chat
 from storage.repositories.conversations import save_conversation_ref
 from storage.repositories.people import get_service, get_staff_by_aad_id, get_team, roles_of
 from workflow.calendar import Clock, SystemClock
@@ -78,6 +79,17 @@ class Conversations:
             return refusal.card
 
     async def on_message(self, actor: Actor, text: str) -> Reply:
+        """A chat message: a practitioner's answer to an open reflection request, or a command."""
+        async with self._sessions() as session, session.begin():
+            answered = await reflection_from_chat(
+                session,
+                await _staff_of(session, actor),
+                text,
+                now=self._clock.now(),
+                timezone=self._rules.timezone,
+            )
+        if answered is not None:
+            return Reply(card=answered)
         async with self._sessions() as session:
             staff = await _staff_of(session, actor)
             context = CommandContext(

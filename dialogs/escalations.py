@@ -16,7 +16,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from cards.escalations import CONCERN_LIMIT, RAISE_SAFEGUARDING, REPORT_DISCRIMINATION
+from cards.escalations import (
+    CONCERN_INPUT,
+    CONCERN_LIMIT,
+    RAISE_SAFEGUARDING,
+    REPORT_DISCRIMINATION,
+)
 from cards.notice import notice_card
 from dialogs.access import can_see_audit
 from dialogs.actions import ActionContext, ActionRefused, card_action
@@ -80,7 +85,7 @@ async def _recipients(context: ActionContext, audit: Audit, route: Route) -> lis
 async def _escalate(context: ActionContext, audit: Audit, verb: str) -> dict[str, Any]:
     route = ROUTES[verb]
     session = context.session
-    concern = context.text("concern", limit=CONCERN_LIMIT)
+    concern = context.text(CONCERN_INPUT[verb], limit=CONCERN_LIMIT)
     if not concern:
         raise ActionRefused(
             "Describe the concern", "Say in a sentence or two what the concern is (no names)."

@@ -55,6 +55,7 @@ async def allocation_views(
     return [
         AllocationView(
             audit_id=audit.id,
+            version=audit.version,
             case_ref=cases[audit.case_id].case_ref,
             service=service.name if service else "",
             team=teams.get(cases[audit.case_id].team_id, ""),

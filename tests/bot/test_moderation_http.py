@@ -288,17 +288,17 @@ async def test_escalations_are_routed_to_the_right_people(db: Database, bot: Run
         cast.auditor,
         "escalate.safeguarding",
         audit_id=cast.audit_id,
-        concern="Risk at home not acted on",
+        safeguarding_concern="Risk at home not acted on",
     )
     discrimination = await press(
         bot,
         cast.moderator,
         "escalate.discrimination",
         audit_id=cast.audit_id,
-        concern="Ethnicity ignored in plan",
+        discrimination_concern="Ethnicity ignored in plan",
     )
     outsider = await press(bot, cast.outsider, "escalate.safeguarding",
-                           audit_id=cast.audit_id, concern="Nosy")  # fmt: skip
+                           audit_id=cast.audit_id, safeguarding_concern="Nosy")  # fmt: skip
 
     assert "Tina Manager" in texts(safeguarding)
     assert "Sent" in texts(discrimination)

@@ -40,7 +40,11 @@ async def test_should_send_a_safeguarding_concern_to_the_team_manager_and_audit_
     cast = await cast_in(db)
 
     shown = await act(
-        db, cast.auditor, RAISE_SAFEGUARDING, audit_id=cast.audit_id, concern="Risk not acted on"
+        db,
+        cast.auditor,
+        RAISE_SAFEGUARDING,
+        audit_id=cast.audit_id,
+        safeguarding_concern="Risk not acted on",
     )
 
     assert "Sent" in texts(shown)
@@ -56,7 +60,11 @@ async def test_should_send_a_discrimination_concern_to_the_head_of_safeguarding_
     cast = await cast_in(db)
 
     await act(
-        db, cast.practitioner, REPORT_DISCRIMINATION, audit_id=cast.audit_id, concern="Racism"
+        db,
+        cast.practitioner,
+        REPORT_DISCRIMINATION,
+        audit_id=cast.audit_id,
+        discrimination_concern="Racism",
     )
 
     assert await _recipients(db, "discrimination_concern") == {cast.head_of_safeguarding.id}
@@ -66,8 +74,12 @@ async def test_should_send_a_discrimination_concern_to_the_head_of_safeguarding_
 async def test_should_record_and_send_once_when_teams_retries_the_press(db: Database):
     cast = await cast_in(db)
 
-    first = await act(db, cast.auditor, RAISE_SAFEGUARDING, audit_id=cast.audit_id, concern="X")
-    again = await act(db, cast.auditor, RAISE_SAFEGUARDING, audit_id=cast.audit_id, concern="X")
+    first = await act(
+        db, cast.auditor, RAISE_SAFEGUARDING, audit_id=cast.audit_id, safeguarding_concern="X"
+    )
+    again = await act(
+        db, cast.auditor, RAISE_SAFEGUARDING, audit_id=cast.audit_id, safeguarding_concern="X"
+    )
 
     assert again == first
     assert await count_rows(db, AuditEvent, AuditEvent.action == "safeguarding_concern") == 1
@@ -78,7 +90,7 @@ async def test_should_refuse_someone_who_cannot_see_the_audit_and_send_nothing(d
     cast = await cast_in(db)
 
     shown = await act(
-        db, cast.outsider, RAISE_SAFEGUARDING, audit_id=cast.audit_id, concern="Nosy"
+        db, cast.outsider, RAISE_SAFEGUARDING, audit_id=cast.audit_id, safeguarding_concern="Nosy"
     )
 
     assert "This isn't yours to do" in texts(shown)
@@ -89,16 +101,18 @@ async def test_should_refuse_someone_who_cannot_see_the_audit_and_send_nothing(d
 async def test_should_refuse_an_empty_or_overlong_description(db: Database):
     cast = await cast_in(db)
 
-    empty = await act(db, cast.auditor, RAISE_SAFEGUARDING, audit_id=cast.audit_id, concern=" ")
+    empty = await act(
+        db, cast.auditor, RAISE_SAFEGUARDING, audit_id=cast.audit_id, safeguarding_concern=" "
+    )
     long = await act(
         db,
         cast.auditor,
         RAISE_SAFEGUARDING,
         audit_id=cast.audit_id,
-        concern="x" * (CONCERN_LIMIT + 1),
+        safeguarding_concern="x" * (CONCERN_LIMIT + 1),
     )
     wrong_type = await act(
-        db, cast.auditor, RAISE_SAFEGUARDING, audit_id=cast.audit_id, concern={"a": 1}
+        db, cast.auditor, RAISE_SAFEGUARDING, audit_id=cast.audit_id, safeguarding_concern={"a": 1}
     )
 
     assert "Describe the concern" in texts(empty)
