@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from microsoft_teams.cards import CardElement, Container, TextBlock
+from microsoft_teams.cards import ActionSet, CardElement, Container, TextBlock
 
-from cards.base import card, heading, paragraph
+from cards.base import card, execute, heading, paragraph
 from cards.dates import OVERDUE, due_block, due_text
 
 # Enough for anyone's real workload, and well under Teams' message size.
@@ -24,6 +25,7 @@ class AuditTask:
     state: str
     due_on: date | None
     overdue: bool
+    button: tuple[str, str, dict[str, Any]] | None = None  # (title, verb, data): what to press next
 
 
 def my_audits_card(tasks: Sequence[AuditTask], *, today: date) -> dict:
@@ -80,6 +82,7 @@ def _task(task: AuditTask, today: date) -> Container:
             paragraph(task.part),
             paragraph(f"The audit is {task.state}.", subtle=True),
             due_block(task.due_on, task.overdue, today),
+            *([ActionSet(actions=[execute(*task.button, positive=True)])] if task.button else []),
         ],
     )
 

@@ -7,10 +7,14 @@ from typing import Any
 
 from cards.my_actions import ActionItem, my_actions_card
 from cards.my_audits import AuditTask, my_audits_card, not_in_staff_list_card
+from cards.wizard import RESUME, START_AUDIT
 from dialogs.commands import CommandContext, command
 from dialogs.steps import parts_for
 from storage.enums import RecommendationLevel, RecommendationStatus
+from storage.models import Audit
 from storage.repositories.views import live_audit_rows_for_staff, open_action_rows_for_owner
+from workflow.roles import Party
+from workflow.states import AuditState
 
 ACTION_STATUS_WORDS = {
     RecommendationStatus.OPEN: "open",
@@ -35,11 +39,27 @@ async def my_audits(context: CommandContext, argument: str) -> dict[str, Any]:
         for part in parts_for(row.audit, staff_id, row.practitioner_name):
             due_on = context.local_day(part.due_at) if part.due_at else None
             task = AuditTask(
-                row.case_ref, part.label, row.audit.state.label, due_on, part.overdue(now)
+                row.case_ref,
+                part.label,
+                row.audit.state.label,
+                due_on,
+                part.overdue(now),
+                button=_next_press(row.audit, part.party),
             )
             found.append((part.due_at, task))
     found.sort(key=lambda item: (item[0] is None, item[0] or now, item[1].case_ref))
     return my_audits_card([task for _, task in found], today=context.today())
+
+
+def _next_press(audit: Audit, party: Party) -> tuple[str, str, dict[str, Any]] | None:
+    """The auditor's way back into the wizard, from the list."""
+    if party is not Party.AUDITOR:
+        return None
+    if audit.state is AuditState.ALLOCATED:
+        return ("Start audit", START_AUDIT, {"audit_id": audit.id, "version": audit.version})
+    if audit.state in (AuditState.IN_PROGRESS, AuditState.RETURNED):
+        return ("Continue audit", RESUME, {"audit_id": audit.id})
+    return None
 
 
 @command("my actions", "The actions from audits that you own and have not finished.")

@@ -231,3 +231,32 @@ async def test_my_actions_is_friendly_when_there_are_none(db: Database):
 
     assert "No open actions" in texts_in(await say(db, person, "my actions"))
     assert "ask your Audit Team" in texts_in(await say(db, None, "my actions"))
+
+
+async def test_my_audits_offers_the_auditor_the_way_into_the_wizard(db: Database):
+    async with db.sessions.begin() as session:
+        allocated = await create_audit(session, due_at=days(5))
+        auditor = await repo.get_staff(session, allocated.auditor_id)
+        started = await create_audit(
+            session, auditor=auditor, state=AuditState.IN_PROGRESS, due_at=days(9)
+        )
+
+    card = await say(db, auditor, "my audits")
+
+    buttons = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "Action.Execute":
+                buttons.append((node["title"], node["verb"], node["data"]["audit_id"]))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card)
+    assert buttons == [
+        ("Start audit", "audit.start", allocated.id),
+        ("Continue audit", "wizard.resume", started.id),
+    ]
