@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,8 @@ from pathlib import Path
 from bot.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("auditbot")
+
+PLAYGROUND_CONNECTOR = "http://localhost:56150/_connector"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -161,6 +164,9 @@ def _demo(args: argparse.Namespace) -> int:
     overrides: dict[str, object] = {"demo": True, "database_url": f"sqlite:///{database}"}
     if args.port is not None:
         overrides["port"] = args.port
+    if "AUDITBOT_TEAMS_SERVICE_URL" not in os.environ:
+        # People who never talked to the bot are reached through the Playground's connector.
+        overrides["teams_service_url"] = PLAYGROUND_CONNECTOR
     settings = load_settings(**overrides)
     _configure_logging(settings)
     summary = asyncio.run(prepare_demo(settings, fresh=args.fresh))

@@ -124,7 +124,11 @@ class BotConnector:
         """
 
         def call(client: ConnectorClient) -> str | None:
-            return client.conversations.send_to_conversation(conversation_id, activity).id
+            # Teams answers with the new activity's id; some channels (the Agents
+            # Playground) accept with an empty body. Either way the message is delivered,
+            # and treating the empty answer as a failure would send it again.
+            answer = client.conversations.send_to_conversation(conversation_id, activity)
+            return answer.id if answer is not None else None
 
         return await self._run(service_url, call, slot)
 

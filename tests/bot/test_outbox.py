@@ -157,6 +157,19 @@ async def test_a_message_is_delivered_to_the_persons_stored_chat(outbox: Outbox)
     assert message.attempts == 1 and message.claimed_by is None
 
 
+async def test_a_channel_that_accepts_with_an_empty_answer_is_not_sent_to_twice(outbox: Outbox):
+    outbox.connector.empty_answers = True  # as the Agents Playground answers
+    async with outbox.db.sessions.begin() as session:
+        person = await create_person(session, outbox.connector)
+        await queue_notice(session, person, 1)
+
+    await outbox.drain()
+
+    assert len(outbox.connector.sent) == 1
+    message = (await outbox.messages())[key(1, person)]
+    assert message.state is OutboxState.SENT and message.attempts == 1
+
+
 async def test_a_chat_is_created_for_someone_who_never_talked_to_the_bot_and_then_reused(
     outbox: Outbox,
 ):

@@ -70,6 +70,8 @@ class ConnectorStandIn:
     blocked: set[str] = field(default_factory=set)
     not_installed: set[str] = field(default_factory=set)
     gone: set[str] = field(default_factory=set)
+    # Accept sends with 200 and no body, as the Agents Playground does.
+    empty_answers: bool = False
     created: list[Created] = field(default_factory=list)
     throttled: int = 0
     failed: int = 0
@@ -214,6 +216,8 @@ class ConnectorStandIn:
             self._arrived.notify_all()
         if stall_answer:
             await self._hold()
+        if self.empty_answers:
+            return web.Response(status=200)
         return web.json_response({"id": f"1:{next(self._ids)}"}, status=201)
 
     def _refuse_first(self, conversation_id: str | None) -> web.Response | None:
