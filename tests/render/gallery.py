@@ -13,10 +13,7 @@ its cap, free text at `MAX_TEXT`), so the 80 KB check covers the worst case.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
 
 from cards.allocation import (
     AllocationView,
@@ -41,29 +38,10 @@ from cards.status import (
     status_card,
 )
 from cards.welcome import welcome_card
-from dialogs.actions import MAX_TEXT
-
-
-@dataclass(frozen=True)
-class Example:
-    name: str
-    builder: Callable[..., dict[str, Any]]
-    args: tuple[Any, ...] = ()
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
-
-    def build(self) -> dict[str, Any]:
-        return self.builder(*self.args, **self.kwargs)
-
-
-def example(
-    name: str, builder: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any
-) -> Example:
-    """One gallery entry: the card `builder(*args, **kwargs)` makes, saved as `name`.png."""
-    return Example(name, builder, args, kwargs)
-
+from tests.render.examples import LONGEST, Example, example
+from tests.render.gallery_audits import AUDIT_GALLERY
 
 TODAY = date(2026, 11, 23)  # a Monday
-LONGEST = ("A long answer, typed in full. " * 200)[:MAX_TEXT]
 
 KLOES = (
     "Is the child's lived experience visible in the record and the plan?",
@@ -300,3 +278,5 @@ GALLERY: tuple[Example, ...] = (
     example("cycle-status-none", cycle_status_card, (), today=TODAY),
     example("cycle-status-most", cycle_status_card, (CYCLE_MOST,) * 12, today=TODAY),
 )  # fmt: skip
+
+GALLERY += AUDIT_GALLERY

@@ -87,14 +87,20 @@ def ensure_node_packages() -> str:
 def render_cards(
     cards: Mapping[str, dict[str, Any]], out_dir: Path, *, chromium: str, node: str
 ) -> dict[str, Rendered]:
-    """Render every card; screenshots go to `out_dir/<name>.png` (and `--form-N.png`);
-    a name may have a folder in it, as in "controls/bad-colour"."""
+    """Render every card; screenshots go to `out_dir/<name>.png` (and `--form-N.png`, but
+    not for the `-most` examples, whose forms are their plain twin's); a name may have a
+    folder in it, as in "controls/bad-colour"."""
     for name in cards:
         (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
     job = {
         "chromium": chromium,
         "cards": [
-            {"name": name, "card": card, "screenshot": str(out_dir / f"{name}.png")}
+            {
+                "name": name,
+                "card": card,
+                "screenshot": str(out_dir / f"{name}.png"),
+                "forms": not name.endswith("-most"),
+            }
             for name, card in cards.items()
         ],
     }

@@ -3,10 +3,12 @@
 //   node render.mjs JOB.json
 //
 // JOB.json: {"chromium": "/usr/bin/chromium",
-//            "cards": [{"name": "...", "card": {...}, "screenshot": "/path/name.png"}]}
+//            "cards": [{"name": "...", "card": {...}, "screenshot": "/path/name.png",
+//                       "forms": true}]}   (forms: false skips the opened-form pictures)
 // Prints one JSON object: {"results": [{"name", "events", "width", "height",
 // "screenshots"}]}. One browser renders the whole batch; each card gets a
-// screenshot, plus one per Action.ShowCard with its form opened.
+// screenshot, plus one per Action.ShowCard with its form opened (each distinct
+// button title once in the batch).
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -33,6 +35,7 @@ const browser = await chromium.launch({
 });
 
 const results = [];
+const pictured = new Set();
 try {
   const page = await browser.newPage({ viewport: { width: 600, height: 800 }, locale: "en-GB" });
   const pageErrors = [];
@@ -57,9 +60,15 @@ try {
     await element.screenshot({ path: item.screenshot, animations: "disabled" });
     // Each "ask" button (Action.ShowCard) opens a form; photograph it open too.
     const showCards = page.locator("#card button[aria-expanded]");
-    const count = await showCards.count();
+    const count = item.forms === false ? 0 : await showCards.count();
     for (let i = 0; i < count; i++) {
       const button = showCards.nth(i);
+      // The same form (e.g. "Raise a safeguarding concern") is on many cards: picture it once.
+      const title = (await button.textContent()) || "";
+      if (pictured.has(title)) {
+        continue;
+      }
+      pictured.add(title);
       await button.click();
       const path = item.screenshot.replace(/\.png$/, `--form-${i + 1}.png`);
       await element.screenshot({ path, animations: "disabled" });
