@@ -308,22 +308,36 @@ def presses(draw: st.DrawFn, world: World, verb: str) -> Press:
     )
 
 
+GENERIC_KEYS = [
+    "audit_id", "cycle_id", "request_id", "dispute_id", "version", "rev", "step",
+    "section", "grade", "decision", "role", "comment", "reason", "note", "agree",
+]  # fmt: skip
+PLAUSIBLE = st.one_of(
+    JSON, st.sampled_from(["good", "inadequate", "agree", "disagree", "yes", "true", "approved"])
+)
+
+
 @st.composite
 def generic_presses(draw: st.DrawFn, world: World) -> Press:
-    """For a card action with no spec yet: ids that name nothing, from anyone, or any
-    data from someone who may never act. Never legitimate."""
-    keys = ["audit_id", "cycle_id", "request_id", "dispute_id", "section", "step", "grade",
-            "decision", "role", "comment", "reason", "answer", "rationale", "agree"]  # fmt: skip
-    data = draw(st.dictionaries(st.sampled_from(keys) | st.text(max_size=10), JSON, max_size=6))
-    if draw(st.booleans()):
+    """For a card action with no spec here: never legitimate, whatever the data.
+
+    Strangers, people with no role or who have left; ids that name nothing, from anyone;
+    or a real audit's id and version, from someone with no part in that audit.
+    """
+    data = draw(st.dictionaries(st.sampled_from(GENERIC_KEYS) | st.text(max_size=10), PLAUSIBLE,
+                                max_size=6))  # fmt: skip
+    mode = draw(st.sampled_from(["stranger", "ids of nothing", "not their audit"]))
+    if mode == "stranger":
         actor, who = draw(hostile_actors(world))
-    else:
-        for key in list(data):
+    elif mode == "ids of nothing":
+        for key in [*data, "audit_id", "cycle_id", "request_id", "dispute_id"]:
             if key.endswith("_id"):
                 data[key] = draw(BAD_IDS)
-        for key in ("audit_id", "cycle_id", "request_id", "dispute_id"):
-            data.setdefault(key, draw(BAD_IDS))
         person = draw(st.sampled_from(world.people))
         actor, who = actor_for(person), f"{person.name}, every id names nothing"
-    return Press(actor, data, False, who, by_leaver="has left" in who)
-
+    else:
+        audit = draw(st.sampled_from([a for a in world.audits if a.unrelated]))
+        person = draw(st.sampled_from(audit.unrelated))
+        data.update({"audit_id": audit.id, "version": audit.version})
+        actor, who = actor_for(person), f"{person.name}, no part in audit {audit.id}"
+    return Press(actor, data, False, f"{mode}: {who}", by_leaver="has left" in who)

@@ -62,6 +62,16 @@ class Person:
     active: bool = True
 
 
+@dataclass(frozen=True)
+class AuditRef:
+    """A live audit, and staff with no part in it: not allocated, not managing anyone who
+    is, and holding roles only in another service."""
+
+    id: int
+    version: int
+    unrelated: tuple[Person, ...]
+
+
 @dataclass
 class World:
     path: Path
@@ -71,6 +81,7 @@ class World:
     people: list[Person] = field(default_factory=list)  # active staff holding roles
     outsiders: list[Person] = field(default_factory=list)  # no role, or left
     subjects: dict[str, list[Subject]] = field(default_factory=dict)
+    audits: list[AuditRef] = field(default_factory=list)
     service_codes: tuple[str, ...] = ()
     offered_months: tuple[str, ...] = ()
     engine: AsyncEngine | None = None
@@ -237,6 +248,22 @@ async def _describe(world: World) -> None:
         service_of_cycle = {c.id: c.service_id for c in cycles}
         audits = await _all(session, Audit)
         service_of_audit = {a.id: service_of_cycle[a.cycle_id] for a in audits}
+        scopes = {s.id: {r.service_id for r in await repo.roles_of(session, s.id)} for s in staff}
+        managers = {s.id: s.line_manager_id for s in staff}
+        world.audits = []
+        for audit in audits:
+            involved = _with_managers(
+                {audit.auditor_id, audit.moderator_id, audit.practitioner_id,
+                 audit.team_manager_id} - {None},
+                managers,
+            )  # fmt: skip
+            service = service_of_audit[audit.id]
+            unrelated = tuple(
+                person
+                for person in world.people
+                if person.id not in involved and service not in scopes[person.id]
+            )
+            world.audits.append(AuditRef(audit.id, audit.version, unrelated))
         world.subjects = {
             "exemption.request": [
                 Subject({"audit_id": a.id}, frozenset({a.auditor_id}) & active) for a in audits
@@ -262,6 +289,21 @@ async def _describe(world: World) -> None:
                 for s in services
             ],
         }
+
+
+def _with_managers(people: set[Any], managers: dict[int, int | None]) -> set[int]:
+    """The people and everyone above them in line management (a loop cannot hang it)."""
+    found: set[int] = set()
+    todo = list(people)
+    while todo:
+        person = todo.pop()
+        if person in found:
+            continue
+        found.add(person)
+        manager = managers.get(person)
+        if manager is not None:
+            todo.append(manager)
+    return found
 
 
 def offered_months(today: date) -> tuple[str, ...]:
