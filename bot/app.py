@@ -29,6 +29,9 @@ def create_app(
             return web.json_response({"error": "Unauthorized"}, status=401)
         if request.content_type != "application/json":
             return web.json_response({"error": "Content-Type must be application/json"}, status=415)
+        problem = await _not_an_activity(request)
+        if problem:
+            return web.json_response({"error": problem}, status=400)
         response = await adapter.process(request, bot)
         return response if response is not None else web.Response(status=201)
 
@@ -41,3 +44,18 @@ def create_app(
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
     return app
+
+
+async def _not_an_activity(request: web.Request) -> str | None:
+    """Why the body cannot be an activity, checked before the SDK, which raises (a 500)
+    on bodies that are not objects or whose parties are not objects."""
+    try:
+        body = await request.json()
+    except ValueError:
+        return "The body is not JSON."
+    if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+        return "The body is not an activity."
+    for party in ("from", "recipient", "conversation"):
+        if party in body and not isinstance(body[party], dict):
+            return f"The activity's {party!r} must be an object."
+    return None

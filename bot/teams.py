@@ -52,8 +52,13 @@ class AuditBot(TeamsActivityHandler):
         if activity.name != "adaptiveCard/action":
             return await super().on_invoke_activity(turn_context)
         value = activity.value if isinstance(activity.value, dict) else {}
-        action = value.get("action") or {}
-        if action.get("type") != "Action.Execute" or not action.get("verb"):
+        action = value.get("action")
+        if (
+            not isinstance(action, dict)
+            or action.get("type") != "Action.Execute"
+            or not isinstance(action.get("verb"), str)
+            or not action["verb"]
+        ):
             return _invoke_error(400, "BadRequest", "Only Action.Execute with a verb is supported.")
         actor = actor_of(activity)
         await self._remember(turn_context, actor)

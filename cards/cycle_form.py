@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 from microsoft_teams.cards import CardElement, Choice, ChoiceSetInput, NumberInput, TextBlock
@@ -71,7 +72,9 @@ def cycle_form_card(
 
 
 def _number(text: str | None) -> float | None:
+    """What was typed, shown again only if it is an ordinary number."""
     try:
-        return float(text) if text else None
+        number = float(text) if text else None
     except ValueError:
         return None
+    return number if number is not None and math.isfinite(number) else None

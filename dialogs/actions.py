@@ -55,7 +55,8 @@ class ActionContext:
             return ""
         if not isinstance(value, str):
             raise ActionRefused("This card is out of date", "Please use the latest card I sent.")
-        value = value.strip()
+        # PostgreSQL cannot store U+0000 in text, and no person types it.
+        value = value.replace("\x00", "").strip()
         if len(value) > limit:
             raise ActionRefused(
                 "That's too long", f"Please keep it under {limit} characters. Nothing was changed."

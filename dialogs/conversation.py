@@ -61,7 +61,7 @@ class Conversations:
         try:
             async with self._sessions() as session, session.begin():
                 staff = await _staff_of(session, actor)
-                if staff is None:
+                if staff is None or not staff.active:
                     raise ActionRefused(
                         "I don't know you yet",
                         "You're not in auditbot's staff list, so you can't act on this card. "

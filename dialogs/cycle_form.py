@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cards.cycle_form import PROPOSE, cycle_form_card
 from cards.notice import notice_card
@@ -68,7 +69,10 @@ async def _refuse_unless_proposer(context: ActionContext, service: Service) -> s
 async def propose_from_form(context: ActionContext, service: Service) -> dict[str, Any]:
     values = {name: context.text(name) for name in ("service", "month", "cases", "kloes")}
     kloes = [line.strip() for line in values["kloes"].splitlines() if line.strip()]
+    offered = {value for value, _ in _months(_local_today(context))}
     try:
+        if values["month"] not in offered:
+            raise ValueError
         year, month = (int(part) for part in values["month"].split("-"))
         cases = int(float(values["cases"]))
         if not 1 <= cases <= 500:
@@ -83,9 +87,9 @@ async def propose_from_form(context: ActionContext, service: Service) -> dict[st
         proposed = await propose_cycle(
             context.session, request, actor=context.staff, now=context.now
         )
-    except ValueError:
+    except (ValueError, OverflowError):
         return await _form_again(
-            context, values, "Give a month and a number of cases from 1 to 500."
+            context, values, "Choose a month from the list and a number of cases from 1 to 500."
         )
     except CycleRequestError as error:
         return await _form_again(context, values, str(error))
@@ -98,5 +102,8 @@ async def propose_from_form(context: ActionContext, service: Service) -> dict[st
 
 async def _form_again(context: ActionContext, values: dict[str, str], error: str) -> dict[str, Any]:
     services = await _services_for(context.session, context.staff.id)
-    today = context.now.date()
-    return cycle_form_card(services, _months(today), values=values, error=error)
+    return cycle_form_card(services, _months(_local_today(context)), values=values, error=error)
+
+
+def _local_today(context: ActionContext) -> date:
+    return context.now.astimezone(ZoneInfo(context.rules.timezone)).date()

@@ -43,8 +43,7 @@ def actions(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def values() -> st.SearchStrategy[Any]:
-    """What an invoke's `value` may hold: nothing, junk, or an action of any shape
-    (an action that is not an object is a known bug, pinned in test_known_bugs.py)."""
+    """What an invoke's `value` may hold: nothing, junk, or an action of any shape."""
     return st.one_of(
         st.just(None),
         JSON,
@@ -53,16 +52,6 @@ def values() -> st.SearchStrategy[Any]:
             lambda value: {**value, "extra": "x" * 50_000}
         ),
     )
-
-
-def known_bug(value: Any) -> bool:
-    """Shapes that still give a 5xx (see test_known_bugs.py)."""
-    if not isinstance(value, dict) or "action" not in value:
-        return False
-    action = value["action"]
-    if action and not isinstance(action, dict):
-        return True
-    return isinstance(action, dict) and isinstance(action.get("verb"), list | dict)
 
 
 def invoke(bot: RunningBot, aad_object_id: str, value: Any, *, omit_value: bool) -> dict:
@@ -87,7 +76,7 @@ def invoke(bot: RunningBot, aad_object_id: str, value: Any, *, omit_value: bool)
     ],
 )
 @given(
-    value=values().filter(lambda value: not known_bug(value)),
+    value=values(),
     omit_value=st.booleans(),
     stranger=st.booleans(),
 )

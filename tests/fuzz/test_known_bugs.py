@@ -1,9 +1,7 @@
-"""The bugs the fuzz found, one test each, expected to fail until they are fixed.
+"""The bugs the fuzz found, one test each, kept as regression tests now they are fixed.
 
-Each says what should happen. They are xfail(strict=True): the day a fix
-lands, the test passes, strict turns that into a failure, and whoever fixed
-it deletes the marker here and the bug's entry in known_bugs.py (or the
-filter in test_invoke_http.py), so the fuzz checks that case again.
+A new bug the fuzz finds goes here first as xfail(strict=True), with its entry in
+known_bugs.py (or the filter in test_invoke_http.py), until it is fixed.
 """
 
 from __future__ import annotations
@@ -14,7 +12,6 @@ import pytest
 
 from tests.bot.conftest import RunningBot, teams_activity
 from tests.conftest import Database
-from tests.fuzz.known_bugs import ANY_MONTH, INFINITE_CASES, LEAVERS_ACT
 from tests.fuzz.world import World, actor_for
 
 AUDIT_TEAM_AAD = "710a5d02-4435-5ac8-af63-1c74d553e317"  # Alex Wilber, demo Audit Team
@@ -36,7 +33,6 @@ def press(world: World, actor: Any, verb: str, data: dict[str, Any]) -> tuple[An
     return card, changed
 
 
-@pytest.mark.xfail(strict=True, reason=LEAVERS_ACT)
 def test_an_auditor_who_has_left_cannot_ask_to_be_exempt(world: World):
     leaver = next(p for p in world.outsiders if not p.active and p.name != "Fay Former")
     audit = next(s for s in world.subjects["exemption.request"] if not s.legit)
@@ -46,14 +42,12 @@ def test_an_auditor_who_has_left_cannot_ask_to_be_exempt(world: World):
     assert changed == []
 
 
-@pytest.mark.xfail(strict=True, reason=LEAVERS_ACT)
 def test_an_audit_team_member_who_has_left_cannot_propose_a_cycle(world: World):
     former = next(p for p in world.outsiders if p.name == "Fay Former")
     card, changed = press(world, actor_for(former), "cycle.propose", GENUINE_PROPOSAL)
     assert changed == []
 
 
-@pytest.mark.xfail(strict=True, reason=ANY_MONTH)
 @pytest.mark.parametrize("month", ["1999-01", "0001-01", "9999-12", "2026-11"])
 def test_a_cycle_is_proposed_only_for_a_month_the_form_offers(world: World, month: str):
     card, changed = press(
@@ -63,7 +57,6 @@ def test_a_cycle_is_proposed_only_for_a_month_the_form_offers(world: World, mont
     assert "Propose an audit cycle" in str(card)
 
 
-@pytest.mark.xfail(strict=True, reason=INFINITE_CASES)
 @pytest.mark.parametrize("cases", ["inf", "1e400", "-inf"])
 def test_an_infinite_number_of_cases_brings_the_form_back(world: World, cases: str):
     card, changed = press(
@@ -80,11 +73,6 @@ async def post_invoke(bot: RunningBot, value: Any) -> int:
     return (await bot.post(activity)).status
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/teams.py calls .get on value['action'] without checking it is an object: "
-    "AttributeError, and the invoke is answered 501",
-)
 @pytest.mark.parametrize("action", ["Action.Execute", [1, 2], True, 5])
 async def test_an_action_that_is_not_an_object_is_a_bad_request(
     demo_bot: RunningBot, demo_data_loaded: None, action: Any
@@ -92,11 +80,6 @@ async def test_an_action_that_is_not_an_object_is_a_bad_request(
     assert await post_invoke(demo_bot, {"action": action}) == 400
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/teams.py passes any truthy verb on; run_action's ACTIONS.get(verb) raises "
-    "TypeError (unhashable) for a list or object, and the invoke is answered 501",
-)
 @pytest.mark.parametrize("verb", [["kloe.decide"], {"verb": "kloe.decide"}])
 async def test_a_verb_that_is_not_text_is_refused(
     demo_bot: RunningBot, demo_data_loaded: None, verb: Any
@@ -106,22 +89,14 @@ async def test_a_verb_that_is_not_text_is_refused(
 
 
 async def test_text_with_a_nul_character_is_refused_not_a_server_error(
-    request: pytest.FixtureRequest, db: Database, demo_bot: RunningBot, demo_data_loaded: None
+    db: Database, demo_bot: RunningBot, demo_data_loaded: None
 ):
-    """PostgreSQL cannot store U+0000 in text (asyncpg: CharacterNotInRepertoireError);
-    ActionContext.text lets it through, so the write fails and the invoke gets 501."""
-    if db.dialect == "postgresql":
-        request.applymarker(pytest.mark.xfail(strict=True, reason="NUL reaches PostgreSQL"))
+    """PostgreSQL cannot store U+0000 in text (asyncpg: CharacterNotInRepertoireError)."""
     data = {**GENUINE_PROPOSAL, "kloes": "Is it\x00 safe?"}
     value = {"action": {"type": "Action.Execute", "verb": "cycle.propose", "data": data}}
     assert await post_invoke(demo_bot, value) == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/app.py hands the body to adapter.process, which raises on a body that is not "
-    "a JSON object or whose 'from' or 'conversation' is not an object: 500",
-)
 @pytest.mark.parametrize(
     "body",
     [b"{{{{", b"[1, 2]", b'"invoke"', b'{"type": "invoke", "from": "someone"}',

@@ -258,7 +258,7 @@ GALLERY: tuple[Example, ...] = (
     example("cycle-form", cycle_form_card, SERVICES, MONTHS),
     example("cycle-form-error", cycle_form_card, SERVICES, MONTHS,
             values={"service": "EH", "month": MONTHS[1][0], "cases": "600", "kloes": KLOES[0]},
-            error="Give a month and a number of cases from 1 to 500."),
+            error="Choose a month from the list and a number of cases from 1 to 500."),
     example("cycle-form-most", cycle_form_card, SERVICES, MONTHS,
             values={"service": "CSC", "month": MONTHS[0][0], "cases": "12", "kloes": LONGEST},
             error=LONGEST),
