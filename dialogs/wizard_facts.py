@@ -79,11 +79,11 @@ async def recommendation_owners(session: AsyncSession, facts: AuditFacts) -> lis
     if audit.team_manager_id is not None:
         owners.setdefault(audit.team_manager_id, "team manager")
     people = dict(facts.people)
-    for role in OWNER_ROLES:
-        for person in await repo.list_staff_with_role(session, role, facts.cycle.service_id):
-            if person.active:
-                owners.setdefault(person.id, role.label)
-                people[person.id] = person
+    for person, role in await repo.staff_holding_roles(
+        session, OWNER_ROLES, facts.cycle.service_id
+    ):
+        owners.setdefault(person.id, role.label)
+        people[person.id] = person
     return [
         (str(staff_id), f"{people[staff_id].display_name} ({part})")
         for staff_id, part in owners.items()

@@ -117,6 +117,7 @@ from storage.repositories.people import (
     revoke_role,
     roles_of,
     staff_by_ids,
+    staff_holding_roles,
     teams_of,
 )
 from storage.repositories.views import (
@@ -178,6 +179,7 @@ __all__ = [
     "get_staff_by_aad_id",
     "get_staff_by_upn",
     "staff_by_ids",
+    "staff_holding_roles",
     "get_team",
     "get_team_by_code",
     "involved_staff_ids",

@@ -184,6 +184,27 @@ async def _find_assignment(
     return await session.scalar(query)
 
 
+async def staff_holding_roles(
+    session: AsyncSession, roles: Iterable[Role], service_id: int
+) -> list[tuple[Staff, Role]]:
+    """Active people holding any of `roles` in a service, with the role, in one query;
+    ordered by role as given, then by id."""
+    wanted = list(roles)
+    query = (
+        select(Staff, RoleAssignment.role)
+        .join(RoleAssignment, RoleAssignment.staff_id == Staff.id)
+        .where(
+            RoleAssignment.role.in_(wanted),
+            RoleAssignment.service_id == service_id,
+            Staff.active.is_(True),
+        )
+        .distinct()
+        .order_by(Staff.id)
+    )
+    found = [(staff, role) for staff, role in (await session.execute(query)).all()]
+    return sorted(found, key=lambda pair: wanted.index(pair[1]))
+
+
 async def list_staff_with_role(
     session: AsyncSession, role: Role, service_id: int, *, team_id: int | None = None
 ) -> list[Staff]:
