@@ -110,6 +110,14 @@ async def _empty_tables(engine: AsyncEngine) -> None:
         await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
+# For a test that means something on one database only (a PostgreSQL feature, or
+# how SQLite stores a value): it then runs on that database alone.
+POSTGRES_ONLY = pytest.mark.parametrize(
+    "db", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+SQLITE_ONLY = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     """A migrated, empty database: each test runs once on SQLite and once on PostgreSQL."""

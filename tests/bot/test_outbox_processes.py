@@ -13,13 +13,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from storage.enums import OutboxState
 from storage.repositories.outbox import count_messages_by_state
 from tests.bot.conftest import TENANT_ID
 from tests.bot.test_outbox import create_person, personal_chat, queue_notice
-from tests.conftest import Database
+from tests.conftest import POSTGRES_ONLY, Database
 from tests.standins.connector import ConnectorStandIn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,11 +175,10 @@ async def test_a_crash_after_teams_accepted_but_before_the_outcome_was_saved_res
     assert await states(db) == {OutboxState.SENT: NOTICES}
 
 
+@POSTGRES_ONLY
 async def test_two_services_sharing_one_postgresql_deliver_every_notice_exactly_once(
     db: Database, tmp_path: Path
 ):
-    if db.dialect != "postgresql":
-        pytest.skip("several senders share PostgreSQL; SQLite serves one process")
     # Each service keeps its own count of Teams' app-wide limit, so together they exceed it
     # and Teams throttles them; that must cost time, never a duplicate.
     async with ConnectorStandIn.with_teams_limits() as connector:

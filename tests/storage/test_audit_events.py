@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage import repositories as repo
 from storage.models import AuditEvent
-from tests.conftest import Database
+from tests.conftest import POSTGRES_ONLY, Database
 from tests.factories import create_staff
 from workflow.states import AuditState
 
@@ -46,9 +46,8 @@ async def test_orm_updates_and_deletes_of_audit_events_fail_too(db: Database):
             await session.execute(delete(AuditEvent).where(AuditEvent.id == event_id))
 
 
+@POSTGRES_ONLY
 async def test_truncate_still_empties_the_table_for_test_resets(db: Database):
-    if db.dialect != "postgresql":
-        pytest.skip("SQLite has no TRUNCATE; its test databases are fresh files")
     await _one_event(db)
     async with db.engine.begin() as connection:
         await connection.execute(text("TRUNCATE audit_events"))

@@ -18,7 +18,7 @@ from storage.repositories.outbox import (
     count_messages_by_state,
     release_claims,
 )
-from tests.conftest import Database
+from tests.conftest import POSTGRES_ONLY, Database
 from tests.factories import create_staff
 
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -93,9 +93,8 @@ async def test_claims_left_by_a_dead_sender_are_released(db: Database):
     assert reloaded is not None and reloaded.state is OutboxState.PENDING
 
 
+@POSTGRES_ONLY
 async def test_concurrent_senders_never_claim_the_same_message(db: Database):
-    if db.dialect != "postgresql":
-        pytest.skip("SQLite has a single writer; SKIP LOCKED is PostgreSQL's")
     async with db.sessions.begin() as session:
         for number in range(6):
             await repo.enqueue_message(session, None, "k", {}, f"m{number}", not_before=NOW)

@@ -8,7 +8,7 @@ from sqlalchemy.exc import StatementError
 from storage import repositories as repo
 from storage.enums import OutboxState
 from storage.models import OutboxMessage
-from tests.conftest import Database
+from tests.conftest import SQLITE_ONLY, Database
 from tests.factories import create_staff
 
 LONDON = ZoneInfo("Europe/London")
@@ -29,9 +29,8 @@ async def test_aware_datetimes_come_back_aware_utc(db: Database):
         assert stored.created_at.tzinfo is UTC
 
 
+@SQLITE_ONLY
 async def test_sqlite_stores_utc_wall_time(db: Database):
-    if db.dialect != "sqlite":
-        pytest.skip("PostgreSQL keeps the zone itself")
     plus_five = timezone(timedelta(hours=5))
     async with db.sessions.begin() as session:
         await repo.enqueue_message(
