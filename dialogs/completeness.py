@@ -140,10 +140,8 @@ async def _load(context: ActionContext) -> Audit | None:
 
 async def _refuse_unless_audit_team(context: ActionContext, audit: Audit) -> str | None:
     cycle = await repo.get_cycle(context.session, audit.cycle_id)
-    for role in CHECKERS:
-        holders = await repo.list_staff_with_role(context.session, role, cycle.service_id)
-        if any(person.id == context.staff.id for person in holders):
-            return None
+    if await repo.holds_role(context.session, context.staff.id, CHECKERS, cycle.service_id):
+        return None
     service = await repo.get_service(context.session, cycle.service_id)
     return f"the Audit Team for {service.name if service else 'this service'}"
 

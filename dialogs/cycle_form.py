@@ -59,9 +59,8 @@ async def _load_service(context: ActionContext) -> Service | None:
 
 
 async def _refuse_unless_proposer(context: ActionContext, service: Service) -> str | None:
-    for held in await repo.roles_of(context.session, context.staff.id):
-        if held.role in PROPOSERS and held.service_id == service.id:
-            return None
+    if await repo.holds_role(context.session, context.staff.id, PROPOSERS, service.id):
+        return None
     return f"the Audit Team for {service.name}"
 
 

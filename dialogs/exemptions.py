@@ -99,8 +99,9 @@ async def _refuse_unless_head_of_service(
     context: ActionContext, request: ExemptionRequest
 ) -> str | None:
     service = await _service_of_audit(context.session, request.audit_id)
-    heads = await repo.list_staff_with_role(context.session, Role.HEAD_OF_SERVICE, service.id)
-    if any(head.id == context.staff.id for head in heads):
+    if await repo.holds_role(
+        context.session, context.staff.id, (Role.HEAD_OF_SERVICE,), service.id
+    ):
         return None
     return f"the Head of Service for {service.name}"
 
@@ -158,10 +159,9 @@ async def _decision_card(context: ActionContext, request: ExemptionRequest) -> d
 
 async def _refuse_unless_audit_team(context: ActionContext, audit: Audit) -> str | None:
     service = await _service_of_audit(context.session, audit.id)
-    for role in (Role.AUDIT_TEAM, Role.AUDIT_MANAGER):
-        holders = await repo.list_staff_with_role(context.session, role, service.id)
-        if any(person.id == context.staff.id for person in holders):
-            return None
+    roles = (Role.AUDIT_TEAM, Role.AUDIT_MANAGER)
+    if await repo.holds_role(context.session, context.staff.id, roles, service.id):
+        return None
     return f"the Audit Team for {service.name}"
 
 

@@ -130,8 +130,7 @@ async def _load_cycle(context: ActionContext) -> Cycle | None:
 async def _refuse_unless_approver(context: ActionContext, cycle: Cycle) -> str | None:
     role = _role_of(context)
     service = await repo.get_service(context.session, cycle.service_id)
-    holders = await repo.list_staff_with_role(context.session, role, cycle.service_id)
-    if any(person.id == context.staff.id for person in holders):
+    if await repo.holds_role(context.session, context.staff.id, (role,), cycle.service_id):
         return None
     return f"the {role.label} for {service.name if service else 'this service'}"
 

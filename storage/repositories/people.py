@@ -184,6 +184,25 @@ async def _find_assignment(
     return await session.scalar(query)
 
 
+async def holds_role(
+    session: AsyncSession, staff_id: int, roles: Iterable[Role], service_id: int
+) -> bool:
+    """Whether an active person holds any of `roles` in a service (any scope within it):
+    the question every "who may press this" guard asks, answered without listing anyone."""
+    query = (
+        select(RoleAssignment.id)
+        .join(Staff, Staff.id == RoleAssignment.staff_id)
+        .where(
+            RoleAssignment.staff_id == staff_id,
+            RoleAssignment.role.in_(list(roles)),
+            RoleAssignment.service_id == service_id,
+            Staff.active.is_(True),
+        )
+        .limit(1)
+    )
+    return await session.scalar(query) is not None
+
+
 async def staff_holding_roles(
     session: AsyncSession, roles: Iterable[Role], service_id: int
 ) -> list[tuple[Staff, Role]]:

@@ -133,3 +133,16 @@ async def test_allocation_lookups_answer_for_many_people_in_one_go(db: Database)
     assert memberships == {manager.id: {team.id}}
     assert managers == {team.id: manager.id}
     assert [t.id for t in teams] == [team.id]
+
+
+async def test_holds_role_answers_for_active_people_in_that_service_only(db: Database):
+    async with db.sessions.begin() as session:
+        service = await create_service(session)
+        other = await create_service(session)
+        head = await create_staff(session, roles=[(Role.HEAD_OF_SERVICE, service)])
+        leaver = await create_staff(session, roles=[(Role.HEAD_OF_SERVICE, service)], active=False)
+    async with db.sessions() as session:
+        assert await repo.holds_role(session, head.id, [Role.HEAD_OF_SERVICE], service.id)
+        assert not await repo.holds_role(session, head.id, [Role.HEAD_OF_SERVICE], other.id)
+        assert not await repo.holds_role(session, head.id, [Role.AUDIT_TEAM], service.id)
+        assert not await repo.holds_role(session, leaver.id, [Role.HEAD_OF_SERVICE], service.id)
