@@ -22,9 +22,22 @@ class Meeting(Stamped, Base):
     graph_event_id: Mapped[str | None] = mapped_column(String(512), index=True)
     join_url: Mapped[str | None] = mapped_column(Text)
     state: Mapped[MeetingState] = mapped_column(
-        StrEnumType(MeetingState), default=MeetingState.PROPOSED
+        StrEnumType(MeetingState), default=MeetingState.PROPOSED, index=True
     )
     held_on: Mapped[date | None]
+    # Booking: who chairs, when it may be, how long, which calendar holds it.
+    chair_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    window_starts_at: Mapped[datetime | None]
+    window_ends_at: Mapped[datetime | None]
+    length_minutes: Mapped[int] = mapped_column(default=60)
+    calendar: Mapped[str | None] = mapped_column(String(16))  # "graph" or "local"
+    booking_attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # The Audit Team may extend the deadline when no common slot exists.
+    extended_to: Mapped[datetime | None]
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    # When the chair was asked whether it took place (asked once).
+    chair_asked_at: Mapped[datetime | None]
 
 
 class MeetingAttendee(Base):

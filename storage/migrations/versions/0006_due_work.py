@@ -1,4 +1,4 @@
-"""Due work the scheduler chases: reminders, their ladder and snoozes (owned by the scheduler work).
+"""Due work the scheduler chases: reminders, their ladder and snoozes.
 
 Revision ID: 0006
 Revises: 0005

@@ -1,4 +1,4 @@
-"""Weekly digests sent and follow-up tasks (owned by the digest and follow-up work).
+"""Weekly digests sent, and follow-up tasks (dip audits, re-audits, escalations).
 
 Revision ID: 0007
 Revises: 0006
