@@ -12,6 +12,7 @@ from storage.models.cases import Case, CaseInvolvement
 from storage.models.cycles import Cycle, Kloe, KloeApproval
 from storage.models.disputes import Dispute
 from storage.models.events import AuditEvent
+from storage.models.follow_up import FollowUp, FollowUpKind
 from storage.models.meetings import Meeting, MeetingAttendee
 from storage.models.messaging import BotState, ConversationRef, OutboxMessage
 from storage.models.people import RoleAssignment, Service, Staff, Team
@@ -24,6 +25,8 @@ __all__ = [
     "Case",
     "CaseInvolvement",
     "ExemptionRequest",
+    "FollowUp",
+    "FollowUpKind",
     "ConversationRef",
     "Cycle",
     "Dispute",
