@@ -46,6 +46,12 @@ class ProgrammeRules:
     inadequate_progress_report_days: int = 7
     # Every audit.
     uopp_working_days: int = 5
+    # Booking the UoPP meeting: its length, the grid its start times fall on, and how
+    # often (and how far apart at first, doubling) the booker retries a calendar that fails.
+    uopp_meeting_minutes: int = 60
+    uopp_slot_step_minutes: int = 30
+    uopp_booking_max_attempts: int = 6
+    uopp_booking_retry_minutes: int = 5
     dip_audit_weeks: int = 6
     reaudit_months: int = 6
     reaudit_fraction: float = 0.10
@@ -116,6 +122,10 @@ _INT_FIELDS = frozenset(
 )
 _TIME_FIELDS = frozenset({"working_day_start", "working_day_end"})
 
+        "uopp_meeting_minutes",
+        "uopp_slot_step_minutes",
+        "uopp_booking_max_attempts",
+        "uopp_booking_retry_minutes",
 
 def _check_field(name: str, value: Any) -> None:
     if name in _INT_FIELDS:
