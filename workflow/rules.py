@@ -60,6 +60,16 @@ class ProgrammeRules:
     kloe_lead_weeks: int = 2
     selection_weeks_after_kloe: int = 1
     audit_lookback_months: int = 6
+    # Chasing late work (scheduler/reminders.py): the owner is reminded every
+    # reminder_repeat_working_days; reminder_tm_after_working_days after the first
+    # reminder their team manager is copied, reminder_hos_after_working_days after
+    # it the Head of Service; a snooze holds a reminder for reminder_snooze_working_days.
+    reminder_repeat_working_days: int = 1
+    reminder_tm_after_working_days: int = 3
+    reminder_hos_after_working_days: int = 5
+    reminder_snooze_working_days: int = 1
+    # Working days the chair has, after a UoPP meeting ends, to record that it was held.
+    uopp_record_working_days: int = 1
     # Where and when people work.
     timezone: str = "Europe/London"
     holiday_country: str = "GB"
@@ -112,20 +122,25 @@ _INT_FIELDS = frozenset(
         "second_uopp_weeks",
         "inadequate_progress_report_days",
         "uopp_working_days",
+        "uopp_meeting_minutes",
+        "uopp_slot_step_minutes",
+        "uopp_booking_max_attempts",
+        "uopp_booking_retry_minutes",
         "dip_audit_weeks",
         "reaudit_months",
         "escalation_months",
         "kloe_lead_weeks",
         "selection_weeks_after_kloe",
         "audit_lookback_months",
+        "reminder_repeat_working_days",
+        "reminder_tm_after_working_days",
+        "reminder_hos_after_working_days",
+        "reminder_snooze_working_days",
+        "uopp_record_working_days",
     }
 )
 _TIME_FIELDS = frozenset({"working_day_start", "working_day_end"})
 
-        "uopp_meeting_minutes",
-        "uopp_slot_step_minutes",
-        "uopp_booking_max_attempts",
-        "uopp_booking_retry_minutes",
 
 def _check_field(name: str, value: Any) -> None:
     if name in _INT_FIELDS:

@@ -16,6 +16,7 @@ from storage.models.follow_up import FollowUp, FollowUpKind
 from storage.models.meetings import Meeting, MeetingAttendee
 from storage.models.messaging import BotState, ConversationRef, OutboxMessage
 from storage.models.people import RoleAssignment, Service, Staff, Team
+from storage.models.reminders import Reminder, ReminderDay, SchedulerRun
 
 __all__ = [
     "Audit",
@@ -37,7 +38,10 @@ __all__ = [
     "Moderation",
     "OutboxMessage",
     "Recommendation",
+    "Reminder",
+    "ReminderDay",
     "RoleAssignment",
+    "SchedulerRun",
     "SectionGrade",
     "Service",
     "Staff",

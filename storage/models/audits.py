@@ -33,6 +33,10 @@ class Audit(Stamped, Base):
     __table_args__ = (
         Index("ix_audits_cycle_case", "cycle_id", "case_id"),
         Index("ix_audits_state", "state"),
+        # The scheduler's due-work query (migration 0006).
+        Index("ix_audits_state_due_at", "state", "due_at"),
+        Index("ix_audits_state_moderation_due_at", "state", "moderation_due_at"),
+        Index("ix_audits_urgent_issues_due_at", "urgent_issues_due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -96,7 +100,10 @@ class Recommendation(Stamped, Base):
     """A SMART recommendation: action, impact on the child, owner, date."""
 
     __tablename__ = "recommendations"
-    __table_args__ = (Index("ix_recommendations_owner_status", "owner_id", "status"),)
+    __table_args__ = (
+        Index("ix_recommendations_owner_status", "owner_id", "status"),
+        Index("ix_recommendations_status_due_on", "status", "due_on"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id", ondelete="CASCADE"), index=True)

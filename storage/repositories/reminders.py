@@ -1,0 +1,407 @@
+"""Due work: what is overdue in the domain tables, and the claims on chasing it.
+
+What is owed and by when lives in audits, meetings and recommendations;
+`overdue_items` reads it in one query (a UNION ALL of indexed branches),
+leaving out items whose reminder is held (reminded recently or snoozed). The
+chasing itself is remembered in `reminders`; a reminder is claimed before it
+is sent: the rows with FOR UPDATE SKIP LOCKED on PostgreSQL, and on both
+databases a conditional UPDATE (only rows still due are taken), plus a
+`reminder_days` row per person and local day, so two instances never send a
+person two reminders on one day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Date,
+    and_,
+    cast,
+    exists,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.enums import MeetingState, RecommendationStatus
+from storage.models import (
+    Audit,
+    AuditEvent,
+    Case,
+    Cycle,
+    Meeting,
+    Recommendation,
+    Reminder,
+    ReminderDay,
+    SchedulerRun,
+)
+from storage.repositories._sql import upsert_insert
+from workflow.grades import Grade
+from workflow.states import AuditState
+
+S = AuditState
+AUDITING = (S.ALLOCATED, S.IN_PROGRESS, S.RETURNED)
+# After moderation the team manager's urgent issues stay owed until confirmed.
+AFTER_MODERATION = (S.MODERATED, S.DISPUTED, S.DECIDED, S.UOPP_BOOKED, S.UOPP_HELD, S.FOLLOW_UP)
+ENDED = (S.CLOSED, S.INVALIDATED, S.REALLOCATED)
+URGENT_CONFIRMED = "urgent_issues_confirmed"  # the audit event dialogs/moderation.py records
+
+
+@dataclass(frozen=True)
+class OverdueItem:
+    """One piece of late work. due_at is None for actions (they carry due_on instead) and for
+    UoPP records (the caller adds the recording time to ends_at)."""
+
+    kind: str
+    subject_id: int
+    audit_id: int
+    owner_id: int
+    due_at: datetime | None
+    due_on: date | None
+    reminder_id: int | None
+
+
+def _held(kind: str, subject: Any, now: datetime) -> Any:
+    """No reminder row yet, or one whose hold (repeat interval, snooze) is over."""
+    held = exists().where(
+        Reminder.kind == kind,
+        Reminder.subject_id == subject,
+        Reminder.next_at > now,
+    )
+    return ~held
+
+
+def _reminder_id(kind: str, subject: Any) -> Any:
+    return (
+        select(Reminder.id)
+        .where(Reminder.kind == kind, Reminder.subject_id == subject)
+        .scalar_subquery()
+    )
+
+
+def overdue_query(now: datetime, today: date) -> Any:
+    """The due-work query: every overdue item whose reminder is not held, as one statement.
+
+    Meetings past their end are returned for the caller to add the recording time.
+    """
+    none_date = cast(null(), Date).label("due_on")
+    branches = [
+        select(
+            literal_column("'audit'").label("kind"),
+            Audit.id.label("subject_id"),
+            Audit.id.label("audit_id"),
+            Audit.auditor_id.label("owner_id"),
+            Audit.due_at.label("due_at"),
+            none_date,
+            _reminder_id("audit", Audit.id).label("reminder_id"),
+        ).where(Audit.state.in_(AUDITING), Audit.due_at < now, _held("audit", Audit.id, now)),
+        select(
+            literal_column("'moderation'"),
+            Audit.id,
+            Audit.id,
+            Audit.moderator_id,
+            Audit.moderation_due_at,
+            null(),
+            _reminder_id("moderation", Audit.id),
+        ).where(
+            Audit.state == S.SUBMITTED,
+            Audit.moderation_due_at < now,
+            Audit.moderator_id.is_not(None),
+            _held("moderation", Audit.id, now),
+        ),
+        select(
+            literal_column("'urgent_issues'"),
+            Audit.id,
+            Audit.id,
+            Audit.team_manager_id,
+            Audit.urgent_issues_due_at,
+            null(),
+            _reminder_id("urgent_issues", Audit.id),
+        ).where(
+            Audit.urgent_issues_due_at < now,
+            Audit.state.in_(AFTER_MODERATION),
+            Audit.final_grade == Grade.INADEQUATE,
+            Audit.team_manager_id.is_not(None),
+            ~exists().where(
+                AuditEvent.entity == "audit",
+                AuditEvent.entity_id == Audit.id,
+                AuditEvent.action == URGENT_CONFIRMED,
+            ),
+            _held("urgent_issues", Audit.id, now),
+        ),
+    ]
+    booking_due = func.coalesce(Meeting.extended_to, Audit.uopp_due_at)
+    branches.append(
+        select(
+            literal_column("'uopp_booking'"),
+            Meeting.id,
+            Meeting.audit_id,
+            Meeting.organiser_id,
+            booking_due,
+            null(),
+            _reminder_id("uopp_booking", Meeting.id),
+        )
+        .join(Audit, Audit.id == Meeting.audit_id)
+        .where(
+            Meeting.state == MeetingState.PROPOSED,
+            booking_due < now,
+            Audit.state.not_in(ENDED),
+            _held("uopp_booking", Meeting.id, now),
+        )
+    )
+    branches.append(
+        select(
+            literal_column("'uopp_record'"),
+            Meeting.id,
+            Meeting.audit_id,
+            func.coalesce(Meeting.chair_id, Meeting.organiser_id),
+            Meeting.ends_at,
+            null(),
+            _reminder_id("uopp_record", Meeting.id),
+        )
+        .join(Audit, Audit.id == Meeting.audit_id)
+        .where(
+            Meeting.state == MeetingState.BOOKED,
+            Meeting.ends_at < now,
+            Audit.state.not_in(ENDED),
+            _held("uopp_record", Meeting.id, now),
+        )
+    )
+    branches.append(
+        select(
+            literal_column("'action'"),
+            Recommendation.id,
+            Recommendation.audit_id,
+            Recommendation.owner_id,
+            null(),
+            Recommendation.due_on,
+            _reminder_id("action", Recommendation.id),
+        )
+        .join(Audit, Audit.id == Recommendation.audit_id)
+        .where(
+            Recommendation.status.in_(OPEN_ACTION_STATES),
+            Recommendation.due_on < today,
+            Recommendation.owner_id.is_not(None),
+            Audit.state.not_in((S.INVALIDATED, S.REALLOCATED)),
+            _held("action", Recommendation.id, now),
+        )
+    )
+    return union_all(*branches)
+
+
+OPEN_ACTION_STATES = (
+    RecommendationStatus.OPEN,
+    RecommendationStatus.PARTLY,
+    RecommendationStatus.NOT_YET,
+)
+
+
+async def overdue_items(session: AsyncSession, now: datetime, today: date) -> list[OverdueItem]:
+    """Every overdue item not held by a recent reminder or a snooze (today is the local date)."""
+    rows = (await session.execute(overdue_query(now, today))).all()
+    return [
+        OverdueItem(
+            kind=row.kind,
+            subject_id=row.subject_id,
+            audit_id=row.audit_id,
+            owner_id=row.owner_id,
+            due_at=row.due_at,
+            due_on=row.due_on,
+            reminder_id=row.reminder_id,
+        )
+        for row in rows
+    ]
+
+
+async def ensure_reminders(
+    session: AsyncSession, items: Sequence[tuple[str, int, int, int, datetime]]
+) -> None:
+    """Create the chasing row of each (kind, subject_id, audit_id, owner_id, due_at) that has
+    none; rows that exist are left alone (another instance may be using them)."""
+    if not items:
+        return
+    values = [
+        {"kind": k, "subject_id": s, "audit_id": a, "owner_id": o, "due_at": d}
+        for k, s, a, o, d in items
+    ]
+    insert = upsert_insert(session, Reminder).values(values)
+    await session.execute(insert.on_conflict_do_nothing(index_elements=["kind", "subject_id"]))
+
+
+async def claim_reminders(
+    session: AsyncSession, keys: Collection[tuple[str, int]], now: datetime
+) -> list[Reminder]:
+    """Lock and return the chasing rows of these (kind, subject_id) items that are still due
+    (not held past now). Rows another instance holds are skipped (SKIP LOCKED)."""
+    if not keys:
+        return []
+    wanted = or_(*(and_(Reminder.kind == k, Reminder.subject_id == s) for k, s in keys))
+    query = (
+        select(Reminder)
+        .where(wanted, or_(Reminder.next_at.is_(None), Reminder.next_at <= now))
+        .order_by(Reminder.id)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def mark_reminded(
+    session: AsyncSession,
+    reminder_id: int,
+    now: datetime,
+    *,
+    rung: int,
+    first_reminded_on: date,
+    next_at: datetime,
+    due_at: datetime,
+    owner_id: int,
+) -> bool:
+    """Record a reminder, only if the row is still due (the claim on SQLite); False if another
+    instance took it first."""
+    result = await session.execute(
+        update(Reminder)
+        .where(
+            Reminder.id == reminder_id,
+            or_(Reminder.next_at.is_(None), Reminder.next_at <= now),
+        )
+        .values(
+            rung=rung,
+            first_reminded_on=first_reminded_on,
+            last_reminded_at=now,
+            reminders_sent=Reminder.reminders_sent + 1,
+            next_at=next_at,
+            due_at=due_at,
+            owner_id=owner_id,
+            snoozed_until=None,
+            done_at=None,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
+async def claim_reminder_day(
+    session: AsyncSession, owner_id: int, day: date, now: datetime, items: int
+) -> bool:
+    """Take today's one bundled reminder for this person; False if it was already taken
+    (by this instance earlier, or another one)."""
+    insert = (
+        upsert_insert(session, ReminderDay)
+        .values(owner_id=owner_id, day=day, sent_at=now, items=items)
+        .on_conflict_do_nothing(index_elements=["owner_id", "day"])
+        .returning(ReminderDay.id)
+    )
+    return (await session.scalar(insert)) is not None
+
+
+async def reminded_today(session: AsyncSession, owner_ids: Collection[int], day: date) -> set[int]:
+    """Of these people, those who already had their reminder on this local day."""
+    if not owner_ids:
+        return set()
+    query = select(ReminderDay.owner_id).where(
+        ReminderDay.day == day, ReminderDay.owner_id.in_(list(owner_ids))
+    )
+    return set((await session.scalars(query)).all())
+
+
+async def get_reminders_for_update(
+    session: AsyncSession, reminder_ids: Collection[int]
+) -> list[Reminder]:
+    if not reminder_ids:
+        return []
+    query = (
+        select(Reminder)
+        .where(Reminder.id.in_(list(reminder_ids)))
+        .order_by(Reminder.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def get_reminder(session: AsyncSession, kind: str, subject_id: int) -> Reminder | None:
+    query = select(Reminder).where(Reminder.kind == kind, Reminder.subject_id == subject_id)
+    return await session.scalar(query.execution_options(populate_existing=True))
+
+
+async def list_reminders(session: AsyncSession) -> list[Reminder]:
+    return list((await session.scalars(select(Reminder).order_by(Reminder.id))).all())
+
+
+async def restart_reminder(
+    session: AsyncSession, kind: str, subject_id: int, due_at: datetime
+) -> None:
+    """A new deadline (an action's new date): the ladder starts again from the bottom."""
+    await session.execute(
+        update(Reminder)
+        .where(Reminder.kind == kind, Reminder.subject_id == subject_id)
+        .values(
+            due_at=due_at,
+            rung=0,
+            first_reminded_on=None,
+            next_at=None,
+            snoozed_until=None,
+            done_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def finish_reminder(session: AsyncSession, kind: str, subject_id: int, now: datetime) -> None:
+    """The item is done: nothing more to chase."""
+    await session.execute(
+        update(Reminder)
+        .where(Reminder.kind == kind, Reminder.subject_id == subject_id, Reminder.done_at.is_(None))
+        .values(done_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+@dataclass(frozen=True)
+class AuditPlace:
+    case_ref: str
+    service_id: int
+
+
+async def audit_places(session: AsyncSession, audit_ids: Collection[int]) -> dict[int, AuditPlace]:
+    """Each audit's case reference and service, in one query."""
+    if not audit_ids:
+        return {}
+    query = (
+        select(Audit.id, Case.case_ref, Cycle.service_id)
+        .join(Case, Case.id == Audit.case_id)
+        .join(Cycle, Cycle.id == Audit.cycle_id)
+        .where(Audit.id.in_(list(audit_ids)))
+    )
+    return {
+        row.id: AuditPlace(row.case_ref, row.service_id)
+        for row in (await session.execute(query)).all()
+    }
+
+
+async def last_run_at(session: AsyncSession, name: str) -> datetime | None:
+    """When the named scheduled job last finished, or None if it never has."""
+    return await session.scalar(select(SchedulerRun.last_run_at).where(SchedulerRun.name == name))
+
+
+async def record_run(session: AsyncSession, name: str, at: datetime) -> None:
+    """Note that the named job finished at `at` (never moving the time backwards)."""
+    insert = upsert_insert(session, SchedulerRun).values(name=name, last_run_at=at)
+    insert = insert.on_conflict_do_update(
+        index_elements=["name"],
+        set_={"last_run_at": func.max(SchedulerRun.last_run_at, insert.excluded.last_run_at)}
+        if session.get_bind().dialect.name == "sqlite"
+        else {"last_run_at": func.greatest(SchedulerRun.last_run_at, insert.excluded.last_run_at)},
+    )
+    await session.execute(insert)
