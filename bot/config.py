@@ -91,6 +91,22 @@ class Settings(BaseSettings):
     outbox_concurrency: int = Field(default=16, ge=1, le=256)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
 
+    # Microsoft Graph (bot/graph.py), for booking UoPP meetings in Outlook/Teams. All of
+    # tenant, client id and a secret or certificate, or none (then the local calendar).
+    graph_tenant_id: str = ""
+    graph_client_id: str = ""
+    graph_client_secret: str = ""
+    graph_certificate_path: str = ""
+    graph_certificate_password: str = ""
+    graph_base_url: str = "https://graph.microsoft.com/v1.0"
+    graph_authority_host: str = "login.microsoftonline.com"
+    # Extra CA bundle to trust (a TLS-inspecting proxy; the tests' local token endpoint).
+    graph_ca_file: str = ""
+    graph_max_retries: int = Field(default=3, ge=0, le=10)
+    graph_max_retry_wait_seconds: float = Field(default=60.0, gt=0)
+    graph_retry_backoff_seconds: float = Field(default=1.0, gt=0)
+    graph_timeout_seconds: float = Field(default=30.0, gt=0)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -166,6 +182,17 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _graph_complete(self) -> Settings:
+        problem = _graph_problem(self)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @property
+    def graph_configured(self) -> bool:
+        return bool(self.graph_tenant_id)
+
     @property
     def holiday_country(self) -> str:
         return self.holiday_region.partition("-")[0]
@@ -205,6 +232,35 @@ def _credential_problem(s: Settings) -> str | None:
         return "AUDITBOT_APP_CERT_KEY_FILE: must name the certificate's private key (PEM) file"
     if not s.tenant_id:
         return "AUDITBOT_TENANT_ID: required (the council's Microsoft Entra tenant id)"
+    return None
+
+
+def _graph_problem(s: Settings) -> str | None:
+    """Graph is all set or not at all; the first thing wrong, as `VARIABLE: why`."""
+    given = (s.graph_tenant_id, s.graph_client_id, s.graph_client_secret, s.graph_certificate_path)
+    if any(given):
+        if not s.graph_tenant_id:
+            return "AUDITBOT_GRAPH_TENANT_ID: required with the other AUDITBOT_GRAPH_* credentials"
+        if not s.graph_client_id:
+            return "AUDITBOT_GRAPH_CLIENT_ID: required (the Entra app id granted calendar access)"
+        if s.graph_client_secret and s.graph_certificate_path:
+            return (
+                "AUDITBOT_GRAPH_CLIENT_SECRET: set a secret or AUDITBOT_GRAPH_CERTIFICATE_PATH, "
+                "not both"
+            )
+        if not s.graph_client_secret and not s.graph_certificate_path:
+            return "AUDITBOT_GRAPH_CLIENT_SECRET: required, or AUDITBOT_GRAPH_CERTIFICATE_PATH"
+        if s.graph_certificate_path and not Path(s.graph_certificate_path).is_file():
+            return "AUDITBOT_GRAPH_CERTIFICATE_PATH: must name a PEM or PKCS12 certificate file"
+    if s.graph_ca_file and not Path(s.graph_ca_file).is_file():
+        return "AUDITBOT_GRAPH_CA_FILE: must name a PEM file of certificates to trust"
+    base = urlsplit(s.graph_base_url)
+    local = base.hostname in ("localhost", "127.0.0.1", "::1")
+    if not base.hostname or not (base.scheme == "https" or (base.scheme == "http" and local)):
+        return "AUDITBOT_GRAPH_BASE_URL: must be an https:// URL such as https://graph.microsoft.com/v1.0"
+    authority = urlsplit(s.graph_authority_host)
+    if authority.scheme not in ("", "https"):
+        return "AUDITBOT_GRAPH_AUTHORITY_HOST: must be https (e.g. login.microsoftonline.com)"
     return None
 
 

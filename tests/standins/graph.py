@@ -327,7 +327,9 @@ class GraphStandIn:
             except json.JSONDecodeError:
                 return _graph_error(400, "BadRequest", "Unable to read JSON request payload.")
         self.requests.append((route, body))
-        request["body"] = body
+        # Graph reads property names case-insensitively; msgraph-sdk sends action
+        # parameters such as getSchedule's in PascalCase.
+        request["body"] = _camel(body)
         return await handler(request)
 
     def _mailbox(self, user: str) -> Person | web.Response:
@@ -528,6 +530,14 @@ def _route_name(request: web.Request) -> str:
     if path.endswith("/events"):
         return "createEvent"
     return {"GET": "getEvent", "DELETE": "deleteEvent"}.get(method, f"{method} {path}")
+
+
+def _camel(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k[:1].lower() + k[1:]: _camel(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camel(v) for v in value]
+    return value
 
 
 def _working_hours(person: Person) -> dict[str, Any]:
