@@ -55,6 +55,7 @@ from dialogs.moderation import (
     typed_values,
 )
 from dialogs.notify import tell
+from dialogs.uopp_planning import plan_uopp_meeting
 from storage import repositories as repo
 from storage.enums import GradeStage
 from storage.models import Audit, Dispute, Staff
@@ -594,6 +595,9 @@ async def _record_decision(
     audit.final_grade = final[OVERALL]
     await set_deadlines_after_moderation(
         session, audit, final[OVERALL], now=context.now, rules=context.rules
+    )
+    await plan_uopp_meeting(
+        session, audit, now=context.now, rules=context.rules, actor=context.staff
     )
     dispute.state = DisputeState.DECIDED
     dispute.decided_grade = final[OVERALL]

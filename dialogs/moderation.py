@@ -42,6 +42,7 @@ from dialogs.access import AUDIT_TEAM_ROLES
 from dialogs.actions import ActionContext, ActionRefused, card_action
 from dialogs.inadequate import DEADLINE_FIELDS, service_rules
 from dialogs.notify import tell
+from dialogs.uopp_planning import plan_uopp_meeting
 from storage import repositories as repo
 from storage.enums import GradeStage
 from storage.errors import NotFound, StaleRecord
@@ -312,6 +313,7 @@ async def record_moderation(
     audit.moderated_at = now
     await set_deadlines_after_moderation(session, audit, grade, now=now, rules=rules)
     await session.flush()
+    await plan_uopp_meeting(session, audit, now=now, rules=rules, actor=actor)
     after = repo.snapshot(audit, AUDIT_FIELDS)
     after["sections"] = {
         key: {"agreed": j.agreed, "grade": j.grade.value if j.grade else None}

@@ -62,6 +62,8 @@ class MeetingKind(StrEnum):
 
 class MeetingState(StrEnum):
     PROPOSED = "proposed"
+    BOOKING = "booking"  # claimed by a booker, which is asking the calendar now
+    NEEDS_ORGANISER = "needs_organiser"  # no common slot: the organiser picks or asks to extend
     BOOKED = "booked"
     HELD = "held"
     NOT_HELD = "not_held"

@@ -1,6 +1,7 @@
 """UoPP meetings booked in Outlook/Teams. Only *that* a meeting was held is kept."""
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -38,6 +39,23 @@ class Meeting(Stamped, Base):
     extension_reason: Mapped[str | None] = mapped_column(Text)
     # When the chair was asked whether it took place (asked once).
     chair_asked_at: Mapped[datetime | None]
+    # The booker's claim (state booking) and when a failed calendar is tried again.
+    claimed_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
+    # Events created so far: Graph's transactionId is the meeting id and this number, so a
+    # retried creation returns the event already made, and a rebooking makes a new one.
+    event_sequence: Mapped[int] = mapped_column(default=0)
+    # An event replaced (after a decline) that is still to be cancelled in the calendar.
+    cancel_event_id: Mapped[str | None] = mapped_column(String(512))
+    # The options offered to the organiser when no slot suited everyone, in order:
+    # [{"start": iso, "end": iso, "clashes": [staff ids]}], and how many offers were sent
+    # (the organiser's card carries it, so an older card changes nothing).
+    options: Mapped[list[Any] | None]
+    offer: Mapped[int] = mapped_column(default=0)
+    # Who cannot make the chosen time (when the organiser chose an option with clashes).
+    clash_ids: Mapped[list[Any] | None]
+    # Times not to book again: [[start iso, end iso]] declined by a required attendee.
+    avoid_slots: Mapped[list[Any] | None]
 
 
 class MeetingAttendee(Base):

@@ -87,6 +87,18 @@ from storage.repositories.meetings import (
     list_meetings,
     set_attendee_response,
 )
+from storage.repositories.meetings import (
+    busy_times_by_email,
+    claim_meetings_to_book,
+    forget_cancelled_event,
+    get_claimed_meeting,
+    list_booked_meetings_to_check,
+    list_meetings_to_cancel,
+    live_meeting,
+    release_stale_booking_claims,
+    replace_attendees,
+    responses_for_event,
+)
 from storage.repositories.outbox import (
     claim_due_messages,
     enqueue_message,
@@ -233,6 +245,17 @@ __all__ = [
     "latest_dispute",
     "latest_event",
     "list_staff_with_role_for_team",
+    # booking UoPP meetings
+    "busy_times_by_email",
+    "claim_meetings_to_book",
+    "forget_cancelled_event",
+    "get_claimed_meeting",
+    "list_booked_meetings_to_check",
+    "list_meetings_to_cancel",
+    "live_meeting",
+    "release_stale_booking_claims",
+    "replace_attendees",
+    "responses_for_event",
     # read-only views for the chat commands
     "OPEN_ACTION_STATUSES",
     "ActionRow",

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -17,6 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 TIMESTAMP = sa.DateTime(timezone=True)
+JSON_DOCUMENT = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def _columns() -> tuple[sa.Column, ...]:
@@ -31,6 +33,14 @@ def _columns() -> tuple[sa.Column, ...]:
         sa.Column("extended_to", TIMESTAMP, nullable=True),
         sa.Column("extension_reason", sa.Text(), nullable=True),
         sa.Column("chair_asked_at", TIMESTAMP, nullable=True),
+        sa.Column("claimed_at", TIMESTAMP, nullable=True),
+        sa.Column("next_attempt_at", TIMESTAMP, nullable=True),
+        sa.Column("event_sequence", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("cancel_event_id", sa.String(length=512), nullable=True),
+        sa.Column("options", JSON_DOCUMENT, nullable=True),
+        sa.Column("offer", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("clash_ids", JSON_DOCUMENT, nullable=True),
+        sa.Column("avoid_slots", JSON_DOCUMENT, nullable=True),
     )
 
 
