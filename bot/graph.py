@@ -30,6 +30,7 @@ import httpx
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
 from kiota_abstractions.api_error import APIError
+from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
 )
@@ -224,7 +225,7 @@ class GraphCalendar:
     async def responses(self, organiser_email: str, event_id: str) -> dict[str, str]:
         """Each attendee's answer by lower-case email (none, accepted, declined...)."""
         item = self._client.users.by_user_id(organiser_email).events.by_event_id(event_id)
-        config = EventItemRequestBuilder.EventItemRequestBuilderGetRequestConfiguration(
+        config = RequestConfiguration(
             query_parameters=EventItemRequestBuilder.EventItemRequestBuilderGetQueryParameters(
                 select=["attendees"]
             )

@@ -73,6 +73,7 @@ WINDOWS_ZONES = {
 # availabilityView digits, and which status wins when several overlap a slot.
 VIEW_DIGIT = {"free": "0", "tentative": "1", "busy": "2", "oof": "3", "workingElsewhere": "4"}
 PRECEDENCE = ("oof", "busy", "tentative", "workingElsewhere")
+BODY = web.RequestKey("body", object)
 GRAPH_ROUTES = ("getSchedule", "createEvent", "getEvent", "deleteEvent", "mailboxSettings")
 
 
@@ -329,7 +330,7 @@ class GraphStandIn:
         self.requests.append((route, body))
         # Graph reads property names case-insensitively; msgraph-sdk sends action
         # parameters such as getSchedule's in PascalCase.
-        request["body"] = _camel(body)
+        request[BODY] = _camel(body)
         return await handler(request)
 
     def _mailbox(self, user: str) -> Person | web.Response:
@@ -347,7 +348,7 @@ class GraphStandIn:
         organiser = self._mailbox(request.match_info["user"])
         if isinstance(organiser, web.Response):
             return organiser
-        body = request["body"] or {}
+        body = request[BODY] or {}
         try:
             start = _instant(body["startTime"])
             end = _instant(body["endTime"])
@@ -422,7 +423,7 @@ class GraphStandIn:
         organiser = self._mailbox(organiser_email)
         if isinstance(organiser, web.Response):
             return organiser
-        body = request["body"] or {}
+        body = request[BODY] or {}
         transaction = body.get("transactionId")
         if transaction:
             for event in self.events.values():
@@ -613,7 +614,7 @@ def _aad_error(status: int, error: str, description: str) -> web.Response:
         {
             "error": error,
             "error_description": description,
-            "error_codes": [int(description[5:].split(":")[0])],
+            "error_codes": [int(description[6:].split(":")[0])],
             "timestamp": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ"),
             "trace_id": str(uuid.uuid4()),
             "correlation_id": str(uuid.uuid4()),
