@@ -91,6 +91,14 @@ class Settings(BaseSettings):
     outbox_concurrency: int = Field(default=16, ge=1, le=256)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
 
+    # The scheduler (scheduler/engine.py): it only triggers jobs; due work is in the database.
+    # Off in tests and for a second web-only instance (any number of instances may run it).
+    scheduler_enabled: bool = True
+    scheduler_tick_seconds: int = Field(default=60, ge=5, le=3600)
+    scheduler_daily_at: str = "07:00"  # local time of the daily sweep
+    scheduler_weekly_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    scheduler_weekly_at: str = "08:00"  # local time of the weekly digest
+
     # Microsoft Graph (bot/graph.py), for booking UoPP meetings in Outlook/Teams. All of
     # tenant, client id and a secret or certificate, or none (then the local calendar).
     graph_tenant_id: str = ""
@@ -119,6 +127,13 @@ class Settings(BaseSettings):
     def _windows(cls, value: str) -> str:
         parse_windows(value)
         return value
+
+    @field_validator("scheduler_daily_at", "scheduler_weekly_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
+            raise ValueError(f"must be a 24-hour time such as 08:00 (got {value!r})")
+        return value.strip()
 
     @field_validator("teams_service_url")
     @classmethod
