@@ -173,6 +173,8 @@ class GraphCalendar:
         busy. Someone Graph could not read gets `Schedule.error`, and anyone
         missing from Graph's answer too.
         """
+        if not emails:
+            return {}
         body = GetSchedulePostRequestBody(
             schedules=list(emails),
             start_time=_utc(start),
@@ -271,6 +273,12 @@ class GraphCalendar:
                     ) from None
                 reason = f"Graph answered {status}"
             except ClientAuthenticationError as error:
+                entra_status = getattr(getattr(error, "response", None), "status_code", None)
+                if entra_status in RETRYABLE:  # azure-core has already retried it
+                    raise CalendarUnavailable(
+                        f"Microsoft Entra answered {entra_status} when auditbot asked for a "
+                        "Graph token; try again later"
+                    ) from None
                 code = AADSTS.search(str(error))
                 raise CalendarUnavailable(
                     "Microsoft Entra refused auditbot's Graph credentials"

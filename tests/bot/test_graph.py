@@ -414,6 +414,38 @@ async def test_a_wrong_secret_is_refused_by_entra_before_graph_is_called(
     assert graph.graph_calls == 0
 
 
+async def test_entra_failing_for_good_is_reported_as_an_outage_not_as_bad_credentials(
+    graph: GraphStandIn,
+) -> None:
+    graph.fail_token_next(*[503] * 10)
+    calendar = build_calendar(graph_settings(graph))
+    assert calendar is not None
+    try:
+        with pytest.raises(CalendarUnavailable, match="Entra answered 503 .* try again later"):
+            await calendar.create_event(meeting())
+    finally:
+        await calendar.close()
+    assert graph.graph_calls == 0 and graph.calls["token"] > 1
+
+
+async def test_entra_failing_once_is_retried_and_the_meeting_booked(graph: GraphStandIn) -> None:
+    graph.fail_token_next(503)
+    calendar = build_calendar(graph_settings(graph))
+    assert calendar is not None
+    try:
+        booked = await calendar.create_event(meeting())
+    finally:
+        await calendar.close()
+    assert list(graph.events) == [booked.event_id]
+
+
+async def test_asking_about_nobody_asks_graph_nothing(
+    graph: GraphStandIn, calendar: GraphCalendar
+) -> None:
+    assert await calendar.schedules(ORGANISER, (), MONDAY, MONDAY + timedelta(days=1)) == {}
+    assert graph.calls["getSchedule"] == 0
+
+
 async def test_the_stand_in_refuses_calls_without_a_token(graph: GraphStandIn) -> None:
     async with aiohttp.ClientSession() as http:
         answer = await http.get(f"{graph.base_url}/users/{ORGANISER}/mailboxSettings")

@@ -25,6 +25,7 @@ they answer, gone for those who decline. Test controls:
   `add_busy(email, start, end, status=...)` seed mailboxes;
 - `throttle_next(n, retry_after=...)` answers the next n Graph calls 429 with
   Retry-After; `fail_next(503, 503)` answers them with those statuses;
+- `fail_token_next(503, ...)` makes the token endpoint fail;
 - `deny(email)` puts a mailbox outside the app's access policy;
 - `set_response(event_id, email, "declined")` records an attendee's answer;
 - `calls` counts answered requests per route ("getSchedule", "createEvent",
@@ -118,6 +119,7 @@ class GraphStandIn:
     tokens: dict[str, Token] = field(default_factory=dict)
     certificates: list[x509.Certificate] = field(default_factory=list)
     _failures: list[tuple[int, int | None]] = field(default_factory=list)
+    _token_failures: list[int] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _graph: TestServer | None = None
     _login: TestServer | None = None
@@ -233,6 +235,10 @@ class GraphStandIn:
         """Answer the next Graph calls with these statuses (e.g. 503, 503), one each."""
         self._failures.extend((status, None) for status in statuses)
 
+    def fail_token_next(self, *statuses: int) -> None:
+        """Answer the next token requests with these statuses (Entra having a bad day)."""
+        self._token_failures.extend(statuses)
+
     def set_response(self, event_id: str, email: str, response: str) -> None:
         """An attendee answers: accepted, tentativelyAccepted, declined..."""
         for attendee in self.events[event_id]["attendees"]:
@@ -254,6 +260,12 @@ class GraphStandIn:
 
     async def _token(self, request: web.Request) -> web.Response:
         self.calls["token"] += 1
+        if self._token_failures:
+            status = self._token_failures.pop(0)
+            answer = _aad_error(status, "temporarily_unavailable", "AADSTS50196: Try again.")
+            # azure-core retries these itself; a millisecond wait keeps the tests quick.
+            answer.headers["retry-after-ms"] = "1"
+            return answer
         tenant = request.match_info["tenant"]
         form = await request.post()
         if tenant != self.tenant_id and tenant not in self.other_tenants:
