@@ -15,8 +15,9 @@ from bot.connector import BotConnector
 from bot.outbox import OutboxSender, SenderOptions
 from bot.teams import AuditBot
 from dialogs.conversation import Conversations
+from scheduler.jobs import SCHEDULER, build_scheduler, schedule_options
 from storage.db import make_engine, ping, session_factory
-from workflow.calendar import Clock
+from workflow.calendar import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,8 @@ def build_service(settings: Settings, clock: Clock | None = None) -> web.Applica
     app = create_app(adapter, bot, lambda: ping(engine), require_token=not settings.demo)
     if settings.outbox_sender:
         _run_outbox_sender(app, settings, adapter, sessions)
+    if settings.scheduler_enabled:
+        _run_scheduler(app, settings, sessions, clock)
 
     async def close_database(_app: web.Application) -> None:
         await engine.dispose()
@@ -60,6 +63,29 @@ def _run_outbox_sender(
     async def stop(_app: web.Application) -> None:
         await sender.stop()
         connector.close()
+
+    app.on_startup.append(start)
+    app.on_shutdown.append(stop)
+
+
+def _run_scheduler(
+    app: web.Application,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock | None,
+) -> None:
+    """Trigger the scheduled jobs (scheduler/jobs.py) while the app runs; app[SCHEDULER] is
+    the registry, for jobs added after the service is built."""
+    scheduler = build_scheduler(
+        schedule_options(settings), sessions, load_rules(settings), clock or SystemClock()
+    )
+    app[SCHEDULER] = scheduler
+
+    async def start(_app: web.Application) -> None:
+        scheduler.start()
+
+    async def stop(_app: web.Application) -> None:
+        await scheduler.stop()
 
     app.on_startup.append(start)
     app.on_shutdown.append(stop)

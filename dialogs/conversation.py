@@ -13,6 +13,7 @@ from dialogs import flows  # noqa: F401 (declares the card actions)
 from dialogs.actions import ActionContext, ActionRefused, run_action
 from dialogs.commands import CommandContext, run_command
 from dialogs.practitioner import reflection_from_chat
+from dialogs.reminders import action_progress_from_chat
 from storage.repositories.conversations import save_conversation_ref
 from storage.repositories.people import get_service, get_staff_by_aad_id, get_team, roles_of
 from workflow.calendar import Clock, SystemClock
@@ -81,7 +82,14 @@ class Conversations:
     async def on_message(self, actor: Actor, text: str) -> Reply:
         """A chat message: a practitioner's answer to an open reflection request, or a command."""
         async with self._sessions() as session, session.begin():
-            answered = await reflection_from_chat(
+            # "done 12" / "not yet 12 2026-12-18": progress on an action (dialogs/reminders.py).
+            answered = await action_progress_from_chat(
+                session,
+                await _staff_of(session, actor),
+                text,
+                now=self._clock.now(),
+                rules=self._rules,
+            ) or await reflection_from_chat(
                 session,
                 await _staff_of(session, actor),
                 text,

@@ -1,5 +1,6 @@
 """Importing this module declares every card action, so the dispatcher knows them all."""
 
+import dialogs.reminders  # noqa: F401 (reminder snooze, action progress)
 import dialogs.wizard_flows  # noqa: F401 (the audit wizard, practitioner and completeness)
 from dialogs import cycle_form, disputes, escalations, exemptions, kloes, moderation  # noqa: F401
 

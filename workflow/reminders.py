@@ -18,7 +18,6 @@ item for `reminder_snooze_working_days`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import IntEnum, StrEnum
@@ -193,8 +192,3 @@ def valid_new_date(calendar: WorkingCalendar, new_date: date, today: date) -> st
     if new_date > today + timedelta(days=366):
         return "The new date must be within a year."
     return None
-
-
-def bundle_order(items: Sequence[tuple[datetime, str]]) -> list[int]:
-    """Indexes of (due_at, case_ref) items, oldest deadline first, for the card."""
-    return sorted(range(len(items)), key=lambda i: (items[i][0], items[i][1]))

@@ -1,0 +1,482 @@
+"""Reminders about late work, as people see them: the bundled card, the copies up the
+ladder, the snooze button, and answers about SMART actions (card or chat).
+
+The scheduler (`scheduler/reminders.py`) decides who is reminded about what;
+`remind_person` turns one person's decisions into the audit trail and outbox
+rows, in the scheduler's transaction. The actions here run in the card
+action's transaction, as every flow does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cards.reminders import (
+    ACTION_PROGRESS,
+    NOTE_LIMIT,
+    SNOOZE,
+    CopyView,
+    ReminderLine,
+    ReminderView,
+    action_answer_card,
+    action_problem_card,
+    reminder_card,
+    reminder_copy_card,
+)
+from dialogs.actions import ActionContext, ActionRefused, card_action
+from dialogs.notify import tell
+from storage import repositories as repo
+from storage.enums import RecommendationStatus
+from storage.models import Recommendation, Reminder, Staff
+from storage.repositories import reminders as due
+from workflow.calendar import WorkingCalendar
+from workflow.reminders import (
+    Chase,
+    Decision,
+    Rung,
+    action_due,
+    snoozed_until,
+    valid_new_date,
+    working_days_late,
+)
+from workflow.roles import Role
+from workflow.rules import ProgrammeRules
+
+ACTOR = "scheduler"
+MAX_SNOOZED = 200  # reminder ids on one card; more means a tampered card
+
+
+@dataclass(frozen=True)
+class Chased:
+    """One item in one person's reminder: what it is and what the ladder decided."""
+
+    reminder_id: int
+    kind: Chase
+    subject_id: int
+    audit_id: int
+    due_at: datetime
+    decision: Decision
+
+
+async def remind_person(
+    session: AsyncSession,
+    owner: Staff,
+    chased: Sequence[Chased],
+    *,
+    now: datetime,
+    calendar: WorkingCalendar,
+) -> None:
+    """Write the trail and queue the day's bundled card (and copies up the ladder) for one
+    person, in the caller's transaction, which has claimed these items."""
+    today = calendar.local_date(now)
+    chased = sorted(chased, key=lambda c: c.due_at)
+    places = await due.audit_places(session, {c.audit_id for c in chased})
+    lines = await _lines(session, chased, places, calendar, today)
+    manager = await _team_manager(session, owner, chased)
+    heads = await _heads_of_service(session, chased, places)
+    tm_lines: list[ReminderLine] = []
+    hos_lines: dict[int, list[ReminderLine]] = {}
+    for item, line in zip(chased, lines, strict=True):
+        decision, service_id = item.decision, places[item.audit_id].service_id
+        await repo.record_event(
+            session,
+            ACTOR,
+            "audit",
+            item.audit_id,
+            "reminder_sent",
+            None,
+            {
+                "chase": item.kind.value,
+                "subject_id": item.subject_id,
+                "to": owner.id,
+                "rung": int(decision.rung),
+                "due_at": item.due_at,
+                "late": decision.late,
+            },
+            at=now,
+        )
+        if not decision.escalated:
+            continue
+        if decision.rung is Rung.TEAM_MANAGER:
+            copied = [manager.id] if manager is not None else []
+            tm_lines.append(line)
+        else:
+            copied = [head.id for head in heads.get(service_id, [])]
+            hos_lines.setdefault(service_id, []).append(line)
+        await repo.record_event(
+            session,
+            ACTOR,
+            "audit",
+            item.audit_id,
+            "reminder_escalated",
+            None,
+            {
+                "chase": item.kind.value,
+                "subject_id": item.subject_id,
+                "to": owner.id,
+                "rung": int(decision.rung),
+                "copied": copied,
+            },
+            at=now,
+        )
+    top = max(int(item.decision.rung) for item in chased)
+    view = ReminderView(
+        owner_name=owner.display_name,
+        today=today,
+        reminder_ids=tuple(item.reminder_id for item in chased),
+        lines=tuple(lines),
+        team_manager_copied=manager.display_name if manager is not None else None,
+        head_of_service_told=top >= Rung.HEAD_OF_SERVICE,
+    )
+    count = len(lines)
+    await tell(
+        session,
+        owner.id,
+        "reminder",
+        f"reminder:{today.isoformat()}:rung{top}",
+        summary=f"Reminder: {count} late item{'s' if count != 1 else ''}",
+        card=reminder_card(view),
+        bundle=f"reminders:{today.isoformat()}",
+    )
+    if manager is not None and tm_lines:
+        await _copy(
+            session, manager.id, owner, "their team manager", tm_lines, today, Rung.TEAM_MANAGER
+        )
+    for service_id, service_lines in hos_lines.items():
+        for head in heads.get(service_id, []):
+            await _copy(
+                session,
+                head.id,
+                owner,
+                "Head of Service",
+                service_lines,
+                today,
+                Rung.HEAD_OF_SERVICE,
+            )
+
+
+async def _copy(
+    session: AsyncSession,
+    to: int,
+    owner: Staff,
+    role: str,
+    lines: Sequence[ReminderLine],
+    today: date,
+    rung: Rung,
+) -> None:
+    await tell(
+        session,
+        to,
+        "reminder_copy",
+        f"reminder:{today.isoformat()}:rung{int(rung)}:about:{owner.id}",
+        summary=f"Escalated: {len(lines)} late item(s) of {owner.display_name}",
+        card=reminder_copy_card(CopyView(owner.display_name, today, role, tuple(lines))),
+        bundle=f"reminders:{today.isoformat()}",
+    )
+
+
+async def _lines(
+    session: AsyncSession,
+    chased: Sequence[Chased],
+    places: dict[int, due.AuditPlace],
+    calendar: WorkingCalendar,
+    today: date,
+) -> list[ReminderLine]:
+    lines = []
+    for item in chased:
+        action = None
+        if item.kind is Chase.ACTION:
+            action = await repo.get_recommendation(session, item.subject_id)
+        place = places.get(item.audit_id)
+        lines.append(
+            ReminderLine(
+                kind=item.kind.value,
+                case_ref=place.case_ref if place else "unknown",
+                what=item.kind.label,
+                due_on=calendar.local_date(item.due_at),
+                working_days_late=working_days_late(calendar, item.due_at, today),
+                late=item.decision.late,
+                action_id=action.id if action is not None else None,
+                action_text=action.action if action is not None else None,
+            )
+        )
+    return lines
+
+
+async def _team_manager(
+    session: AsyncSession, owner: Staff, chased: Sequence[Chased]
+) -> Staff | None:
+    """The owner's line manager, once the ladder has reached them."""
+    if owner.line_manager_id is None or all(c.decision.rung < Rung.TEAM_MANAGER for c in chased):
+        return None
+    manager = await repo.get_staff(session, owner.line_manager_id)
+    return manager if manager is not None and manager.active else None
+
+
+async def _heads_of_service(
+    session: AsyncSession, chased: Sequence[Chased], places: dict[int, due.AuditPlace]
+) -> dict[int, list[Staff]]:
+    services = {
+        places[c.audit_id].service_id
+        for c in chased
+        if c.decision.escalated and c.decision.rung is Rung.HEAD_OF_SERVICE
+    }
+    found: dict[int, list[Staff]] = {}
+    for service_id in sorted(services):
+        held = await repo.staff_holding_roles(session, [Role.HEAD_OF_SERVICE], service_id)
+        found[service_id] = [staff for staff, _role in held]
+    return found
+
+
+# --- snooze -------------------------------------------------------------------------------
+
+
+async def _load_snoozed(context: ActionContext) -> list[Reminder] | None:
+    raw = context.text("reminders", limit=MAX_SNOOZED * 11)
+    if not re.fullmatch(r"\d{1,10}(,\d{1,10})*", raw):
+        raise ActionRefused("This card is out of date", "Please use the latest reminder I sent.")
+    ids = {int(part) for part in raw.split(",")}
+    if len(ids) > MAX_SNOOZED or any(not 0 < i < 2**31 for i in ids):
+        raise ActionRefused("This card is out of date", "Please use the latest reminder I sent.")
+    rows = await due.get_reminders_for_update(context.session, ids)
+    return rows or None
+
+
+async def _refuse_unless_reminded(context: ActionContext, rows: list[Reminder]) -> str | None:
+    if all(row.owner_id == context.staff.id for row in rows):
+        return None
+    return "the person this reminder was sent to"
+
+
+@card_action(SNOOZE, load=_load_snoozed, refuse=_refuse_unless_reminded)
+async def snooze_reminder(context: ActionContext, rows: list[Reminder]) -> dict[str, Any]:
+    """Hold every item on the card for a working day; pressing again changes nothing."""
+    calendar = WorkingCalendar.from_rules(context.rules)
+    until = snoozed_until(context.rules, calendar, context.now)
+    for row in rows:
+        if row.done_at is not None or (
+            row.snoozed_until is not None and row.snoozed_until >= until
+        ):
+            continue
+        row.snoozed_until = until
+        row.next_at = max(row.next_at or until, until)
+        await repo.record_event(
+            context.session,
+            context.staff,
+            "audit",
+            row.audit_id,
+            "reminder_snoozed",
+            None,
+            {"chase": row.kind, "subject_id": row.subject_id, "until": until},
+            at=context.now,
+        )
+    await context.session.flush()
+    today = calendar.local_date(context.now)
+    chased = [
+        Chased(
+            row.id,
+            Chase(row.kind),
+            row.subject_id,
+            row.audit_id,
+            row.due_at,
+            Decision(Rung(max(row.rung, 1)), False, False, today, until),
+        )
+        for row in rows
+    ]
+    places = await due.audit_places(context.session, {row.audit_id for row in rows})
+    lines = await _lines(context.session, chased, places, calendar, today)
+    view = ReminderView(
+        owner_name=context.staff.display_name,
+        today=today,
+        reminder_ids=tuple(row.id for row in rows),
+        lines=tuple(lines),
+        snoozed_until=calendar.local_date(until),
+    )
+    return reminder_card(view)
+
+
+# --- action progress ----------------------------------------------------------------------
+
+STATUSES = {
+    "done": RecommendationStatus.DONE,
+    "partly": RecommendationStatus.PARTLY,
+    "not_yet": RecommendationStatus.NOT_YET,
+}
+
+
+class ProgressProblem(Exception):
+    """An answer about an action that cannot be saved; the message says why."""
+
+
+async def record_action_progress(
+    session: AsyncSession,
+    staff: Staff,
+    action: Recommendation,
+    answer: str,
+    *,
+    note: str,
+    new_date: date | None,
+    now: datetime,
+    rules: ProgrammeRules,
+    via: str,
+) -> None:
+    """Save the owner's answer on the recommendation (status, note, due date) with an audit
+    event, and settle its reminder: done ends the chasing, a new date restarts the ladder.
+    Raises ProgressProblem, having changed nothing, when the answer is incomplete."""
+    calendar = WorkingCalendar.from_rules(rules)
+    if answer not in STATUSES:
+        raise ProgressProblem("Choose done, partly done or not yet.")
+    if action.status is RecommendationStatus.DONE:
+        raise ProgressProblem(f"Action {action.id} is already recorded as done; nothing changed.")
+    if answer == "partly" and not note:
+        raise ProgressProblem("Say briefly what has been done so far (partly done needs a note).")
+    if answer == "not_yet":
+        if new_date is None:
+            raise ProgressProblem("Give a new date for the action (not yet needs a new date).")
+        problem = valid_new_date(calendar, new_date, calendar.local_date(now))
+        if problem:
+            raise ProgressProblem(problem)
+    before = repo.snapshot(action, ("status", "note", "due_on"))
+    action.status = STATUSES[answer]
+    if note:
+        action.note = note
+    if answer == "not_yet" and new_date is not None:
+        action.due_on = new_date
+    await repo.record_event(
+        session,
+        staff,
+        "recommendation",
+        action.id,
+        "action_progress",
+        before,
+        {**repo.snapshot(action, ("status", "note", "due_on")), "via": via},
+        at=now,
+    )
+    if answer == "done":
+        await due.finish_reminder(session, Chase.ACTION.value, action.id, now)
+    elif answer == "not_yet" and new_date is not None:
+        await due.restart_reminder(
+            session, Chase.ACTION.value, action.id, action_due(calendar, new_date)
+        )
+    await session.flush()
+
+
+async def _load_action(context: ActionContext) -> Recommendation | None:
+    return await repo.get_recommendation(context.session, context.number("recommendation"))
+
+
+async def _refuse_unless_owner(context: ActionContext, action: Recommendation) -> str | None:
+    return None if action.owner_id == context.staff.id else "the action's owner"
+
+
+@card_action(ACTION_PROGRESS, load=_load_action, refuse=_refuse_unless_owner)
+async def save_action_progress(context: ActionContext, action: Recommendation) -> dict[str, Any]:
+    """The owner's answer from the reminder card."""
+    answer = context.text(f"progress_{action.id}", limit=16)
+    note = context.text(f"note_{action.id}", limit=NOTE_LIMIT)
+    raw_date = context.text(f"new_date_{action.id}", limit=32)
+    case_ref = await _case_ref(context.session, action)
+    today = WorkingCalendar.from_rules(context.rules).local_date(context.now)
+    try:
+        new_date = _parse_date(raw_date) if raw_date else None
+        await record_action_progress(
+            context.session,
+            context.staff,
+            action,
+            answer,
+            note=note,
+            new_date=new_date,
+            now=context.now,
+            rules=context.rules,
+            via="card",
+        )
+    except ProgressProblem as problem:
+        raise ActionRefused(f"Action {action.id} not saved", str(problem)) from None
+    return action_answer_card(
+        case_ref, action.id, answer, note=note or None, due_on=action.due_on, today=today
+    )
+
+
+CHAT_ANSWER = re.compile(
+    r"^\s*(?P<answer>done|partly|not\s*yet)\s+(?:action\s+)?#?(?P<id>\d{1,9})\b\s*(?P<rest>.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+DATE_FIRST = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})\b\s*(?P<note>.*)$", re.DOTALL
+)
+
+
+async def action_progress_from_chat(
+    session: AsyncSession, staff: Staff | None, text: str, *, now: datetime, rules: ProgrammeRules
+) -> dict[str, Any] | None:
+    """A chat reply such as "done 12", "partly 12 what was done" or "not yet 12 2026-12-18"
+    saved as progress on action 12, answered with a card; None when the message is not one
+    (so it goes on to the other chat handlers). Call inside a transaction."""
+    match = CHAT_ANSWER.match(text)
+    if match is None or staff is None or not staff.active:
+        return None
+    answer = re.sub(r"\s+", "_", match["answer"].lower()).replace("notyet", "not_yet")
+    action_id = int(match["id"])
+    rest = match["rest"].replace("\x00", "").strip()
+    action = await repo.get_recommendation(session, action_id)
+    if action is None or action.owner_id != staff.id:
+        return action_problem_card(
+            f"Action {action_id} isn't one of your actions, so nothing was changed. "
+            "Type my actions to see yours."
+        )
+    new_date = None
+    note = rest
+    if answer == "not_yet":
+        found = DATE_FIRST.match(rest)
+        if found is None:
+            return action_problem_card(
+                f"Give the new date after the action's number, e.g. not yet {action_id} 2026-12-18."
+            )
+        note = found["note"].strip()
+        try:
+            new_date = _parse_date(found["date"])
+        except ProgressProblem as problem:
+            return action_problem_card(str(problem))
+    if len(note) > NOTE_LIMIT:
+        return action_problem_card(f"That note is too long: keep it under {NOTE_LIMIT} characters.")
+    try:
+        await record_action_progress(
+            session,
+            staff,
+            action,
+            answer,
+            note=note,
+            new_date=new_date,
+            now=now,
+            rules=rules,
+            via="chat",
+        )
+    except ProgressProblem as problem:
+        return action_problem_card(str(problem))
+    today = WorkingCalendar.from_rules(rules).local_date(now)
+    case_ref = await _case_ref(session, action)
+    return action_answer_card(
+        case_ref, action.id, answer, note=note or None, due_on=action.due_on, today=today
+    )
+
+
+def _parse_date(raw: str) -> date:
+    try:
+        if "/" in raw:
+            day, month, year = (int(part) for part in raw.split("/"))
+            return date(year, month, day)
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ProgressProblem(f"{raw!r} is not a date; write it as 2026-12-18.") from None
+
+
+async def _case_ref(session: AsyncSession, action: Recommendation) -> str:
+    places = await due.audit_places(session, {action.audit_id})
+    place = places.get(action.audit_id)
+    return place.case_ref if place else "unknown"

@@ -1,0 +1,175 @@
+"""The reminder tick: chase late work up the ladder, one bundled card per person per day.
+
+Each tick (every minute) asks the database what is overdue and not held,
+lets `workflow.reminders` decide each item's rung, and, per person, in one
+transaction: claims the items (SKIP LOCKED / conditional UPDATE) and the
+person's reminder for the day, writes the audit trail and queues the card
+(and any copy up the ladder) in the outbox. Outside working hours it does
+nothing; after downtime, each missed reminder goes once, marked late.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dialogs.reminders import Chased, remind_person
+from storage import repositories as repo
+from storage.models import Reminder
+from storage.repositories import reminders as due
+from workflow.calendar import Clock, WorkingCalendar
+from workflow.reminders import (
+    Chase,
+    ChaseState,
+    Decision,
+    action_due,
+    decide,
+    may_remind,
+    uopp_record_due,
+)
+from workflow.rules import ProgrammeRules
+
+log = logging.getLogger(__name__)
+
+JOB_NAME = "reminders"
+ACTOR = "scheduler"
+
+
+@dataclass(frozen=True)
+class Due:
+    """An overdue item with its deadline worked out."""
+
+    kind: Chase
+    subject_id: int
+    audit_id: int
+    owner_id: int
+    due_at: datetime
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.kind.value, self.subject_id)
+
+
+class ReminderChaser:
+    """Owns what a tick needs; `tick` is the job the scheduler runs every minute."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        rules: ProgrammeRules,
+        clock: Clock,
+    ) -> None:
+        self._sessions = sessions
+        self._rules = rules
+        self._clock = clock
+        self._calendar = WorkingCalendar.from_rules(rules)
+
+    async def tick(self) -> int:
+        """Queue today's reminders that are due; returns how many people were reminded."""
+        now = self._clock.now()
+        if not may_remind(self._calendar, now):
+            return 0
+        today = self._calendar.local_date(now)
+        async with self._sessions.begin() as session:
+            previous_run = await due.last_run_at(session, JOB_NAME)
+            found = await self.due_work(session, now)
+            waiting = {item.owner_id for item in found}
+            already = await due.reminded_today(session, waiting, today)
+            found = [item for item in found if item.owner_id not in already]
+            await due.ensure_reminders(
+                session,
+                [(i.kind.value, i.subject_id, i.audit_id, i.owner_id, i.due_at) for i in found],
+            )
+        by_owner: dict[int, list[Due]] = defaultdict(list)
+        for item in found:
+            by_owner[item.owner_id].append(item)
+        reminded = 0
+        for owner_id, items in sorted(by_owner.items()):
+            async with self._sessions.begin() as session:
+                if await self._remind(session, owner_id, items, now, previous_run):
+                    reminded += 1
+        async with self._sessions.begin() as session:
+            await due.record_run(session, JOB_NAME, now)
+        return reminded
+
+    async def due_work(self, session: AsyncSession, now: datetime) -> list[Due]:
+        """Every overdue item not held, with its deadline (the due-work query plus the rules
+        the query leaves to Python: an action's end of day, the chair's recording time)."""
+        today = self._calendar.local_date(now)
+        found: list[Due] = []
+        for row in await due.overdue_items(session, now, today):
+            kind = Chase(row.kind)
+            if kind is Chase.ACTION:
+                assert row.due_on is not None
+                due_at = action_due(self._calendar, row.due_on)
+            elif kind is Chase.UOPP_RECORD:
+                assert row.due_at is not None
+                due_at = uopp_record_due(self._rules, self._calendar, row.due_at)
+            else:
+                assert row.due_at is not None
+                due_at = row.due_at
+            if now > due_at:
+                found.append(Due(kind, row.subject_id, row.audit_id, row.owner_id, due_at))
+        return found
+
+    async def _remind(
+        self,
+        session: AsyncSession,
+        owner_id: int,
+        items: Sequence[Due],
+        now: datetime,
+        previous_run: datetime | None,
+    ) -> bool:
+        """One person's reminder, claimed and queued in the caller's transaction; False when
+        there was nothing left to claim (another instance has it, or it was sent today)."""
+        owner = await repo.get_staff(session, owner_id)
+        if owner is None or not owner.active:
+            return False
+        by_key = {item.key: item for item in items}
+        rows = await due.claim_reminders(session, by_key.keys(), now)
+        if not rows:
+            return False
+        today = self._calendar.local_date(now)
+        if not await due.claim_reminder_day(session, owner_id, today, now, len(rows)):
+            return False
+        decided: list[tuple[Reminder, Due, Decision]] = []
+        for row in rows:
+            item = by_key[(row.kind, row.subject_id)]
+            decision = decide(self._rules, self._calendar, _state(row, item), now, previous_run)
+            claimed = await due.mark_reminded(
+                session,
+                row.id,
+                now,
+                rung=decision.rung,
+                first_reminded_on=decision.first_reminded_on,
+                next_at=decision.next_at,
+                due_at=item.due_at,
+                owner_id=owner_id,
+            )
+            if claimed:
+                decided.append((row, item, decision))
+        if not decided:
+            return False
+        chased = [
+            Chased(row.id, item.kind, item.subject_id, item.audit_id, item.due_at, decision)
+            for row, item, decision in decided
+        ]
+        await remind_person(session, owner, chased, now=now, calendar=self._calendar)
+        return True
+
+
+def _state(row: Reminder, item: Due) -> ChaseState:
+    """What is remembered, unless the deadline moved (a new date): then the ladder restarts."""
+    if row.due_at != item.due_at:
+        return ChaseState(due_at=item.due_at)
+    return ChaseState(
+        due_at=row.due_at,
+        rung=row.rung,
+        first_reminded_on=row.first_reminded_on,
+        next_at=row.next_at,
+    )
