@@ -1,6 +1,7 @@
 """Importing this module declares every card action, so the dispatcher knows them all."""
 
 import dialogs.reminders  # noqa: F401 (reminder snooze, action progress)
+import dialogs.uopp_options  # noqa: F401 (the organiser's options, the Audit Team's extension)
 import dialogs.uopp_record  # noqa: F401 (the chair records the UoPP meeting)
 import dialogs.wizard_flows  # noqa: F401 (the audit wizard, practitioner and completeness)
 from dialogs import cycle_form, disputes, escalations, exemptions, kloes, moderation  # noqa: F401
