@@ -22,11 +22,12 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, time
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
+from azure.core.credentials import AccessToken
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
 from kiota_abstractions.api_error import APIError
@@ -143,7 +144,7 @@ class GraphCalendar:
         self.max_retry_wait_seconds = max_retry_wait_seconds
         self.backoff_seconds = backoff_seconds
         self._sleep = sleep
-        self._credential = credential
+        self._credential = _OneTokenRequestAtATime(credential)
         parts = urlsplit(self.base_url)
         host = parts.hostname or ""
         self._http = GraphClientFactory.create_with_default_middleware(
@@ -152,7 +153,7 @@ class GraphCalendar:
             options={RetryHandlerOption.get_key(): RetryHandlerOption(0, 0, False)},
         )
         auth = AzureIdentityAuthenticationProvider(
-            credential,
+            self._credential,
             scopes=[f"{parts.scheme}://{host}/.default"],
             allowed_hosts=[host],
         )
@@ -304,6 +305,25 @@ class GraphCalendar:
 
     def _backoff(self, attempt: int) -> float:
         return min(self.backoff_seconds * 2 ** (attempt - 1), self.max_retry_wait_seconds)
+
+
+class _OneTokenRequestAtATime:
+    """Lets one caller fetch a token while the others wait, then find it in the cache.
+
+    azure-identity's credentials cache tokens but do not share a fetch in
+    flight: fifty meetings planned at once would ask Entra for fifty tokens.
+    """
+
+    def __init__(self, credential: AsyncTokenCredential) -> None:
+        self._credential = credential
+        self._lock = asyncio.Lock()
+
+    async def get_token(self, *scopes: str, **options: Any) -> AccessToken:
+        async with self._lock:
+            return await self._credential.get_token(*scopes, **options)
+
+    async def close(self) -> None:
+        await self._credential.close()
 
 
 class _Gone(Exception):

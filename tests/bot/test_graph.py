@@ -7,6 +7,7 @@ waits are recorded instead of slept, except in one test that waits for real.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
@@ -42,12 +43,7 @@ class RecordedWaits(list[float]):
 def graph_settings(graph: GraphStandIn, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "demo": True,
-        "graph_tenant_id": TENANT_ID,
-        "graph_client_id": CLIENT_ID,
-        "graph_client_secret": CLIENT_SECRET,
-        "graph_base_url": graph.base_url,
-        "graph_authority_host": graph.authority,
-        "graph_ca_file": graph.ca_file,
+        **graph.settings(),
         "graph_retry_backoff_seconds": 0.5,
         "graph_max_retry_wait_seconds": 10,
     }
@@ -320,6 +316,34 @@ async def test_service_unavailable_three_times_then_success_books_once(
     assert waits == [0.5, 1.0, 2.0]  # backoff doubles when Graph gives no Retry-After
     assert graph.calls["createEvent"] == 4
     assert list(graph.events) == [booked.event_id]
+
+
+async def test_a_create_whose_answer_was_lost_is_retried_into_the_same_event(
+    graph: GraphStandIn, calendar: GraphCalendar
+) -> None:
+    graph.lose_next_answers(504, 504)
+
+    booked = await calendar.create_event(meeting())
+
+    assert graph.calls["createEvent"] == 3
+    assert list(graph.events) == [booked.event_id]
+
+
+async def test_many_meetings_can_ask_for_free_busy_at_once(
+    graph: GraphStandIn, calendar: GraphCalendar
+) -> None:
+    windows = [MONDAY + timedelta(hours=h) for h in range(20)]
+
+    found = await asyncio.gather(
+        *(
+            calendar.schedules(ORGANISER, (MANAGER, PRACTITIONER), w, w + timedelta(days=1))
+            for w in windows
+        )
+    )
+
+    assert all(set(f) == {MANAGER, PRACTITIONER} for f in found)
+    assert graph.calls["getSchedule"] == 20
+    assert graph.calls["token"] == 1  # one token fetched while the others waited for it
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504, 429])

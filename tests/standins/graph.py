@@ -16,7 +16,8 @@ Graph routes answer in Graph's shapes (Graph reference, v1.0):
 - `GET` and `DELETE /v1.0/users/{organiser}/events/{id}`;
 - `GET /v1.0/users/{id}/mailboxSettings`.
 
-Every Graph call needs a bearer token the token endpoint issued for the
+`settings()` gives the `AUDITBOT_GRAPH_*` values (as `load_settings` keywords)
+that point auditbot here. Every Graph call needs a bearer token the token endpoint issued for the
 stand-in's tenant (401 otherwise). Events booked here show up in later
 getSchedule answers: busy for the organiser, tentative for attendees until
 they answer, gone for those who decline. Test controls:
@@ -25,6 +26,8 @@ they answer, gone for those who decline. Test controls:
   `add_busy(email, start, end, status=...)` seed mailboxes;
 - `throttle_next(n, retry_after=...)` answers the next n Graph calls 429 with
   Retry-After; `fail_next(503, 503)` answers them with those statuses;
+- `lose_next_answers(504)` does the next call but answers 504, as if the
+  answer were lost (a retried create must then find the first event);
 - `fail_token_next(503, ...)` makes the token endpoint fail;
 - `deny(email)` puts a mailbox outside the app's access policy;
 - `set_response(event_id, email, "declined")` records an attendee's answer;
@@ -120,6 +123,7 @@ class GraphStandIn:
     certificates: list[x509.Certificate] = field(default_factory=list)
     _failures: list[tuple[int, int | None]] = field(default_factory=list)
     _token_failures: list[int] = field(default_factory=list)
+    _lost_answers: list[int] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _graph: TestServer | None = None
     _login: TestServer | None = None
@@ -235,6 +239,22 @@ class GraphStandIn:
         """Answer the next Graph calls with these statuses (e.g. 503, 503), one each."""
         self._failures.extend((status, None) for status in statuses)
 
+    def lose_next_answers(self, *statuses: int) -> None:
+        """Do the next Graph calls, then answer them with these statuses (e.g. 504) as if
+        the answer were lost on the way back: the event exists, the caller does not know."""
+        self._lost_answers.extend(statuses)
+
+    def settings(self) -> dict[str, str]:
+        """`load_settings(**graph.settings())` values pointing auditbot at this stand-in."""
+        return {
+            "graph_tenant_id": self.tenant_id,
+            "graph_client_id": self.client_id,
+            "graph_client_secret": self.client_secret,
+            "graph_base_url": self.base_url,
+            "graph_authority_host": self.authority,
+            "graph_ca_file": self.ca_file,
+        }
+
     def fail_token_next(self, *statuses: int) -> None:
         """Answer the next token requests with these statuses (Entra having a bad day)."""
         self._token_failures.extend(statuses)
@@ -343,7 +363,11 @@ class GraphStandIn:
         # Graph reads property names case-insensitively; msgraph-sdk sends action
         # parameters such as getSchedule's in PascalCase.
         request[BODY] = _camel(body)
-        return await handler(request)
+        answer = await handler(request)
+        if self._lost_answers:
+            status = self._lost_answers.pop(0)
+            return _graph_error(status, "GatewayTimeout", "The operation timed out.")
+        return answer
 
     def _mailbox(self, user: str) -> Person | web.Response:
         email = user.lower()
