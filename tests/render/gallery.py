@@ -40,6 +40,9 @@ from cards.status import (
 from cards.welcome import welcome_card
 from tests.render.examples import LONGEST, Example, example
 from tests.render.gallery_audits import AUDIT_GALLERY
+from tests.render.gallery_digest import DIGEST_GALLERY
+from tests.render.gallery_uopp_booking import UOPP_BOOKING_GALLERY
+from tests.render.gallery_uopp_record import UOPP_RECORD_GALLERY
 
 TODAY = date(2026, 11, 23)  # a Monday
 
@@ -280,3 +283,6 @@ GALLERY: tuple[Example, ...] = (
 )  # fmt: skip
 
 GALLERY += AUDIT_GALLERY
+GALLERY += UOPP_BOOKING_GALLERY
+GALLERY += UOPP_RECORD_GALLERY
+GALLERY += DIGEST_GALLERY
