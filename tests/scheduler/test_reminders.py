@@ -8,9 +8,9 @@ from datetime import date, timedelta
 from cards.reminders import LATE_NOTICE, SNOOZE
 from dialogs.moderation import URGENT_CONFIRMED
 from storage import repositories as repo
-from storage.repositories import reminders as due
 from storage.enums import MeetingKind, MeetingState, RecommendationLevel, RecommendationStatus
 from storage.models import OutboxMessage, Reminder, ReminderDay
+from storage.repositories import reminders as due
 from tests.conftest import Database
 from tests.scheduler.helpers import (
     actor,

@@ -1,0 +1,108 @@
+"""Several instances ticking against one database: every reminder goes exactly once.
+
+Two independent engines (separate connection pools) tick at the same instant,
+day after day; then two real `auditbot tick` processes race on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+
+from scheduler.reminders import ReminderChaser
+from storage.db import make_engine, session_factory
+from storage.models import AuditEvent, OutboxMessage, Service
+from tests.conftest import POSTGRES_ONLY, Database
+from tests.factories import create_staff
+from tests.scheduler.helpers import RULES, cast_in, end_of, late_audit, london
+from workflow.calendar import FixedClock
+from workflow.roles import Role
+
+ROOT = Path(__file__).resolve().parents[2]
+PEOPLE, AUDITS_EACH = 12, 3
+DAYS = (date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 26))
+
+
+async def _many_late(db: Database) -> list[int]:
+    """PEOPLE auditors, each owing AUDITS_EACH late audits; the audit ids."""
+    cast = await cast_in(db)
+    audits = []
+    for _ in range(PEOPLE):
+        async with db.sessions.begin() as session:
+            service = await session.get(Service, cast.service_id)
+            auditor = await create_staff(
+                session, roles=[(Role.AUDITOR, service)], auditor_trained=True,
+                line_manager=cast.manager,
+            )  # fmt: skip
+        for k in range(AUDITS_EACH):
+            due = end_of(date(2026, 11, 16 + k))
+            audits.append(await late_audit(db, cast, due, auditor=auditor))
+    return audits
+
+
+async def _sent(db: Database) -> tuple[Counter, Counter]:
+    """Reminder messages per (person, day key), and reminder events per (audit, day)."""
+    async with db.sessions() as session:
+        rows = (
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "reminder"))
+        ).all()
+        trail = (
+            await session.scalars(select(AuditEvent).where(AuditEvent.action == "reminder_sent"))
+        ).all()
+    per_person = Counter((m.recipient_id, m.idempotency_key.split(":")[1]) for m in rows)
+    per_item = Counter((e.entity_id, e.occurred_at.date()) for e in trail)
+    return per_person, per_item
+
+
+async def test_two_engines_ticking_together_send_every_reminder_exactly_once(db: Database):
+    audits = await _many_late(db)
+    second = make_engine(db.url)
+    try:
+        for day in DAYS:
+            for minute in (0, 1, 2):
+                at = london(day.year, day.month, day.day, 9, minute)
+                one = ReminderChaser(db.sessions, RULES, FixedClock(at))
+                two = ReminderChaser(session_factory(second), RULES, FixedClock(at))
+                await asyncio.gather(one.tick(), two.tick(), one.tick(), two.tick())
+    finally:
+        await second.dispose()
+
+    per_person, per_item = await _sent(db)
+    assert len(per_person) == PEOPLE * len(DAYS)
+    assert set(per_person.values()) == {1}
+    assert len(per_item) == len(audits) * len(DAYS)
+    assert set(per_item.values()) == {1}
+
+
+@POSTGRES_ONLY
+async def test_two_tick_processes_on_one_postgresql_send_every_reminder_exactly_once(
+    db: Database,
+):
+    audits = await _many_late(db)
+    for day in DAYS[:2]:
+        at = london(day.year, day.month, day.day, 9, 0).isoformat()
+        processes = [await _tick_process(db, at) for _ in range(2)]
+        outcomes = await asyncio.gather(*(p.communicate() for p in processes))
+        for process, (out, _err) in zip(processes, outcomes, strict=True):
+            assert process.returncode == 0, out.decode()
+        reminded = sum(int(out.decode().split("reminders:")[1].split()[0]) for out, _ in outcomes)
+        assert reminded == PEOPLE
+
+    per_person, per_item = await _sent(db)
+    assert len(per_person) == PEOPLE * 2 and set(per_person.values()) == {1}
+    assert len(per_item) == len(audits) * 2 and set(per_item.values()) == {1}
+
+
+async def _tick_process(db: Database, at: str) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITBOT_")}
+    env.update(AUDITBOT_DEMO="true", AUDITBOT_DATABASE_URL=db.url, AUDITBOT_LOG_LEVEL="WARNING")
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "tick", "--job", "reminders", "--at", at,
+        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
