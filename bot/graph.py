@@ -121,9 +121,9 @@ def iana_zone(name: str | None) -> str | None:
 class GraphCalendar:
     """The Calendar protocol over Microsoft Graph v1.0.
 
-    The caller owns the credential's lifetime only through this object:
-    `close()` closes both the HTTP client and the credential. `sleep` is how
-    retries wait (tests pass one that records the waits instead of sleeping).
+    It owns the credential it is given: `close()` closes the HTTP client and
+    the credential. One instance serves many concurrent callers. `sleep` is
+    how retries wait (tests pass one that records the waits instead).
     """
 
     name = "graph"
@@ -170,9 +170,10 @@ class GraphCalendar:
     ) -> dict[str, Schedule]:
         """Everyone's free/busy and working hours between start and end, in ONE getSchedule.
 
-        Asked in UTC; scheduleItems that are free or workingElsewhere are not
-        busy. Someone Graph could not read gets `Schedule.error`, and anyone
-        missing from Graph's answer too.
+        Keyed by the emails as given. Asked in UTC; scheduleItems that are
+        free or workingElsewhere are not busy. Someone Graph could not read
+        (unknown, or outside the access policy) gets `Schedule.error`, and so
+        does anyone missing from Graph's answer.
         """
         if not emails:
             return {}
@@ -262,7 +263,7 @@ class GraphCalendar:
                 return await send()
             except APIError as error:
                 status = error.response_status_code or 0
-                if status == 404 and what == "deleteEvent":
+                if status == 404 and what == "deleteEvent" and _code(error) == "ErrorItemNotFound":
                     raise _Gone() from error
                 if status not in RETRYABLE:
                     raise CalendarUnavailable(_refusal(what, status, error)) from None
@@ -447,11 +448,15 @@ def _retry_after(headers: Mapping[str, str] | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+def _code(error: APIError) -> str | None:
+    if isinstance(error, ODataError) and error.error is not None:
+        return error.error.code
+    return None
+
+
 def _refusal(what: str, status: int, error: APIError) -> str:
     """Why Graph said no, and what to check; Graph's code, never its message (it can echo input)."""
-    code = ""
-    if isinstance(error, ODataError) and error.error is not None and error.error.code:
-        code = f" {error.error.code}"
+    code = f" {_code(error)}" if _code(error) else ""
     hint = {
         401: "check AUDITBOT_GRAPH_TENANT_ID and that the app is consented in that tenant",
         403: (

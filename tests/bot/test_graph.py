@@ -267,6 +267,17 @@ async def test_cancelling_deletes_the_event_and_cancelling_again_is_harmless(
         await calendar.responses(ORGANISER, booked.event_id)
 
 
+async def test_cancelling_for_an_organiser_graph_does_not_know_is_reported(
+    graph: GraphStandIn, calendar: GraphCalendar
+) -> None:
+    booked = await calendar.create_event(meeting())
+
+    with pytest.raises(CalendarUnavailable, match="404 ErrorInvalidUser"):
+        await calendar.cancel("nobody@council.gov.uk", booked.event_id)
+
+    assert list(graph.events) == [booked.event_id]
+
+
 async def test_one_token_serves_many_calls(graph: GraphStandIn, calendar: GraphCalendar) -> None:
     for _ in range(3):
         await calendar.schedules(ORGANISER, (MANAGER,), MONDAY, MONDAY + timedelta(days=1))
