@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 KIND = "uopp_record"  # the outbox kind of every message sent here
 # Grades whose UoPP record also goes to the Head of Service and the Audit Team.
 CONCERN_GRADES = frozenset({Grade.REQUIRES_IMPROVEMENT, Grade.INADEQUATE})
+# The booker's trail rows (dialogs.uopp_booking) saying a meeting was booked.
+BOOKING_EVENTS = frozenset({"uopp_booked", "uopp_rebooked"})
 HELD_EVENT = "held"  # on the meeting: what was recorded, for drawing the record again
 
 
@@ -114,12 +116,14 @@ async def meeting_view(
 
 
 async def booked_at(session: AsyncSession, meeting: Meeting) -> datetime:
-    """When the meeting was booked: the booker's trail row, or when it was proposed."""
-    for action in ("booked", "rebooked"):
-        event = await repo.latest_event(session, "meeting", meeting.id, action)
-        if event is not None:
-            return event.occurred_at
-    return meeting.created_at
+    """When the meeting was last booked (the booker's trail row on the audit), or, with no
+    such row, when it was proposed: the meeting cannot have taken place before."""
+    booked = [
+        event.occurred_at
+        for event in await repo.list_events(session, "audit", meeting.audit_id)
+        if event.action in BOOKING_EVENTS and (event.after or {}).get("meeting_id") == meeting.id
+    ]
+    return max(booked, default=meeting.created_at)
 
 
 _PARTS = (("practitioner_id", "practitioner"), ("team_manager_id", "team manager"),

@@ -95,8 +95,8 @@ async def booked_meeting(
         meeting.calendar = "local"
         await session.flush()
         await repo.record_event(
-            session, "system", "meeting", meeting.id, "booked", None, {"state": "booked"},
-            at=BOOKED_AT,
+            session, "system", "audit", audit.id, "uopp_booked", None,
+            {"state": "booked", "meeting_id": meeting.id}, at=BOOKED_AT,
         )  # fmt: skip
         return Booked(cast, meeting.id, chair, tuple(people))
 
