@@ -38,7 +38,7 @@ class AuditBot(TeamsActivityHandler):
         if not members_added:
             return
         actor = actor_of(activity)
-        await self._remember(turn_context, actor)
+        await self._remember(turn_context, actor, installing=True)
         reply = await self._conversations.welcome(actor)
         await turn_context.send_activity(to_activity(reply))
 
@@ -70,13 +70,15 @@ class AuditBot(TeamsActivityHandler):
         return InvokeResponse(status=200, body=body)
 
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
-        await self._remember(turn_context, actor_of(turn_context.activity))
+        await self._remember(turn_context, actor_of(turn_context.activity), installing=True)
 
-    async def _remember(self, turn_context: TurnContext, actor: Actor) -> None:
+    async def _remember(
+        self, turn_context: TurnContext, actor: Actor, *, installing: bool = False
+    ) -> None:
         if not actor.aad_object_id:
             return
         reference = TurnContext.get_conversation_reference(turn_context.activity)
-        await self._conversations.remember(actor, reference.serialize())
+        await self._conversations.remember(actor, reference.serialize(), installing=installing)
 
 
 def actor_of(activity: Activity) -> Actor:

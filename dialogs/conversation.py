@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +55,8 @@ class Conversations:
         self._sessions = sessions
         self._rules = rules or ProgrammeRules()
         self._clock = clock or SystemClock()
+        self._writers = _WriterQueue(sessions)
+        self._saved_chats = _SavedChats()
 
     async def on_card_action(self, actor: Actor, verb: str, data: dict[str, Any]) -> dict[str, Any]:
         """A card button (Action.Execute): act, or refuse, and return the card to show now.
@@ -60,7 +65,7 @@ class Conversations:
         acting never leaves anything half-done.
         """
         try:
-            async with self._sessions() as session, session.begin():
+            async with self._writers.turn(), self._sessions() as session, session.begin():
                 staff = await _staff_of(session, actor)
                 if staff is None or not staff.active:
                     raise ActionRefused(
@@ -119,20 +124,80 @@ class Conversations:
         log.info("greeting staff=%s known=%s", staff.id if staff else None, staff is not None)
         return Reply(card=welcome_card(name, roles))
 
-    async def remember(self, actor: Actor, reference: dict[str, Any]) -> None:
-        """Keep the person's conversation reference so auditbot can message them later."""
+    async def remember(
+        self, actor: Actor, reference: dict[str, Any], *, installing: bool = False
+    ) -> None:
+        """Keep the person's conversation reference so auditbot can message them later.
+
+        Every turn calls this; a chat this process saved in the last few minutes is
+        not written again (that was a second write transaction on every card press).
+        Installing always writes: the outbox may have forgotten the chat since.
+        """
         if not actor.aad_object_id or not actor.tenant_id:
             return
         conversation = reference.get("conversation") or {}
-        async with self._sessions() as session, session.begin():
+        chat = (conversation.get("id", ""), reference.get("serviceUrl", ""))
+        key = (actor.aad_object_id.lower(), actor.tenant_id.lower())
+        if not installing and self._saved_chats.recently_saved(key, chat):
+            return
+        async with self._writers.turn(), self._sessions() as session, session.begin():
             await save_conversation_ref(
                 session,
                 aad_object_id=actor.aad_object_id,
                 tenant_id=actor.tenant_id,
-                conversation_id=conversation.get("id", ""),
-                service_url=reference.get("serviceUrl", ""),
+                conversation_id=chat[0],
+                service_url=chat[1],
                 reference=reference,
             )
+        self._saved_chats.saved(key, chat)
+
+
+class _WriterQueue:
+    """Card actions of this process take turns on SQLite, first come first served.
+
+    SQLite lets one transaction write at a time (ours take the lock at BEGIN).
+    Waiting transactions poll for it with sleeps of up to 100 ms, so under many
+    presses the lock goes to whoever polls first, not who came first: at 50
+    users the slowest presses waited three times the median. An asyncio lock is
+    fair and wakes the next press as soon as the last commits. PostgreSQL locks
+    rows, not the database, so there presses run side by side.
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        bind = sessions.kw.get("bind")
+        self._queued = bind is not None and bind.dialect.name == "sqlite"
+        self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+
+    def turn(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        if not self._queued:
+            return contextlib.nullcontext()
+        loop = asyncio.get_running_loop()
+        if loop not in self._locks:
+            self._locks = {loop: asyncio.Lock()}  # one loop at a time: drop the last one's
+        return self._locks[loop]
+
+
+class _SavedChats:
+    """The chats (conversation id, service URL) this process saved per person lately.
+
+    Bounded in time, so a chat the outbox forgot (Teams said it was gone) is saved
+    again within minutes at most, and in size, so it cannot grow without end.
+    """
+
+    SECONDS = 300.0
+    MOST = 10_000
+
+    def __init__(self) -> None:
+        self._saved: dict[tuple[str, str], tuple[tuple[str, str], float]] = {}
+
+    def recently_saved(self, key: tuple[str, str], chat: tuple[str, str]) -> bool:
+        found = self._saved.get(key)
+        return found is not None and found[0] == chat and time.monotonic() - found[1] < self.SECONDS
+
+    def saved(self, key: tuple[str, str], chat: tuple[str, str]) -> None:
+        if len(self._saved) >= self.MOST:
+            self._saved.clear()
+        self._saved[key] = (chat, time.monotonic())
 
 
 async def describe_roles(session: AsyncSession, staff_id: int) -> list[tuple[str, str]]:

@@ -148,12 +148,15 @@ async def current_card(
     *,
     errors: dict[str, str] | None = None,
     notice: str | None = None,
+    owners: list[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """The card for the audit as it stands: the wizard at its step, or why it is closed."""
+    """The card for the audit as it stands: the wizard at its step, or why it is closed.
+    `owners`, when the caller has already read them this press, saves reading them again."""
     audit = facts.audit
     if not is_editable(audit):
         return closed_card(facts.case_ref, audit.state.label)
-    return wizard_card(await wizard_view(context, facts, errors=errors, notice=notice))
+    view = await wizard_view(context, facts, errors=errors, notice=notice, owners=owners)
+    return wizard_card(view)
 
 
 async def wizard_view(
@@ -162,8 +165,11 @@ async def wizard_view(
     *,
     errors: dict[str, str] | None = None,
     notice: str | None = None,
+    owners: list[tuple[str, str]] | None = None,
 ) -> WizardView:
     audit = facts.audit
+    if owners is None:
+        owners = await recommendation_owners(context.session, facts)
     state = wizard_state(audit, facts.steps)
     [step] = [s for s in facts.steps if s.id == state.step]
     gaps = ()
@@ -181,7 +187,7 @@ async def wizard_view(
         step=step,
         answers=state.answers,
         kloes=facts.kloes,
-        owners=await recommendation_owners(context.session, facts),
+        owners=owners,
         reflection=reflection_view(facts, timezone=context.rules.timezone),
         today=local_today(context.now, context.rules).isoformat(),
         errors=errors or {},
@@ -272,7 +278,8 @@ async def _press(context: ActionContext, audit: Audit, go: str) -> dict[str, Any
     index = step_index(facts.steps, state.step)
     assert index is not None
     step = facts.steps[index]
-    owners = frozenset(v for v, _ in await recommendation_owners(session, facts))
+    named = await recommendation_owners(session, facts)
+    owners = frozenset(v for v, _ in named)
     typed = read_step(context, step, state.answers.get(step.id, {}), owners, len(facts.kloes))
     answers = {**state.answers, step.id: typed}
     if go == "next":
@@ -280,18 +287,18 @@ async def _press(context: ActionContext, audit: Audit, go: str) -> dict[str, Any
         errors = validate_step(facts.steps, step, answers, today=today, owners=owners)
         target = step.id if errors else facts.steps[min(index + 1, len(facts.steps) - 1)].id
         await save_answers(context, facts, step.id, answers, go_to=target)
-        return await current_card(context, facts, errors=errors)
+        return await current_card(context, facts, errors=errors, owners=named)
     if go == "back":
         await save_answers(
             context, facts, step.id, answers, go_to=facts.steps[max(index - 1, 0)].id
         )
-        return await current_card(context, facts)
+        return await current_card(context, facts, owners=named)
     if go in ("add", "remove"):
         answers[step.id] = _rows_changed(context, typed, go)
     await save_answers(context, facts, step.id, answers, go_to=step.id)
     if go == "stop":
         return stopped_card(facts.case_ref, audit.id, step.title)
-    return await current_card(context, facts)
+    return await current_card(context, facts, owners=named)
 
 
 def _rows_changed(context: ActionContext, typed: dict[str, str], go: str) -> dict[str, str]:

@@ -62,13 +62,11 @@ class AuditFacts:
 
 
 async def audit_facts(session: AsyncSession, audit: Audit) -> AuditFacts:
-    cycle = await repo.get_cycle(session, audit.cycle_id)
-    case = await repo.get_case(session, audit.case_id)
+    cycle, case, kloes = await repo.cycle_case_and_kloes(session, audit.cycle_id, audit.case_id)
     tool = load_tool(cycle.audit_tool_id)
-    kloes = tuple(kloe.text for kloe in await repo.list_kloes(session, cycle.id))
     ids = {audit.auditor_id, audit.practitioner_id, audit.team_manager_id, audit.moderator_id}
     people = await repo.staff_by_ids(session, {i for i in ids if i is not None})
-    return AuditFacts(audit, cycle, case.case_ref, tool, wizard_steps(tool), kloes, people)
+    return AuditFacts(audit, cycle, case.case_ref, tool, wizard_steps(tool), tuple(kloes), people)
 
 
 async def recommendation_owners(session: AsyncSession, facts: AuditFacts) -> list[tuple[str, str]]:

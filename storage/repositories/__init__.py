@@ -64,6 +64,7 @@ from storage.repositories.conversations import (
 )
 from storage.repositories.cycles import (
     create_cycle,
+    cycle_case_and_kloes,
     get_cycle,
     get_cycle_for_update,
     list_cycles,
@@ -171,6 +172,7 @@ __all__ = [
     "assign_role",
     "claim_due_messages",
     "create_cycle",
+    "cycle_case_and_kloes",
     "delete_bot_state",
     "enqueue_message",
     "get_audit",

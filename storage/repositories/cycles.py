@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.enums import CycleState, KloeDecision
-from storage.models import Cycle, Kloe, KloeApproval
+from storage.models import Case, Cycle, Kloe, KloeApproval
 from storage.types import utcnow
 from workflow.roles import Role
 
@@ -38,6 +38,26 @@ async def create_cycle(
 
 async def get_cycle(session: AsyncSession, cycle_id: int) -> Cycle | None:
     return await session.get(Cycle, cycle_id)
+
+
+async def cycle_case_and_kloes(
+    session: AsyncSession, cycle_id: int, case_id: int
+) -> tuple[Cycle, Case, list[str]]:
+    """An audit's cycle, its case and the cycle's KLOE texts in order, in one query: every
+    press on an audit's card reads all three."""
+    query = (
+        select(Cycle, Case, Kloe.text)
+        .select_from(Cycle)
+        .join(Case, Case.id == case_id)
+        .outerjoin(Kloe, Kloe.cycle_id == Cycle.id)
+        .where(Cycle.id == cycle_id)
+        .order_by(Kloe.position)
+    )
+    rows = (await session.execute(query)).all()
+    if not rows:
+        raise LookupError(f"cycle {cycle_id} or case {case_id} not found")
+    cycle, case, _ = rows[0]
+    return cycle, case, [text for _, _, text in rows if text is not None]
 
 
 async def get_cycle_for_update(session: AsyncSession, cycle_id: int) -> Cycle | None:

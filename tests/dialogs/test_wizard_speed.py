@@ -1,0 +1,84 @@
+"""What keeps a wizard step quick under load: few statements per press, the audit's cycle,
+case and KLOEs read together, and presses that arrive together all answered correctly.
+
+The figures themselves are in bench/wizard_step.py; these tests pin the
+causes, not the times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import event, select
+
+from storage import repositories as repo
+from storage.models import AuditEvent
+from tests.dialogs.test_wizard import TODAY, make_world, start
+from tests.dialogs.test_wizard_cards import fill_step, step_of
+from tests.factories import create_case, create_cycle, create_service, create_staff, create_team
+from workflow.grades import Grade
+from workflow.roles import Role
+
+
+async def test_a_wizard_step_reads_and_writes_in_seven_statements(db):
+    world = await make_world(db)
+    card = await start(world)
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            statements.append(statement.split()[0].upper())
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        typed = fill_step(card, Grade.GOOD, today=TODAY, outcomes_met=True)
+        following = await world.click(world.auditor, card, "Save and continue", **typed)
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+
+    assert step_of(following) != step_of(card)
+    # who is pressing, the audit (locked), its cycle + case + KLOEs, its people, who may own
+    # a recommendation (once, not again for the next card), the draft, its trail row
+    assert statements == ["SELECT"] * 5 + ["UPDATE", "INSERT"]
+
+
+async def test_an_audits_cycle_case_and_kloes_come_in_one_read_with_kloes_in_order(session):
+    service = await create_service(session)
+    team = await create_team(session, service=service)
+    practitioner = await create_staff(session, roles=[(Role.PRACTITIONER, team)])
+    case = await create_case(session, team=team, practitioner=practitioner, case_ref="EH-77")
+    with_kloes = await create_cycle(session, service=service, kloes=("First", "Second", "Third"))
+    without = await create_cycle(session, service=service, kloes=())
+
+    cycle, found_case, kloes = await repo.cycle_case_and_kloes(session, with_kloes.id, case.id)
+    assert (cycle.id, found_case.case_ref, kloes) == (
+        with_kloes.id,
+        "EH-77",
+        [
+            "First",
+            "Second",
+            "Third",
+        ],
+    )
+    cycle, found_case, kloes = await repo.cycle_case_and_kloes(session, without.id, case.id)
+    assert (cycle.id, found_case.id, kloes) == (without.id, case.id, [])
+
+
+async def test_the_same_press_arriving_five_times_at_once_saves_once(db):
+    world = await make_world(db)
+    card = await start(world)
+    typed = fill_step(card, Grade.GOOD, today=TODAY, outcomes_met=True)
+
+    cards = await asyncio.gather(
+        *(world.click(world.auditor, card, "Save and continue", **typed) for _ in range(5))
+    )
+
+    # Teams retries and double taps: one press saves, the rest see the step it saved to
+    assert {step_of(answer) for answer in cards} == {step_of(cards[0])} != {step_of(card)}
+    async with db.sessions() as session:
+        saved = await session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.entity_id == world.audit_id, AuditEvent.action == "draft_saved"
+            )
+        )
+        assert len(saved.all()) == 1
