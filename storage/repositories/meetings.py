@@ -128,7 +128,7 @@ async def claim_chair_question(session: AsyncSession, meeting_id: int, now: date
         .values(chair_asked_at=now)
         .execution_options(synchronize_session=False)
     )
-    return claimed.rowcount == 1
+    return int(getattr(claimed, "rowcount", 0) or 0) == 1
 
 
 # --- booking -------------------------------------------------------------------------
