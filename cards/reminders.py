@@ -37,8 +37,8 @@ LATE_NOTICE = (
     "This reminder is late because auditbot was not running when it was due. Sorry for the delay."
 )
 CHAT_HELP = (
-    "You can also reply in this chat: **done 12**, **partly 12 what was done**, or "
-    "**not yet 12 2026-12-18** (the action's number, then a new date)."
+    "You can also reply in this chat: **done {n}**, **partly {n} what was done**, or "
+    "**not yet {n} 2026-12-18** (the action's number, then a new date)."
 )
 PROGRESS_CHOICES = (("done", "Done"), ("partly", "Partly done"), ("not_yet", "Not yet"))
 
@@ -96,8 +96,9 @@ def reminder_card(view: ReminderView) -> dict:
         until = day_label(view.snoozed_until, view.today)
         body.append(paragraph(f"Snoozed: no reminder about these until {until}."))
     else:
-        if any(line.action_id for line in view.lines):
-            body.append(paragraph(CHAT_HELP, subtle=True))
+        numbers = [line.action_id for line in view.lines if line.action_id is not None]
+        if numbers:
+            body.append(paragraph(CHAT_HELP.format(n=numbers[0]), subtle=True))
         ids = ",".join(str(i) for i in view.reminder_ids)
         actions = [execute("Snooze for a working day", SNOOZE, {"reminders": ids})]
     fallback = "Late: " + "; ".join(
@@ -233,6 +234,6 @@ def action_problem_card(message: str) -> dict:
     body: list[CardElement] = [
         heading("Action progress not saved"),
         paragraph(message),
-        paragraph(CHAT_HELP, subtle=True),
+        paragraph(CHAT_HELP.format(n=12), subtle=True),
     ]
     return card(body, fallback=message)
