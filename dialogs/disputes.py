@@ -605,3 +605,14 @@ async def _record_decision(
     dispute.decided_by_id = context.staff.id
     dispute.decided_at = context.now
     await _trail(context, audit, dispute, "dispute_decided", before)
+
+
+async def current_decision_card(session: AsyncSession, audit: Audit, *, timezone: str) -> dict:
+    """The decision card of the audit's dispute as things stand, for a decider who opens it
+    from elsewhere (the weekly digest); its buttons are the decision's own."""
+    result = await result_view(session, audit, timezone=timezone)
+    dispute = await repo.latest_dispute(session, audit.id)
+    if dispute is None:
+        return result_card(result)
+    story = await dispute_view(session, audit, dispute)
+    return decision_card(result, story, await _decision_rows(session, audit))

@@ -29,6 +29,49 @@
     };
   }
 
+  // Teams draws chart elements (Chart.Donut, Chart.VerticalBar.Grouped, ...) that this
+  // renderer does not know. A client that cannot draw an element draws its `fallback`,
+  // and so does this renderer: a chart that carries a fallback element is drawn from it
+  // and reported under `fallbacks`, not as a warning. Anything else unknown, and a
+  // chart without a fallback, still warns.
+  const TEAMS_ONLY = /^Chart\./;
+
+  function chartsWithFallback(value, found) {
+    if (Array.isArray(value)) {
+      value.forEach((item) => chartsWithFallback(item, found));
+    } else if (value && typeof value === "object") {
+      const type = value.type;
+      const fallback = value.fallback;
+      if (
+        typeof type === "string" &&
+        TEAMS_ONLY.test(type) &&
+        !AC.GlobalRegistry.elements.findByName(type) &&
+        fallback && typeof fallback === "object" && typeof fallback.type === "string"
+      ) {
+        found.push(type);
+      }
+      Object.values(value).forEach((item) => chartsWithFallback(item, found));
+    }
+    return found;
+  }
+
+  function setAsideFallbacks(events, charts) {
+    const kept = [];
+    const used = [];
+    for (const event of events) {
+      const index = charts.findIndex(
+        (type) => event.event === "UnknownElementType" && event.message === AC.Strings.errors.unknownElementType(type),
+      );
+      if (index >= 0) {
+        used.push(charts[index]);
+        charts.splice(index, 1);
+      } else {
+        kept.push(event);
+      }
+    }
+    return { kept, used };
+  }
+
   window.renderCard = function (payload, hostConfig) {
     const card = new AC.AdaptiveCard();
     card.hostConfig = new AC.HostConfig(hostConfig);
@@ -54,15 +97,16 @@
     for (const event of card.validateProperties().validationEvents) {
       events.push(describe(event));
     }
+    const { kept, used } = setAsideFallbacks(events, chartsWithFallback(payload, []));
     const host = document.getElementById("card");
     host.replaceChildren();
     const element = card.render();
     if (element) {
       host.appendChild(element);
     } else {
-      events.push({ phase: "Render", event: "NothingRendered", message: "card.render() returned nothing", source: "" });
+      kept.push({ phase: "Render", event: "NothingRendered", message: "card.render() returned nothing", source: "" });
     }
     const box = host.getBoundingClientRect();
-    return { events: events, width: box.width, height: box.height };
+    return { events: kept, fallbacks: used, width: box.width, height: box.height };
   };
 })();

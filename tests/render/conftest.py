@@ -40,6 +40,18 @@ CONTROLS: dict[str, dict[str, Any]] = {
         "version": "1.5",
         "body": [{"type": "Input.Text", "id": "reason", "isRequired": True}],
     },
+    # Teams' charts are drawn from their fallback here; these must still warn: a chart
+    # whose fallback is itself unknown, and an unknown element that is not a chart.
+    "chart-with-unknown-fallback": {
+        "type": "AdaptiveCard",
+        "version": "1.5",
+        "body": [{"type": "Chart.Donut", "data": [], "fallback": {"type": "Chart.Pie"}}],
+    },
+    "unknown-element-with-fallback": {
+        "type": "AdaptiveCard",
+        "version": "1.5",
+        "body": [{"type": "Custom.Widget", "fallback": {"type": "TextBlock", "text": "Hi"}}],
+    },
     "bad-colour": {
         "type": "AdaptiveCard",
         "version": "1.5",

@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,9 @@ class Rendered:
     screenshots: list[Path]
     width: float
     height: float
+    # Teams-only elements (charts) this renderer drew from their fallback, as a client
+    # without charts would; not warnings (see card.js).
+    fallbacks: list[str] = field(default_factory=list)
 
 
 def find_chromium() -> str:
@@ -125,6 +128,7 @@ def render_cards(
             screenshots=[Path(path) for path in item["screenshots"]],
             width=item["width"],
             height=item["height"],
+            fallbacks=item.get("fallbacks", []),
         )
         for item in json.loads(result.stdout)["results"]
     }

@@ -80,6 +80,15 @@ def test_renderer_reports_a_broken_card(rendered: dict[str, Rendered], name: str
     assert rendered[f"controls/{name}"].events != []
 
 
+def test_teams_charts_are_drawn_from_their_fallback_and_reported(rendered: dict[str, Rendered]):
+    """This renderer has no charts; like any client without them it draws each chart's
+    fallback, which the harness reports apart from warnings (see card.js)."""
+    digest = rendered["digest"]
+    assert digest.fallbacks == ["Chart.VerticalBar.Grouped", "Chart.Donut"]
+    assert digest.events == []
+    assert rendered["controls/chart-with-unknown-fallback"].fallbacks == ["Chart.Donut"]
+
+
 def test_a_card_with_buttons_screenshots_its_forms(rendered: dict[str, Rendered]):
     """The auditor's card has "Ask to be exempt"; its opened form is pictured too."""
     screenshots = rendered["allocation-auditor"].screenshots

@@ -1,0 +1,381 @@
+"""The daily follow-up sweeps (DOMAIN.md step 10): dip audits, re-audits, escalations.
+
+- A dip audit `dip_audit_weeks` after work was graded RI or Inadequate: a
+  task for the Audit Team (a card, a trail row), and the audit moves to
+  follow-up where its state allows.
+- The re-audit of at least `reaudit_fraction` (rounded up) of a cycle's
+  below-Good work, `reaudit_months` after the cycle's moderation day: the
+  sample is drawn with a recorded seed (`workflow.selection.reaudit_sample`)
+  and allocated in a cycle of its own by the same rules as any cycle
+  (`dialogs.cycles`), and everyone is told as for any allocation.
+- Work still below Good `escalation_months` after its audit, with no later
+  audit of the case at Good: escalated to the service's Divisional Director.
+
+Each follow-up is one transaction that first records it in `follow_ups`
+under a unique key, then writes its trail rows and outbox messages: running
+the sweep twice, or on two instances at once, does each thing once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cards.dates import day
+from cards.follow_up import (
+    DipAuditView,
+    EscalationView,
+    ReauditView,
+    dip_audit_card,
+    escalation_card,
+    reaudit_card,
+)
+from dialogs.access import AUDIT_TEAM_ROLES
+from dialogs.cycles import CycleRequestError, _allocate, _write_audits
+from dialogs.notices import send_allocation_notices
+from dialogs.notify import tell
+from storage import repositories as repo
+from storage.enums import CycleState
+from storage.models import Cycle, FollowUpKind, Service
+from storage.repositories import follow_up as follow_ups
+from storage.repositories.digest import REAUDIT_METHOD
+from storage.repositories.follow_up import FollowUpCandidate
+from workflow.calendar import Clock, WorkingCalendar, add_months
+from workflow.deadlines import Deadline, dip_audit_due, escalation_due, reaudit_due
+from workflow.roles import Party, Role
+from workflow.rules import ProgrammeRules
+from workflow.selection import ReauditSample, reaudit_sample
+from workflow.states import Action, find_transition
+
+log = logging.getLogger(__name__)
+
+ACTOR = "scheduler"
+
+
+@dataclass(frozen=True)
+class ServiceRules:
+    service: Service
+    rules: ProgrammeRules
+    calendar: WorkingCalendar
+
+
+async def run_follow_ups(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, rules: ProgrammeRules
+) -> int:
+    """Start every follow-up that has fallen due; returns how many were started now.
+
+    Daily is enough (each fires on its due working day, or at the first run after
+    it if the service was down). Safe to run again, and on several instances.
+    """
+    now = clock.now()
+    async with sessions() as session:
+        services = await _service_rules(session, rules)
+    if not services:
+        return 0
+    started = await _dip_audits(sessions, now, services)
+    started += await _reaudits(sessions, now, services)
+    started += await _escalations(sessions, now, services)
+    if started:
+        log.info("follow-up sweep started %s follow-ups", started)
+    return started
+
+
+async def _service_rules(session: AsyncSession, rules: ProgrammeRules) -> dict[int, ServiceRules]:
+    found = {}
+    for service in await repo.list_services(session):
+        own = rules.with_overrides(service.rules_overrides or {})
+        found[service.id] = ServiceRules(service, own, WorkingCalendar.from_rules(own))
+    return found
+
+
+def reaudit_due_for_cycle(
+    rules: ProgrammeRules, calendar: WorkingCalendar, month: date
+) -> Deadline:
+    """When a cycle's below-Good work is re-audited: `reaudit_months` after the cycle's
+    moderation day (the last working day of its month)."""
+    moderation_day = calendar.last_working_day_of_month(month.year, month.month)
+    return reaudit_due(rules, calendar, moderation_day)
+
+
+# --- dip audits ------------------------------------------------------------------------
+
+
+async def _dip_audits(
+    sessions: async_sessionmaker[AsyncSession], now: datetime, services: dict[int, ServiceRules]
+) -> int:
+    # Due dates only move later (to a working day), so nothing moderated after this bound
+    # is due; a day's margin covers local dates against UTC instants.
+    weeks = min(s.rules.dip_audit_weeks for s in services.values())
+    bound = now - timedelta(weeks=weeks) + timedelta(days=1)
+    async with sessions() as session:
+        found = await follow_ups.dip_audit_candidates(session, bound)
+    started = 0
+    for candidate in found:
+        where = services[candidate.service_id]
+        moderated_on = where.calendar.local_date(candidate.audit.moderated_at)
+        due = dip_audit_due(where.rules, where.calendar, moderated_on)
+        if where.calendar.local_date(now) < due.day:
+            continue
+        async with sessions.begin() as session:
+            started += await _start_dip_audit(session, candidate, where, due, now)
+    return started
+
+
+async def _start_dip_audit(
+    session: AsyncSession,
+    candidate: FollowUpCandidate,
+    where: ServiceRules,
+    due: Deadline,
+    now: datetime,
+) -> int:
+    key = f"dip_audit:audit:{candidate.audit.id}"
+    recorded = await follow_ups.record_follow_up(
+        session, key, FollowUpKind.DIP_AUDIT, service_id=where.service.id, due_on=due.day,
+        done_at=now, outcome="task_created", audit_id=candidate.audit.id,
+    )  # fmt: skip
+    if recorded is None:
+        return 0
+    audit = await repo.get_audit_for_update(session, candidate.audit.id)
+    assert audit is not None and audit.final_grade is not None
+    moved = False
+    step = find_transition(audit.state, Action.START_FOLLOW_UP)
+    if step is not None and Party.SYSTEM in step.parties:
+        before = repo.snapshot(audit, ("state",))
+        audit.state = step.target
+        await session.flush()
+        await repo.record_event(
+            session, ACTOR, "audit", audit.id, "follow_up_started", before,
+            repo.snapshot(audit, ("state",)), at=now,
+        )  # fmt: skip
+        moved = True
+    recorded.details = {"moved_to_follow_up": moved, "state": audit.state.value}
+    await repo.record_event(
+        session, ACTOR, "audit", audit.id, "dip_audit_due", None,
+        {"follow_up": key, "due_on": due.day, "grade": audit.final_grade}, at=now,
+    )  # fmt: skip
+    team = await repo.get_team(session, candidate.team_id)
+    view = DipAuditView(
+        case_ref=candidate.case_ref,
+        service=where.service.name,
+        team=team.name if team else "",
+        grade=audit.final_grade.label,
+        moderated_on=day(audit.moderated_at, where.rules.timezone),
+        due_on=day(due.day),
+        weeks=where.rules.dip_audit_weeks,
+        moved_to_follow_up=moved,
+    )
+    for person in await _audit_team(session, where.service.id):
+        await tell(
+            session, person, "follow_up", f"follow_up:{key}",
+            summary=f"Dip audit due: case {candidate.case_ref}", card=dip_audit_card(view),
+        )  # fmt: skip
+    return 1
+
+
+async def _audit_team(session: AsyncSession, service_id: int) -> list[int]:
+    holders = await repo.staff_holding_roles(session, AUDIT_TEAM_ROLES, service_id)
+    return sorted({staff.id for staff, _ in holders})
+
+
+# --- re-audits -------------------------------------------------------------------------
+
+
+async def _reaudits(
+    sessions: async_sessionmaker[AsyncSession], now: datetime, services: dict[int, ServiceRules]
+) -> int:
+    months = min(s.rules.reaudit_months for s in services.values())
+    some_calendar = next(iter(services.values())).calendar
+    latest_month = add_months(some_calendar.local_date(now).replace(day=1), -months)
+    async with sessions() as session:
+        cycles = await follow_ups.cycles_awaiting_reaudit(session, latest_month)
+    started = 0
+    for cycle in cycles:
+        where = services[cycle.service_id]
+        due = reaudit_due_for_cycle(where.rules, where.calendar, cycle.month)
+        if where.calendar.local_date(now) < due.day:
+            continue
+        async with sessions.begin() as session:
+            started += await _start_reaudit(session, cycle.id, where, due, now)
+    return started
+
+
+def reaudit_seed(cycle: Cycle) -> int:
+    """The re-audit sample's seed: the source cycle's own selection seed, or its id when it
+    has none, so anyone can re-run the draw from the cycle's record."""
+    return int(cycle.selection_seed) if cycle.selection_seed is not None else cycle.id
+
+
+async def _start_reaudit(
+    session: AsyncSession, cycle_id: int, where: ServiceRules, due: Deadline, now: datetime
+) -> int:
+    key = f"reaudit:cycle:{cycle_id}"
+    recorded = await follow_ups.record_follow_up(
+        session, key, FollowUpKind.REAUDIT, service_id=where.service.id, due_on=due.day,
+        done_at=now, outcome="pending", cycle_id=cycle_id,
+    )  # fmt: skip
+    if recorded is None:
+        return 0
+    source = await repo.get_cycle(session, cycle_id)
+    assert source is not None
+    population = await follow_ups.below_good_in_cycle(session, cycle_id)
+    seed = reaudit_seed(source)
+    sample = reaudit_sample(
+        sorted({c.case_ref for c in population}), where.rules.reaudit_fraction, seed
+    )
+    recorded.details = {
+        "seed": seed,
+        "fraction": where.rules.reaudit_fraction,
+        "below_good": len(population),
+        "case_refs": list(sample.case_refs),
+        "explanation": sample.explanation,
+    }
+    if not sample.case_refs:
+        recorded.outcome = "nothing_below_good"
+        await session.flush()
+        return 1
+    chosen = [c for c in population if c.case_ref in set(sample.case_refs)]
+    view = ReauditView(
+        source=source.title,
+        service=where.service.name,
+        below_good=len(population),
+        case_refs=sample.case_refs,
+        explanation=sample.explanation,
+        cycle=None,
+    )
+    try:
+        async with session.begin_nested():
+            cycle = await _open_reaudit_cycle(session, source, chosen, where, sample, now)
+        recorded.outcome = "allocated"
+        recorded.details = {**recorded.details, "reaudit_cycle_id": cycle.id}
+        view = ReauditView(**{**view.__dict__, "cycle": cycle.title})
+    except CycleRequestError as error:
+        log.info("re-audit of cycle %s could not be allocated", cycle_id)
+        recorded.outcome = "not_allocated"
+        recorded.details = {**recorded.details, "problem": str(error)}
+        view = ReauditView(**{**view.__dict__, "problem": str(error)})
+    await session.flush()
+    await repo.record_event(
+        session, ACTOR, "cycle", cycle_id, "reaudit_sampled", None,
+        {"follow_up": key, "outcome": recorded.outcome, **recorded.details}, at=now,
+    )  # fmt: skip
+    for person in await _audit_team(session, where.service.id):
+        await tell(
+            session, person, "follow_up", f"follow_up:{key}",
+            summary=f"Re-audit of {source.title}: {len(sample.case_refs)} cases",
+            card=reaudit_card(view),
+        )  # fmt: skip
+    return 1
+
+
+async def _open_reaudit_cycle(
+    session: AsyncSession,
+    source: Cycle,
+    chosen: Sequence[FollowUpCandidate],
+    where: ServiceRules,
+    sample: ReauditSample,
+    now: datetime,
+) -> Cycle:
+    """A cycle of its own for the re-audits, opened and allocated as any cycle is."""
+    month = where.calendar.local_date(now).replace(day=1)
+    kloes = [kloe.text for kloe in await repo.list_kloes(session, source.id)]
+    cycle = await repo.create_cycle(
+        session, where.service.id, f"Re-audit of {source.title}", month, source.audit_tool_id,
+        kloes,
+    )  # fmt: skip
+    cases = await repo.cases_by_ids(session, {c.audit.case_id for c in chosen})
+    picked = sorted(cases.values(), key=lambda case: case.case_ref)
+    allocations = await _allocate(session, where.service.id, picked)
+    cycle.state = CycleState.OPEN
+    cycle.selection_seed = int(sample.seed)
+    cycle.selection_method = REAUDIT_METHOD
+    cycle.selection_explanation = sample.explanation
+    cycle.selection_plan = {"reaudit_of": source.id, "seed": cycle.selection_seed}
+    cycle.opened_at = now
+    await session.flush()
+    await repo.record_event(
+        session, ACTOR, "cycle", cycle.id, "opened", None, repo.snapshot(cycle), at=now
+    )
+    teams = {team.id: team for team in await repo.list_teams(session, where.service.id)}
+    audits = await _write_audits(
+        session, cycle, picked, allocations, where.rules, now, ACTOR, teams
+    )
+    await send_allocation_notices(session, cycle, audits, timezone=where.rules.timezone)
+    return cycle
+
+
+# --- escalations -----------------------------------------------------------------------
+
+
+async def _escalations(
+    sessions: async_sessionmaker[AsyncSession], now: datetime, services: dict[int, ServiceRules]
+) -> int:
+    months = min(s.rules.escalation_months for s in services.values())
+    some_calendar = next(iter(services.values())).calendar
+    bound = datetime.combine(
+        add_months(some_calendar.local_date(now), -months) + timedelta(days=2),
+        datetime.min.time(),
+        tzinfo=now.tzinfo,
+    )
+    async with sessions() as session:
+        found = await follow_ups.escalation_candidates(session, bound)
+    started = 0
+    for candidate in found:
+        where = services[candidate.service_id]
+        moderated_on = where.calendar.local_date(candidate.audit.moderated_at)
+        due = escalation_due(where.rules, where.calendar, moderated_on)
+        if where.calendar.local_date(now) < due.day:
+            continue
+        async with sessions.begin() as session:
+            started += await _escalate(session, candidate, where, due, now)
+    return started
+
+
+async def _escalate(
+    session: AsyncSession,
+    candidate: FollowUpCandidate,
+    where: ServiceRules,
+    due: Deadline,
+    now: datetime,
+) -> int:
+    key = f"escalation:audit:{candidate.audit.id}"
+    audit = candidate.audit
+    directors = sorted(
+        staff.id
+        for staff, _ in await repo.staff_holding_roles(
+            session, (Role.DIVISIONAL_DIRECTOR,), where.service.id
+        )
+    )
+    recorded = await follow_ups.record_follow_up(
+        session, key, FollowUpKind.ESCALATION, service_id=where.service.id, due_on=due.day,
+        done_at=now, outcome="escalated" if directors else "no_director",
+        details={"to": directors}, audit_id=audit.id,
+    )  # fmt: skip
+    if recorded is None:
+        return 0
+    assert audit.final_grade is not None
+    await repo.record_event(
+        session, ACTOR, "audit", audit.id, "escalated_not_improved", None,
+        {"follow_up": key, "to": directors, "grade": audit.final_grade, "due_on": due.day},
+        at=now,
+    )  # fmt: skip
+    team = await repo.get_team(session, candidate.team_id)
+    view = EscalationView(
+        case_ref=candidate.case_ref,
+        service=where.service.name,
+        team=team.name if team else "",
+        grade=audit.final_grade.label,
+        moderated_on=day(audit.moderated_at, where.rules.timezone),
+        months=where.rules.escalation_months,
+    )
+    # With no Divisional Director set up, the Audit Team hears instead, so it is not lost.
+    for person in directors or await _audit_team(session, where.service.id):
+        await tell(
+            session, person, "follow_up", f"follow_up:{key}",
+            summary=f"Escalated: case {candidate.case_ref} not improved",
+            card=escalation_card(view),
+        )  # fmt: skip
+    return 1
