@@ -165,6 +165,15 @@ class GraphCalendar:
         await self._http.aclose()
         await self._credential.close()
 
+    async def warm_up(self) -> None:
+        """Load msgraph's models now, in a worker thread; call once at start-up.
+
+        msgraph imports some 1,200 model modules the first time it reads an
+        event. Left to the first booking, that import runs on the event loop
+        and stalls every Teams request for seconds.
+        """
+        await asyncio.to_thread(_load_models)
+
     async def schedules(
         self, organiser_email: str, emails: tuple[str, ...], start: datetime, end: datetime
     ) -> dict[str, Schedule]:
@@ -306,6 +315,11 @@ class GraphCalendar:
 
     def _backoff(self, attempt: int) -> float:
         return min(self.backoff_seconds * 2 ** (attempt - 1), self.max_retry_wait_seconds)
+
+
+def _load_models() -> None:
+    for model in (Event, ScheduleInformation):
+        model().get_field_deserializers()
 
 
 class _OneTokenRequestAtATime:

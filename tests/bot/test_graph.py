@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -541,6 +543,44 @@ async def test_an_unregistered_certificate_is_refused(graph: GraphStandIn, tmp_p
     finally:
         await calendar.close()
     assert graph.events == {}
+
+
+# -- start-up ----------------------------------------------------------------------
+
+WARM_UP = """
+import asyncio, sys
+from bot.config import load_settings
+from bot.graph import build_calendar
+
+MODEL = "msgraph.generated.models.calendar_permission"
+settings = load_settings(
+    demo=True, graph_tenant_id=sys.argv[1], graph_client_id=sys.argv[2],
+    graph_client_secret="unused: warming up calls nobody",
+)
+
+async def main():
+    calendar = build_calendar(settings)
+    before = MODEL in sys.modules
+    await calendar.warm_up()
+    after = MODEL in sys.modules
+    await calendar.close()
+    print(before, after)
+
+asyncio.run(main())
+"""
+
+
+def test_warming_up_loads_the_models_reading_an_event_would_otherwise_load_on_the_loop() -> None:
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", WARM_UP, TENANT_ID, CLIENT_ID],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True"]
 
 
 # -- configuration -----------------------------------------------------------------
