@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -106,7 +107,6 @@ async def ask_chairs(
             audit = await repo.get_audit(session, meeting.audit_id) if meeting else None
             if meeting is None or audit is None:
                 continue
-            await session.refresh(meeting)
             view = await meeting_view(session, meeting, audit, now=now, rules=rules)
             await tell(
                 session,
@@ -172,7 +172,7 @@ def _held_on_problem(view: MeetingView, draft: Mapping[str, str]) -> str | None:
     )
 
 
-def _date(text: str):
+def _date(text: str) -> date:
     value = parse_day(text)
     assert value is not None
     return value
