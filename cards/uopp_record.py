@@ -86,6 +86,11 @@ class MeetingView:
         meeting = "second UoPP meeting" if self.second else "UoPP meeting"
         return f"The {meeting} for case {self.case_ref}"
 
+    @property
+    def question(self) -> str:
+        meeting = "second UoPP meeting" if self.second else "UoPP meeting"
+        return f"Did the {meeting} for case {self.case_ref} take place?"
+
     def data(self, draft: Mapping[str, str], step: str, inputs: Sequence[str] = ()) -> dict:
         """What every button on a card sends: the meeting, the audit's version, the step,
         and the answers so far except those the card itself asks (its inputs send them)."""
@@ -148,7 +153,7 @@ class Problems:
 def _top(view: MeetingView, step: str, problems: Problems | None) -> list[CardElement]:
     number = STEPS.index(step) + 1
     body: list[CardElement] = [
-        heading(view.title if step == QUESTION else _STEP_TITLES[step]),
+        heading(view.question if step == QUESTION else _STEP_TITLES[step]),
         paragraph(f"{view.title} · step {number} of {len(STEPS)}", subtle=True),
     ]
     if problems and problems.notice:
@@ -195,9 +200,7 @@ def held_question_card(
     data = view.data(draft, QUESTION, [HELD_ON])
     body = _top(view, QUESTION, problems)
     body += [
-        paragraph(
-            f"Did it take place? It was booked for {view.scheduled}, chaired by {view.chair}."
-        ),
+        paragraph(f"It was booked for {view.scheduled}, chaired by {view.chair}."),
         paragraph(
             "Only that it took place is recorded, then the improvement plan agreed and whether "
             "the grade is raised. Not what was said.",

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from dialogs.uopp_record import ask_chairs
+from storage import repositories as repo
 from storage.db import make_engine, session_factory
 from storage.enums import (
     MeetingKind,
@@ -97,7 +98,7 @@ async def test_should_ask_the_chair_once_when_the_meeting_has_ended(db: Database
         f"Did the UoPP meeting for case {booked.cast.case_ref} take place?"
         == (message.payload["summary"])
     )
-    assert "Did it take place?" in texts(card)
+    assert f"Did the UoPP meeting for case {booked.cast.case_ref} take place?" in texts(card)
     assert {HELD, NOT_HELD, "escalate.safeguarding"} <= verbs(card)
     assert inputs_of(card)["held_on"] == "2026-12-01"  # the meeting's own date by default
     assert (await meeting(db, booked.meeting_id)).chair_asked_at == ASKED_AT
@@ -165,6 +166,10 @@ async def test_should_record_a_meeting_held_with_its_plan_and_a_raised_grade(db:
     audit = await load_audit(db, booked.audit_id)
     assert audit.state is AuditState.UOPP_HELD
     assert (audit.moderated_grade, audit.final_grade) == (Grade.REQUIRES_IMPROVEMENT, Grade.GOOD)
+    async with db.sessions() as session:
+        owed = await repo.open_action_rows_for_owner(session, cast.practitioner.id)
+    [owed_action] = [row.recommendation.action for row in owed]  # in `my actions`
+    assert owed_action == "Update the chronology with the child's views"
     actions = await uopp_actions(db, booked.audit_id)
     assert [(a.action, a.owner_id, a.due_on, a.source, a.level) for a in actions] == [
         ("Update the chronology with the child's views", cast.practitioner.id,
