@@ -310,9 +310,9 @@ async def _reaudits(
             "not_allocated": "could not be allocated; the Audit Team has the reasons",
             "nothing_below_good": "not needed: nothing fell below Good",
         }.get(done.outcome, done.outcome)
+        cases = "1 case" if picked == 1 else f"{picked} cases"
         lines.append(
-            f"{titles.get(done.cycle_id or 0, 'A cycle')}: {picked} cases picked for re-audit, "
-            f"{what}."
+            f"{titles.get(done.cycle_id or 0, 'A cycle')}: {cases} picked for re-audit, {what}."
         )
     below = await reads.below_good_counts(session, list(titles), reader.team_ids)
     sampled = await reads.follow_up_keys(session, reader.service_ids, FollowUpKind.REAUDIT)
@@ -323,7 +323,7 @@ async def _reaudits(
         service = services.get(cycle.service_id)
         own = rules.with_overrides(service.rules_overrides or {}) if service else rules
         due = reaudit_due_for_cycle(own, WorkingCalendar.from_rules(own), cycle.month)
-        if due.day < today + WEEK:
+        if due.day <= today + WEEK:
             lines.append(
                 f"{cycle.title}: {below[cycle.cycle_id]} audits below Good; at least "
                 f"{own.reaudit_fraction:.0%} are re-audited from {day_label(due.day, today)}."

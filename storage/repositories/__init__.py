@@ -82,23 +82,21 @@ from storage.repositories.disputes import (
 from storage.repositories.events import jsonable, list_events, record_event, snapshot
 from storage.repositories.meetings import (
     add_meeting,
-    get_meeting,
-    get_meeting_by_graph_event_id,
-    list_attendees,
-    list_meetings,
-    set_attendee_response,
-)
-from storage.repositories.meetings import (
     busy_times_by_email,
     claim_meetings_to_book,
     forget_cancelled_event,
     get_claimed_meeting,
+    get_meeting,
+    get_meeting_by_graph_event_id,
+    list_attendees,
     list_booked_meetings_to_check,
+    list_meetings,
     list_meetings_to_cancel,
     live_meeting,
     release_stale_booking_claims,
     replace_attendees,
     responses_for_event,
+    set_attendee_response,
 )
 from storage.repositories.outbox import (
     claim_due_messages,

@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from cards.digest import NOTHING_NEEDS_YOU, OPEN_DECISION
 from dialogs import flows  # noqa: F401 (declares every card action)
 from dialogs.actions import ActionContext, ActionRefused, run_action
 from scheduler.digest import build_digest, digest_readers, send_weekly_digests
-from storage.models import ExemptionRequest, OutboxMessage
+from scheduler.follow_up import run_follow_ups
+from storage.models import ExemptionRequest, OutboxMessage, Staff
 from tests.conftest import Database
-from tests.factories import create_audit, create_service, create_staff, create_team
+from tests.factories import (
+    create_audit,
+    create_cycle,
+    create_service,
+    create_staff,
+    create_team,
+)
 from tests.render.checks import card_bytes, card_problems, execute_verbs
 from tests.scheduler.dataset import NOW, Dataset, build_dataset
 from workflow.calendar import FixedClock
+from workflow.grades import Grade
 from workflow.roles import Role
 from workflow.rules import ProgrammeRules
 from workflow.states import AuditState
@@ -184,3 +192,31 @@ async def test_a_quiet_service_reads_nothing_needs_you(db: Database):
     assert card_problems(card) == []
     view = await view_for(db, head.id)
     assert not view.needs_you and view.current is None
+
+
+async def test_reaudits_falling_due_and_samples_drawn_are_named(db: Database):
+    async with db.sessions.begin() as session:
+        service = await create_service(session, name="Early Help")
+        head = await create_staff(session, roles=[(Role.HEAD_OF_SERVICE, service)])
+        cycle = await create_cycle(session, service=service, month=date(2026, 5, 1), title="May")
+        for _ in range(5):
+            await create_audit(
+                session, cycle=cycle, state=AuditState.UOPP_HELD,
+                final_grade=Grade.REQUIRES_IMPROVEMENT, moderated_at=NOW - timedelta(days=180),
+            )  # fmt: skip
+        # Nobody may audit these cases again: every auditor here audited one already.
+        await session.execute(update(Staff).values(auditor_trained=False))
+
+    view = await view_for(db, head.id)
+    assert view.reaudits == [
+        "May: 5 audits below Good; at least 10% are re-audited from Mon 30 Nov."
+    ]
+
+    monday = NOW + timedelta(days=7)
+    await run_follow_ups(db.sessions, FixedClock(monday - timedelta(hours=2)), RULES)
+    async with db.sessions() as session:
+        [reader] = await digest_readers(session)
+        later = await build_digest(session, reader, now=monday, rules=RULES)
+    assert later.reaudits == [
+        "May: 1 case picked for re-audit, could not be allocated; the Audit Team has the reasons."
+    ]
