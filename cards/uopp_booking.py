@@ -4,6 +4,7 @@ Team's extension. Case references only; times are already in words and local tim
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from microsoft_teams.cards import CardElement, Container, DateInput
 
@@ -65,7 +66,7 @@ def options_card(view: OptionsView) -> dict:
     if view.status is not None:
         body.append(paragraph(view.status))
         return card(body, fallback=f"{fallback}: {view.status}")
-    actions = [
+    actions: list[Any] = [
         execute(f"Book option {n + 1}", PICK_OPTION, {**data, "option": n}, positive=n == 0)
         for n in range(len(view.options))
     ]

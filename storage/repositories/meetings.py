@@ -296,7 +296,8 @@ async def busy_times_by_email(
         )
         .order_by(Meeting.starts_at)
     )
-    return [(email, a, b) for email, a, b in (await session.execute(query)).all()]
+    rows = (await session.execute(query)).all()
+    return [(email, a, b) for email, a, b in rows if a is not None and b is not None]
 
 
 async def responses_for_event(session: AsyncSession, event_id: str) -> dict[str, str]:
