@@ -569,3 +569,34 @@ def all_execute_data(card: dict[str, Any], verb: str) -> list[dict[str, Any]]:
 
     walk(card)
     return found
+
+
+async def test_should_record_a_second_uopp_when_follow_up_has_already_started(db: Database):
+    booked = await asked(
+        db, grade=Grade.INADEQUATE, kind=MeetingKind.SECOND_UOPP, audit_state=AuditState.FOLLOW_UP
+    )
+    check = await through_to_check(
+        db, booked, plan_row(0, "Keep the safety plan", booked.cast.practitioner, PLAN_DATE),
+        {"grade": "no_change"},
+    )  # fmt: skip
+
+    await press(db, booked, check, CONFIRM)
+
+    assert (await load_audit(db, booked.audit_id)).state is AuditState.FOLLOW_UP
+    assert (await meeting(db, booked.meeting_id)).state is MeetingState.HELD
+
+
+async def test_should_refuse_to_record_a_uopp_for_a_closed_audit_and_change_nothing(db: Database):
+    booked = await asked(db, audit_state=AuditState.CLOSED)
+    check = await through_to_check(
+        db, booked, plan_row(0, "Visit fortnightly", booked.cast.practitioner, PLAN_DATE),
+        {"grade": "no_change"},
+    )  # fmt: skip
+
+    refused = await press(db, booked, check, CONFIRM)
+
+    assert "because it is closed" in texts(refused)
+    assert "Nothing was changed." in texts(refused)
+    assert (await meeting(db, booked.meeting_id)).state is MeetingState.BOOKED
+    assert await uopp_actions(db, booked.audit_id) == []
+    assert await count_rows(db, OutboxMessage) == 1
