@@ -132,7 +132,7 @@ async def build_digest(
     late = await reads.late_audits(session, teams, now)
     actions = await reads.late_actions(session, teams, today)
     overdue = _overdue_items(late, actions, now, calendar)
-    decisions = await _decisions(session, reader, today)
+    decisions = await _decisions(session, reader, today, calendar)
     owner_names = await repo.staff_by_ids(session, {owner for owner in overdue if owner})
     services = [await repo.get_service(session, s) for s in reader.service_ids]
     by_owner = _by_owner(overdue, owner_names)
@@ -256,7 +256,9 @@ def _urgent_state(
     return f"Urgent issues due {when}"
 
 
-async def _decisions(session: AsyncSession, reader: Reader, today: date) -> list[Decision]:
+async def _decisions(
+    session: AsyncSession, reader: Reader, today: date, calendar: WorkingCalendar
+) -> list[Decision]:
     teams = reader.team_ids
     exemptions = await reads.waiting_exemptions(session, teams)
     disputes = await reads.waiting_disputes(session, teams)
@@ -269,7 +271,7 @@ async def _decisions(session: AsyncSession, reader: Reader, today: date) -> list
         return names[staff_id].display_name if staff_id in names else "Someone"
 
     def on(at: datetime | None) -> str:
-        return f" on {day_label(at.date(), today)}" if at else ""
+        return f" on {day_label(calendar.local_date(at), today)}" if at else ""
 
     found: list[tuple[str, Decision]] = []
     for e in exemptions:

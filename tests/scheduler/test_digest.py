@@ -18,6 +18,7 @@ from storage.models import ExemptionRequest, OutboxMessage, Staff
 from tests.conftest import Database
 from tests.factories import (
     create_audit,
+    create_case,
     create_cycle,
     create_service,
     create_staff,
@@ -220,3 +221,19 @@ async def test_reaudits_falling_due_and_samples_drawn_are_named(db: Database):
     assert later.reaudits == [
         "May: 1 case picked for re-audit, could not be allocated; the Audit Team has the reasons."
     ]
+
+
+async def test_a_head_of_one_team_reads_about_that_team_only(db: Database):
+    async with db.sessions.begin() as session:
+        service = await create_service(session, name="Children's Social Care")
+        mine = await create_team(session, service=service)
+        theirs = await create_team(session, service=service)
+        head = await create_staff(session, roles=[(Role.HEAD_OF_SERVICE, mine)])
+        for team, ref in ((mine, "CSC-26-0001"), (theirs, "CSC-26-0002")):
+            case = await create_case(session, team=team, case_ref=ref)
+            await create_audit(session, case=case, due_at=NOW - timedelta(days=2))
+
+    await send_weekly_digests(db.sessions, FixedClock(NOW), RULES)
+
+    text = json.dumps((await digests(db))[head.id].payload["card"])
+    assert "CSC-26-0001" in text and "CSC-26-0002" not in text
