@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -188,20 +188,21 @@ async def summary_of(
     session: AsyncSession,
     pressed: Pressed,
     view: MeetingView,
-    held_on: Any,
+    held_on: date,
     plan: list[PlanAction],
     decision: GradeDecision,
     *,
     rules: ProgrammeRules,
-    next_meeting: str | None = None,
 ) -> RecordSummary:
+    """The record as it will read (on the check card) and as it is sent."""
     rules = await service_rules(session, pressed.audit, rules)
     names = dict(view.people)
     lines = [
         PlanLine(a.action, _name(names.get(str(a.owner_id))), day(a.due_on, rules.timezone))
         for a in plan
     ]
-    if next_meeting is None and second_uopp_follows(pressed.meeting, view.grade):
+    next_meeting = None
+    if second_uopp_follows(pressed.meeting, view.grade):
         window = second_uopp_window(rules, WorkingCalendar.from_rules(rules), held_on)
         next_meeting = second_uopp_words(window.first_day, window.last_day, rules.timezone)
     return RecordSummary(
@@ -229,7 +230,7 @@ def second_uopp_follows(meeting: Meeting, grade: Grade | None) -> bool:
     return meeting.kind is MeetingKind.UOPP and grade is Grade.INADEQUATE
 
 
-def second_uopp_words(first: Any, last: Any, timezone: str) -> str:
+def second_uopp_words(first: date, last: date, timezone: str) -> str:
     return (
         "A second UoPP meeting, with the coordinator and the team manager and practitioner, "
         f"will be booked between {day(first, timezone)} and {day(last, timezone)} to check "
@@ -311,8 +312,8 @@ async def current_card(context: ActionContext, pressed: Pressed) -> dict[str, An
     if meeting.state is MeetingState.HELD:
         return record_card(await recorded_summary(session, pressed, rules=context.rules))
     if meeting.state is MeetingState.NOT_HELD:
-        view = await not_held_view(session, pressed, rules=context.rules)
-        return not_held_card(view, for_chair=True)
+        not_held = await not_held_view(session, pressed, rules=context.rules)
+        return not_held_card(not_held, for_chair=True)
     if meeting.state is MeetingState.BOOKED:
         view = await meeting_view(session, meeting, pressed.audit, now=context.now,
                                   rules=context.rules)  # fmt: skip
