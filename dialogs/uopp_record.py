@@ -113,7 +113,7 @@ async def ask_chairs(
                 chair_of(meeting),
                 KIND,
                 f"uopp:ask:meeting:{meeting.id}",
-                summary=f"Did the UoPP meeting for case {view.case_ref} take place?",
+                summary=view.question,
                 card=held_question_card(view),
             )
             await repo.record_event(
