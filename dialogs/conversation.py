@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -55,7 +53,6 @@ class Conversations:
         self._sessions = sessions
         self._rules = rules or ProgrammeRules()
         self._clock = clock or SystemClock()
-        self._writers = _WriterQueue(sessions)
         self._saved_chats = _SavedChats()
 
     async def on_card_action(self, actor: Actor, verb: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -65,7 +62,7 @@ class Conversations:
         acting never leaves anything half-done.
         """
         try:
-            async with self._writers.turn(), self._sessions() as session, session.begin():
+            async with self._sessions() as session, session.begin():
                 staff = await _staff_of(session, actor)
                 if staff is None or not staff.active:
                     raise ActionRefused(
@@ -140,7 +137,7 @@ class Conversations:
         key = (actor.aad_object_id.lower(), actor.tenant_id.lower())
         if not installing and self._saved_chats.recently_saved(key, chat):
             return
-        async with self._writers.turn(), self._sessions() as session, session.begin():
+        async with self._sessions() as session, session.begin():
             await save_conversation_ref(
                 session,
                 aad_object_id=actor.aad_object_id,
@@ -150,31 +147,6 @@ class Conversations:
                 reference=reference,
             )
         self._saved_chats.saved(key, chat)
-
-
-class _WriterQueue:
-    """Card actions of this process take turns on SQLite, first come first served.
-
-    SQLite lets one transaction write at a time (ours take the lock at BEGIN).
-    Waiting transactions poll for it with sleeps of up to 100 ms, so under many
-    presses the lock goes to whoever polls first, not who came first: at 50
-    users the slowest presses waited three times the median. An asyncio lock is
-    fair and wakes the next press as soon as the last commits. PostgreSQL locks
-    rows, not the database, so there presses run side by side.
-    """
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        bind = sessions.kw.get("bind")
-        self._queued = bind is not None and bind.dialect.name == "sqlite"
-        self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
-
-    def turn(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        if not self._queued:
-            return contextlib.nullcontext()
-        loop = asyncio.get_running_loop()
-        if loop not in self._locks:
-            self._locks = {loop: asyncio.Lock()}  # one loop at a time: drop the last one's
-        return self._locks[loop]
 
 
 class _SavedChats:
