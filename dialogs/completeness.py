@@ -200,7 +200,8 @@ async def accept(context: ActionContext, audit: Audit) -> dict[str, Any]:
         {"round": completeness_of(audit).get("round")},
         at=context.now,
     )
-    await moderation.ask_moderator(context.session, audit, now=context.now, rules=context.rules)
+    if not completeness_of(audit).get("moderator_asked"):  # Inadequate: asked at submission
+        await moderation.ask_moderator(context.session, audit, now=context.now, rules=context.rules)
     return await _current(context, audit)
 
 

@@ -105,6 +105,49 @@ async def load_pressed(context: ActionContext) -> Pressed | None:
         return Pressed(audit, stale=True) if audit is not None else None
 
 
+def submission_round(audit: Audit) -> int:
+    """Which submission of the audit this is (1, then 2 after a return); 0 if none recorded."""
+    return int(((audit.draft or {}).get("completeness") or {}).get("round") or 0)
+
+
+async def load_for_moderation(context: ActionContext) -> Pressed | None:
+    """The audit named by the moderator's card, locked. A card naming the submission it was
+    drawn for is stale only once the audit is resubmitted: the Audit Team accepting it
+    meanwhile (an Inadequate audit's moderator is asked at submission) changes nothing the
+    moderator judges. A card without one is stale once the audit changed at all."""
+    audit_id, version = context.number("audit_id"), context.number("version")
+    audit = await repo.get_audit_for_update(context.session, audit_id)
+    if audit is None:
+        return None
+    if "round" in context.data:
+        return Pressed(audit, stale=context.number("round") != submission_round(audit))
+    return Pressed(audit, stale=audit.version != version)
+
+
+def _round_data(audit: Audit) -> dict[str, int] | None:
+    number = submission_round(audit)
+    return {"round": number} if number else None
+
+
+def refuse_unless_open(audit: Audit, case_ref: str) -> None:
+    """Moderation waits for the completeness check, except after an Inadequate grade (its
+    1-working-day clock starts at submission); a returned audit waits for resubmission."""
+    check = ((audit.draft or {}).get("completeness") or {}).get("state")
+    if audit.state is AuditState.RETURNED:
+        raise ActionRefused(
+            "Back with the auditor",
+            f"The Audit Team returned the audit of case {case_ref} to the auditor for "
+            "completion, so it can't be moderated now. You'll get a new card when it is "
+            "resubmitted. Nothing was changed.",
+        )
+    if check == "waiting" and audit.initial_grade is not Grade.INADEQUATE:
+        raise ActionRefused(
+            "Waiting for the completeness check",
+            f"The Audit Team hasn't yet checked the audit of case {case_ref} is complete. "
+            "You'll be asked to moderate once they accept it. Nothing was changed.",
+        )
+
+
 # --- what the moderator is asked -------------------------------------------------------
 
 
@@ -190,7 +233,7 @@ async def ask_moderator(
         "moderation",
         f"moderate:audit:{audit.id}:v{audit.version}",
         summary=f"Moderate the audit of case {view.case_ref} by {view.due}",
-        card=moderation_card(view),
+        card=moderation_card(view, data=_round_data(audit)),
     )
     await repo.record_event(
         session,
@@ -243,13 +286,14 @@ async def _refuse_unless_moderator(context: ActionContext, pressed: Pressed) -> 
     return "the moderator allocated to this audit"
 
 
-@card_action(MODERATE, load=load_pressed, refuse=_refuse_unless_moderator)
+@card_action(MODERATE, load=load_for_moderation, refuse=_refuse_unless_moderator)
 async def save_moderation(context: ActionContext, pressed: Pressed) -> dict[str, Any]:
     audit = pressed.audit
     session = context.session
-    if audit.state is not AuditState.SUBMITTED:
+    if audit.state is not AuditState.SUBMITTED and audit.state is not AuditState.RETURNED:
         return await result_for(session, audit, context.staff, timezone=context.rules.timezone)
     view = await moderation_view(session, audit, timezone=context.rules.timezone)
+    refuse_unless_open(audit, view.case_ref)
     answers = answers_from(context, view.sections)
     if pressed.stale:
         return moderation_card(
@@ -257,11 +301,14 @@ async def save_moderation(context: ActionContext, pressed: Pressed) -> dict[str,
             values=typed_values(answers),
             notice="This audit changed since this card was sent, so nothing was saved. "
             "Check your answers against it and save again.",
+            data=_round_data(audit),
         )
     try:
         judgements = judge_answers(audit, view.sections, answers)
     except ModerationIncomplete as incomplete:
-        return moderation_card(view, values=typed_values(answers), errors=incomplete.errors)
+        return moderation_card(
+            view, values=typed_values(answers), errors=incomplete.errors, data=_round_data(audit)
+        )
     await record_moderation(
         session, audit, judgements, actor=context.staff, now=context.now, rules=context.rules
     )

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cards.dates import day
 from cards.wizard import SUBMIT, closed_card, submitted_card
-from dialogs import inadequate
+from dialogs import inadequate, moderation
 from dialogs.actions import ActionContext, card_action
 from dialogs.completeness import send_for_check
 from dialogs.wizard import (
@@ -42,6 +42,7 @@ from storage import repositories as repo
 from storage.enums import GradeStage, RecommendationLevel, RecommendationSource
 from storage.models import Audit
 from workflow.completeness import check_completeness
+from workflow.grades import Grade
 from workflow.roles import Party
 from workflow.states import Action, AuditState, transition
 from workflow.wizard_rules import (
@@ -99,11 +100,15 @@ async def _submit(context: ActionContext, facts: AuditFacts, answers: Answers) -
     gaps = check_completeness(facts.steps, answers, kloe_count=len(facts.kloes))
     draft = dict(audit.draft or {})
     previous = draft.get("completeness") or {}
+    # Inadequate: the moderator's 1 working day starts now, so they are asked now, not
+    # once the Audit Team accepts the audit as complete (they may still return it).
+    ask_now = overall is Grade.INADEQUATE and audit.moderator_id is not None
     draft["completeness"] = {
         "round": int(previous.get("round") or 0) + 1,
         "state": "waiting",
         "gaps": [{"step": gap.step_id, "what": gap.what} for gap in gaps],
         "submitted_at": context.now.isoformat(),
+        **({"moderator_asked": True} if ask_now else {}),
     }
     audit.draft = draft
     await session.flush()
@@ -119,6 +124,8 @@ async def _submit(context: ActionContext, facts: AuditFacts, answers: Answers) -
     )
     await inadequate.on_submitted(session, audit, now=context.now, rules=context.rules)
     await send_for_check(session, facts, now=context.now, rules=context.rules)
+    if ask_now:
+        await moderation.ask_moderator(session, audit, now=context.now, rules=context.rules)
     log.info("audit %s %s with %s gap(s)", audit.id, action, len(gaps))
 
 
