@@ -92,6 +92,7 @@ class Decision:
     item_id: int
     title: str  # e.g. "Exemption request: case CSC-26-0142"
     detail: str  # e.g. "Megan Bowen asked on Mon 16 Nov"
+    button: str = "Open"  # says which, for screen readers: "Open request CSC-26-0142"
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,7 @@ def _decisions(view: DigestView) -> list[CardElement]:
                     ActionSet(
                         actions=[
                             execute(
-                                "Open",
+                                decision.button,
                                 OPEN_DECISION,
                                 {"item": decision.kind, "item_id": decision.item_id},
                             )

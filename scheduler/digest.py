@@ -278,16 +278,19 @@ async def _decisions(
         found.append((e.asked_at.isoformat(), Decision(
             "exemption", e.request_id, f"Exemption request: case {e.case_ref}",
             f"{name(e.auditor_id)} asked to be exempt from auditing it{on(e.asked_at)}.",
+            f"Open request {e.case_ref}",
         )))  # fmt: skip
     for d in disputes:
         found.append(((d.escalated_at or datetime.min).isoformat(), Decision(
             "dispute", d.audit_id, f"Disputed grade: case {d.case_ref}",
             f"{name(d.raised_by_id)} asked for a decision{on(d.escalated_at)}.",
+            f"Open dispute {d.case_ref}",
         )))  # fmt: skip
     for k in kloes:
         found.append((k.month.isoformat(), Decision(
             "kloe", k.cycle_id, f"Key lines of enquiry: {k.title}",
             f"For the {k.month:%B %Y} cycle: approve them or send them back.",
+            f"Open KLOEs for {k.month:%B %Y}",
         )))  # fmt: skip
     return [decision for _, decision in sorted(found, key=lambda pair: pair[0])]
 

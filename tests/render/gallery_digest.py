@@ -84,18 +84,21 @@ DIGEST = DigestView(
             12,
             "Exemption request: case EH-26-0002",
             "Adele Vance asked to be exempt from auditing it on Tue 17 Nov.",
+            "Open request EH-26-0002",
         ),
         Decision(
             "dispute",
             40,
             "Disputed grade: case EH-26-0049",
             "Isaiah Langer asked for a decision on Thu 19 Nov.",
+            "Open dispute EH-26-0049",
         ),
         Decision(
             "kloe",
             9,
             "Key lines of enquiry: Early Help audits, January 2027",
             "For the January 2027 cycle: approve them or send them back.",
+            "Open KLOEs for January 2027",
         ),
     ],  # fmt: skip
     decisions_total=3,
@@ -115,31 +118,29 @@ QUIET = DigestView(
 )
 
 _LONG = "Children's Social Care and Early Help Locality Services (North East and Riverside)"
+# The longest the database holds: names and titles of 200 characters, case references of 64.
+_NAME = ("Ngozi Oluwaseun-Fitzgerald Abernathy-Castellanos " * 5)[:200]
+_TITLE = (f"{_LONG}, re-audit of the thematic audits " * 3)[:200]
+_REF = ("CSC/2026/000000-" * 4)[:64]
 DIGEST_MOST = DigestView(
-    person="Samuel Adeyemi",
-    services=[_LONG, _LONG.upper()],
+    person=_NAME,
+    services=[_TITLE, _TITLE.upper()],
     week=DIGEST.week,
     today=TODAY,
-    current=GradeMix(_LONG, dict(zip(GRADES, (400, 2200, 1600, 500), strict=True))),
-    previous=GradeMix(_LONG, dict(zip(GRADES, (1100, 3100, 2500, 800), strict=True))),
+    current=GradeMix(_TITLE, dict(zip(GRADES, (400, 2200, 1600, 500), strict=True))),
+    previous=GradeMix(_TITLE, dict(zip(GRADES, (1100, 3100, 2500, 800), strict=True))),
     allocated=500,
     submitted=480,
     moderated=470,
     changes=ModerationChanges(raised=700, lowered=1000, unchanged=3000),
     inadequate=[
-        InadequateWork(f"CSC/2026/{n:06d}-LONGREF", "Overdue: urgent issues were due Wed 18 Nov")
-        for n in range(10)
+        InadequateWork(_REF, "Overdue: urgent issues were due Wed 18 Nov") for n in range(10)
     ],
     inadequate_total=480,
     overdue=[
         OwnerOverdue(
-            f"{_LONG[:60]} {n}",
-            [
-                OverdueItem(
-                    "UoPP meeting not booked", f"CSC/2026/{n:06d}-LONGREF", date(2026, 11, 20)
-                )
-                for _ in range(5)
-            ],
+            _NAME,
+            [OverdueItem("UoPP meeting not booked", _REF, date(2026, 11, 20)) for _ in range(5)],
             900,
         )  # fmt: skip
         for n in range(10)
@@ -148,13 +149,15 @@ DIGEST_MOST = DigestView(
     owners_total=400,
     uopps_booked=300,
     uopps_held=250,
-    reaudits=[f"{_LONG}: 999 audits below Good; at least 10% are re-audited from Mon 30 Nov."] * 30,
+    reaudits=[f"{_TITLE}: 999 audits below Good; at least 10% are re-audited from Mon 30 Nov."]
+    * 30,
     decisions=[
         Decision(
-            "dispute",
+            "kloe",
             100 + n,
-            f"Disputed grade: case CSC/2026/{n:06d}-LONGREF",
-            f"{_LONG[:60]} asked for a decision on Thu 19 Nov.",
+            f"Key lines of enquiry: {_TITLE}",
+            f"{_NAME} asked for a decision on Thu 19 Nov.",
+            "Open KLOEs for September 2027",
         )
         for n in range(10)
     ],  # fmt: skip
@@ -193,7 +196,7 @@ REAUDIT_MOST = ReauditView(
         **REAUDIT.__dict__,
         "source": _LONG,
         "below_good": 5000,
-        "case_refs": tuple(f"CSC/2026/{n:06d}-LONGREF" for n in range(500)),
+        "case_refs": tuple(f"{_REF[:-6]}{n:06d}" for n in range(500)),
         "explanation": REAUDIT.explanation * 5,
     }
 )
