@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from datetime import date, timedelta
@@ -237,3 +238,22 @@ async def test_a_head_of_one_team_reads_about_that_team_only(db: Database):
 
     text = json.dumps((await digests(db))[head.id].payload["card"])
     assert "CSC-26-0001" in text and "CSC-26-0002" not in text
+
+
+async def test_two_instances_at_once_queue_one_digest_each(db: Database, world: Dataset):
+    clock = FixedClock(NOW)
+
+    await asyncio.gather(
+        send_weekly_digests(db.sessions, clock, RULES),
+        send_weekly_digests(db.sessions, clock, RULES),
+    )
+
+    async with db.sessions() as session:
+        keys = list(
+            await session.scalars(
+                select(OutboxMessage.idempotency_key).where(OutboxMessage.kind == "digest")
+            )
+        )
+    assert sorted(keys) == sorted(
+        f"digest:2026-W48:to:{data.head.id}" for data in world.services.values()
+    )
