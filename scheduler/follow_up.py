@@ -280,7 +280,10 @@ async def _open_reaudit_cycle(
     now: datetime,
 ) -> Cycle:
     """A cycle of its own for the re-audits, opened and allocated as any cycle is."""
-    month = where.calendar.local_date(now).replace(day=1)
+    # The first month with room for the audit and then its moderation, so moderation
+    # (due on the month's last working day) never falls before the audit is due.
+    room = where.rules.audit_due_working_days + where.rules.moderation_working_days
+    month = where.calendar.add_working_days(where.calendar.local_date(now), room).replace(day=1)
     kloes = [kloe.text for kloe in await repo.list_kloes(session, source.id)]
     cycle = await repo.create_cycle(
         session, where.service.id, f"Re-audit of {source.title}", month, source.audit_tool_id,

@@ -283,8 +283,11 @@ async def test_reaudit_samples_at_least_a_tenth_reproducibly_and_allocates_it(db
     async with db.sessions() as session:
         memberships = await repo.team_ids_by_staff(session, [a.auditor_id for a in audits])
         staff = await repo.staff_by_ids(session, [a.auditor_id for a in audits])
+    assert cycle.month == date(2026, 12, 1)  # 20 working days from Mon 30 Nov
     for audit in audits:
         assert audit.state is AuditState.ALLOCATED
+        assert audit.due_at is not None and audit.moderation_due_at is not None
+        assert audit.due_at < audit.moderation_due_at
         assert cases[audit.case_id].team_id not in memberships[audit.auditor_id]
         assert staff[audit.auditor_id].auditor_trained
         assert audit.auditor_id != cases[audit.case_id].practitioner_id
