@@ -20,6 +20,7 @@ digest test compares two independent accounts.
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -88,12 +89,13 @@ FIRST = (
 LAST = ("Adebayo", "Brennan", "Chowdhury", "Doyle", "Evans", "Fischer", "Grant", "Hussain",
         "Iqbal", "Jones", "Kowalski", "Lewis", "Mensah", "Novak", "O'Neill", "Patel", "Quinn",
         "Rahman", "Silva", "Taylor", "Walsh")  # fmt: skip
-_names = iter(f"{FIRST[n % 20]} {LAST[(n * 7 + n // 20) % 21]}" for n in range(10**6))
+_people = itertools.count()
 
 
 def person_name() -> str:
     """A fictional staff name (the dataset's people need names to read like a council's)."""
-    return next(_names)
+    n = next(_people)
+    return f"{FIRST[n % 20]} {LAST[(n * 7 + n // 20) % 21]}"
 
 
 def at(day: date, hour: int = 12) -> datetime:
@@ -137,6 +139,8 @@ class Dataset:
 
 
 async def build_dataset(session: AsyncSession, *, seed: int = 2026) -> Dataset:
+    global _people
+    _people = itertools.count()  # the same names every build
     rng = random.Random(seed)
     director = await create_staff(session, display_name="Diana Okafor")
     services = {}
@@ -346,9 +350,10 @@ async def _current_extras(session: AsyncSession, audits: list[Audit], expected: 
             dispute.escalated_at = at(date(2026, 11, 19))
             expected.decisions += 1
         if audit.state is AuditState.ALLOCATED and index in (1, 3):
-            await repo.add_exemption_request(
+            request = await repo.add_exemption_request(
                 session, audit.id, audit.auditor_id, "I supervised this practitioner last year."
             )
+            request.created_at = at(date(2026, 11, 17), 10)
             expected.decisions += 1
         if audit.state in (AuditState.UOPP_BOOKED, AuditState.UOPP_HELD):
             meeting = await repo.add_meeting(
