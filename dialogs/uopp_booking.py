@@ -89,6 +89,7 @@ async def book_due_meetings(
 ) -> int:
     """Book every proposed meeting that is due an attempt; returns how many were booked."""
     now = clock.now()
+    await _cancel_replaced_events(sessions, calendar)
     async with sessions.begin() as session:
         released = await repo.release_stale_booking_claims(session, now - STALE_CLAIM)
         if released:
@@ -103,7 +104,7 @@ async def book_due_meetings(
             booked += await _book(sessions, calendar, clock, job)
         except Exception:
             log.exception("booking UoPP meeting %s failed", job.meeting_id)
-            await _release(sessions, job)
+            await _release(sessions, job, clock.now())
     return booked
 
 
@@ -222,12 +223,15 @@ async def _choose(sessions: Sessions, job: Job, slot: Slot) -> bool:
     return True
 
 
-async def _release(sessions: Sessions, job: Job) -> None:
+async def _release(sessions: Sessions, job: Job, now: datetime) -> None:
+    """After an unexpected error: proposed again, not before the retry interval."""
     async with sessions.begin() as session:
         meeting = await repo.get_claimed_meeting(session, job.meeting_id, job.claimed_at)
         if meeting is not None:
             meeting.state = MeetingState.PROPOSED
             meeting.claimed_at = None
+            retry = timedelta(minutes=job.rules.uopp_booking_retry_minutes)
+            meeting.next_attempt_at = now + retry
 
 
 async def _calendar_failed(sessions: Sessions, job: Job, reason: str, now: datetime) -> None:
@@ -434,8 +438,8 @@ async def check_responses(
             checks.append((meeting.id, meeting.graph_event_id, people, attendees, meeting))
     reopened = 0
     for meeting_id, event_id, people, attendees, meeting in checks:
-        if event_id is None:
-            continue
+        if event_id is None or meeting.calendar not in (None, calendar.name):
+            continue  # booked in another calendar (e.g. the demo's, before Graph was set up)
         organiser = people[meeting.organiser_id].email
         try:
             answers = await calendar.responses(organiser, event_id)

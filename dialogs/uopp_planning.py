@@ -74,10 +74,12 @@ async def plan_uopp_meeting(
     """Propose the audit's UoPP meeting, or re-plan one not yet booked; idempotent.
 
     Call after the audit's final grade and state are set, in the same
-    transaction. A meeting already booked is left alone (returned as it is);
-    a meeting being arranged is re-planned from scratch (a booker holding it
-    finds its claim gone and books nothing). Records `uopp_planned` in the
-    audit's trail only when something changed.
+    transaction. A meeting already booked with the same people and chair is
+    left alone; booked with others, its event is cancelled (by the booker,
+    after commit) and it is booked again. A meeting being arranged is
+    re-planned from scratch (a booker holding it finds its claim gone and
+    books nothing). Records `uopp_planned` in the audit's trail only when
+    something changed.
     """
     grade = audit.final_grade
     if grade is None:
@@ -95,8 +97,9 @@ async def plan_uopp_meeting(
     )
     meeting = await repo.live_meeting(session, audit.id, MeetingKind.UOPP)
     if meeting is not None and meeting.state is MeetingState.BOOKED:
-        log.info("audit %s: UoPP meeting %s already booked; plan kept", audit.id, meeting.id)
-        return meeting
+        if await _still_fits(session, meeting, plan):
+            return meeting
+        _release_booked_event(meeting)
     before = await _plan_snapshot(session, meeting) if meeting is not None else None
     pairs = [(a.staff_id, a.required) for a in plan.attendees]
     if meeting is None:
@@ -120,6 +123,23 @@ async def plan_uopp_meeting(
             at=now,
         )
     return meeting
+
+
+async def _still_fits(session: AsyncSession, meeting: Meeting, plan: MeetingPlan) -> bool:
+    attendees = {(a.staff_id, a.required) for a in await repo.list_attendees(session, meeting.id)}
+    return (
+        attendees == {(a.staff_id, a.required) for a in plan.attendees}
+        and (meeting.organiser_id, meeting.chair_id) == (plan.organiser_id, plan.chair_id)
+        and meeting.length_minutes == plan.length_minutes
+    )
+
+
+def _release_booked_event(meeting: Meeting) -> None:
+    """The booked event is to be cancelled and a new one made (a new transactionId)."""
+    log.info("UoPP meeting %s: re-planned after booking; its event will be replaced", meeting.id)
+    meeting.cancel_event_id = meeting.graph_event_id
+    meeting.graph_event_id = meeting.join_url = None
+    meeting.event_sequence += 1
 
 
 def _apply_plan(meeting: Meeting, plan: MeetingPlan) -> None:

@@ -179,6 +179,8 @@ def _bookable(now: datetime, booking_states: Collection[str]) -> Any:
     )
     return and_(
         Meeting.state == MeetingState.PROPOSED,
+        Meeting.window_starts_at.is_not(None),
+        Meeting.window_ends_at.is_not(None),
         or_(Meeting.next_attempt_at.is_(None), Meeting.next_attempt_at <= now),
         ready,
     )

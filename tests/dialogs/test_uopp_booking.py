@@ -33,7 +33,7 @@ from tests.dialogs.test_moderation_setup import (
 )
 from workflow.calendar import FixedClock
 from workflow.grades import Grade
-from workflow.moderation import OVERALL
+from workflow.moderation import OVERALL, field_id
 from workflow.states import AuditState
 
 
@@ -371,3 +371,78 @@ async def test_only_required_attendees_declining_count(db: Database):
     async with db.sessions() as session:
         booked = await session.scalar(select(Meeting.starts_at))
     assert booked == WEDNESDAY_9
+
+
+# --- re-planning ------------------------------------------------------------------------
+
+LATER = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+
+async def replan(db: Database, audit_id: int, grade: Grade, at: datetime = LATER) -> None:
+    """As a decided dispute does: a new final grade, then the plan, in one transaction."""
+    async with db.sessions.begin() as session:
+        audit = await repo.get_audit(session, audit_id)
+        audit.final_grade = grade
+        await plan_uopp_meeting(session, audit, now=at, rules=RULES)
+
+
+async def test_a_decided_dispute_re_plans_the_meeting_not_yet_booked(db: Database):
+    cast = await moderate(db, moderated_to=Grade.REQUIRES_IMPROVEMENT)
+    [result] = await messages_to(db, cast.practitioner, "moderation")
+    data = execute_data(result.payload["card"], "dispute.raise")
+    await act(db, cast.practitioner, "dispute.raise", **data, reason="Too harsh")
+    [to_moderator] = await messages_to(db, cast.moderator, "dispute")
+    stand_by = execute_data(to_moderator.payload["card"], "dispute.stand_by")
+    await act(db, cast.moderator, "dispute.stand_by", **stand_by, note="It stands")
+    [stood_by] = await messages_to(db, cast.practitioner, "dispute")
+    escalate = execute_data(stood_by.payload["card"], "dispute.escalate")
+    await act(db, cast.practitioner, "dispute.escalate", **escalate, note="Still unhappy")
+    [for_hos] = await messages_to(db, cast.head_of_service, "dispute")
+    decide = execute_data(for_hos.payload["card"], "dispute.decide")
+    keys = ("journey_of_the_child", "needs_support_outcomes", "management_oversight")
+    choice = {field_id("grade", key): Grade.GOOD.value for key in (*keys, "identity")}
+    choice[field_id("grade", "multi_agency")] = Grade.GOOD.value
+    choice[field_id("grade", OVERALL)] = Grade.GOOD.value
+    choice[field_id("why", OVERALL)] = "Good: the plan is working"
+
+    await act(db, cast.head_of_service, "dispute.decide", now=LATER, **decide, **choice)
+
+    audit = await load_audit(db, cast.audit_id)
+    assert audit.state is AuditState.DECIDED and audit.final_grade is Grade.GOOD
+    meeting = await the_meeting(db, cast.audit_id)
+    assert meeting.state is MeetingState.PROPOSED
+    # The decided grade is the auditor's again, so the moderator no longer comes.
+    assert cast.moderator.id not in await invited(db, meeting.id)
+    assert meeting.window_starts_at == utc(2026, 11, 26, 9)  # from the decision
+    assert await count_rows(db, AuditEvent, AuditEvent.action == "uopp_planned") == 2
+    assert await tick(db, LATER) == 1
+    assert (await load_audit(db, cast.audit_id)).state is AuditState.UOPP_BOOKED
+
+
+async def test_re_planning_a_booked_meeting_with_the_same_people_keeps_it(db: Database):
+    cast = await moderate(db)
+    await tick(db)
+
+    await replan(db, cast.audit_id, Grade.GOOD)
+
+    meeting = await the_meeting(db, cast.audit_id)
+    assert meeting.state is MeetingState.BOOKED and meeting.event_sequence == 0
+
+
+async def test_re_planning_a_booked_meeting_with_other_people_replaces_its_event(db: Database):
+    cast = await moderate(db)
+    await tick(db)
+    old = (await the_meeting(db, cast.audit_id)).graph_event_id
+
+    await replan(db, cast.audit_id, Grade.REQUIRES_IMPROVEMENT)
+
+    meeting = await the_meeting(db, cast.audit_id)
+    assert meeting.state is MeetingState.PROPOSED
+    assert meeting.cancel_event_id == old and meeting.event_sequence == 1
+    assert cast.moderator.id in await invited(db, meeting.id)
+    assert await tick(db, LATER) == 1
+    meeting = await the_meeting(db, cast.audit_id)
+    assert meeting.state is MeetingState.BOOKED and meeting.cancel_event_id is None
+    assert meeting.graph_event_id == f"local-auditbot-uopp-{meeting.id}-1"
+    [told] = await messages_to(db, cast.moderator, "uopp_booking")
+    assert "Thu 26 Nov 2026, 09:00 to 10:00 (GMT)" in told.payload["text"]
