@@ -44,6 +44,7 @@ from dialogs.moderation import (
     Pressed,
     answers_from,
     audit_team_of,
+    coordinators_of,
     judge_answers,
     load_pressed,
     moderation_questions,
@@ -160,21 +161,30 @@ async def moderator_current(
 # --- raising ---------------------------------------------------------------------------
 
 
-def _party_of(audit: Audit, staff_id: int) -> Party | None:
+async def _party_of(session: AsyncSession, audit: Audit, staff_id: int) -> Party | None:
     if staff_id == audit.practitioner_id:
         return Party.PRACTITIONER
     if staff_id == audit.team_manager_id:
         return Party.TEAM_MANAGER
+    if any(person.id == staff_id for person in await coordinators_of(session, audit)):
+        return Party.COORDINATOR
     return None
 
 
-async def _refuse_unless_practitioner_or_tm(context: ActionContext, pressed: Pressed) -> str | None:
-    if _party_of(pressed.audit, context.staff.id) in DISPUTING_PARTIES:
+def _others_told(audit: Audit, raised_by_id: int) -> list[int]:
+    """Who gets a copy of what happens to a dispute: the practitioner and team manager,
+    but not the one who raised it."""
+    people = (audit.practitioner_id, audit.team_manager_id)
+    return [p for p in dict.fromkeys(people) if p is not None and p != raised_by_id]
+
+
+async def _refuse_unless_disputing_party(context: ActionContext, pressed: Pressed) -> str | None:
+    if await _party_of(context.session, pressed.audit, context.staff.id) in DISPUTING_PARTIES:
         return None
-    return "the practitioner whose work was audited, or their team manager"
+    return "the practitioner whose work was audited, their team manager or a coordinator"
 
 
-@card_action(DISPUTE, load=load_pressed, refuse=_refuse_unless_practitioner_or_tm)
+@card_action(DISPUTE, load=load_pressed, refuse=_refuse_unless_disputing_party)
 async def raise_dispute(context: ActionContext, pressed: Pressed) -> dict[str, Any]:
     audit, session = pressed.audit, context.session
     existing = await repo.latest_dispute(session, audit.id)
@@ -188,7 +198,7 @@ async def raise_dispute(context: ActionContext, pressed: Pressed) -> dict[str, A
         return result_card(
             result, dispute=True, error="Give your reason: the moderator discusses it with you."
         )
-    party = _party_of(audit, context.staff.id)
+    party = await _party_of(session, audit, context.staff.id)
     assert party is not None  # the refuse rule let only these through
     before = repo.snapshot(audit, AUDIT_FIELDS)
     audit.state = transition(audit.state, Action.DISPUTE, party)
@@ -206,8 +216,7 @@ async def raise_dispute(context: ActionContext, pressed: Pressed) -> dict[str, A
             f"{view.case_ref}",
             card=respond_card(result, view),
         )
-    other = audit.team_manager_id if party is Party.PRACTITIONER else audit.practitioner_id
-    if other is not None:
+    for other in _others_told(audit, dispute.raised_by_id):
         await tell(
             session,
             other,
@@ -390,12 +399,7 @@ async def stand_by(context: ActionContext, pressed: Pressed) -> dict[str, Any]:
         summary=f"The moderator stands by the grades of case {story.case_ref}",
         card=disputer_card(result, story, can_escalate=True),
     )
-    other = (
-        audit.team_manager_id
-        if dispute.raised_by_id == audit.practitioner_id
-        else audit.practitioner_id
-    )
-    if other is not None and other != dispute.raised_by_id:
+    for other in _others_told(audit, dispute.raised_by_id):
         await tell(
             session,
             other,
@@ -430,11 +434,12 @@ async def escalate(context: ActionContext, pressed: Pressed) -> dict[str, Any]:
         return await disputer_current(context, audit)
     if pressed.stale:
         return await disputer_current(context, audit, notice=CHANGED_UNDER_YOU)
-    party = _party_of(audit, context.staff.id)
+    party = await _party_of(session, audit, context.staff.id)
     if party is None:
         raise ActionRefused(
             "This isn't yours to do",
-            "Only the practitioner or their team manager can ask for a decision now.",
+            "Only the practitioner, their team manager or a coordinator can ask for a "
+            "decision now.",
         )
     before = repo.snapshot(audit, AUDIT_FIELDS)
     audit.state = transition(audit.state, Action.DISPUTE, party)
@@ -552,6 +557,7 @@ async def decide(context: ActionContext, pressed: Pressed) -> dict[str, Any]:
     assert story is not None
     everyone = [audit.moderator_id, *[person.id for person in await deciders_of(session, audit)]]
     told = [*_allocated(audit), *[p.id for p in await audit_team_of(session, audit)], *everyone]
+    told.append(dispute.raised_by_id)  # a coordinator who disputed
     await send_result(
         session,
         audit,

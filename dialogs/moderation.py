@@ -60,7 +60,7 @@ from workflow.moderation import (
     judge,
     moderated_grade,
 )
-from workflow.roles import Party
+from workflow.roles import Party, Role
 from workflow.rules import ProgrammeRules
 from workflow.states import Action, AuditState, transition
 from workflow.tools import AuditTool, ModerationAsks, load_tool
@@ -401,6 +401,16 @@ async def audit_team_of(session: AsyncSession, audit: Audit) -> list[Staff]:
     return list(people.values())
 
 
+async def coordinators_of(session: AsyncSession, audit: Audit) -> list[Staff]:
+    """The coordinators covering the audit's case: they get the result and may dispute the
+    moderated grade, as the practitioner and team manager may (DOMAIN.md step 8)."""
+    cycle = await repo.get_cycle(session, audit.cycle_id)
+    case = await repo.get_case(session, audit.case_id)
+    return await repo.list_staff_with_role_for_team(
+        session, Role.COORDINATOR, cycle.service_id, case.team_id
+    )
+
+
 async def send_result(
     session: AsyncSession,
     audit: Audit,
@@ -412,21 +422,23 @@ async def send_result(
     also: Sequence[int] = (),
     cards_for: Mapping[int, dict[str, Any]] | None = None,
 ) -> None:
-    """The result to the auditor, practitioner and team manager, the Audit Team copied (and
-    `also` these people); and, when the final grade is Inadequate, the team manager's
-    urgent-issues card (once per audit).
+    """The result to the auditor, practitioner, team manager and coordinators, the Audit Team
+    copied (and `also` these people); and, when the final grade is Inadequate, the team
+    manager's urgent-issues card (once per audit).
 
-    With `may_dispute` the practitioner's and team manager's copies offer "Dispute the
-    grade". `cards_for` replaces the card one person gets (the disputer's, after a dispute).
-    `key` defaults to one per moderation, so a revised moderation is sent again.
+    With `may_dispute` the practitioner's, team manager's and coordinators' copies offer
+    "Dispute the grade". `cards_for` replaces the card one person gets (the disputer's,
+    after a dispute). `key` defaults to one per moderation, so a revised moderation is sent again.
     """
     if key is None:
         moderation = (await repo.list_moderations(session, audit.id))[-1]
         key = f"moderated:audit:{audit.id}:m{moderation.id}"
     view = await result_view(session, audit, timezone=timezone)
     summary = f"Moderation of case {view.case_ref}: {grade_label(audit.final_grade)}"
-    disputers = {audit.practitioner_id, audit.team_manager_id}
+    coordinators = [person.id for person in await coordinators_of(session, audit)]
+    disputers = {audit.practitioner_id, audit.team_manager_id, *coordinators}
     readers: list[int | None] = [audit.auditor_id, audit.practitioner_id, audit.team_manager_id]
+    readers += coordinators
     readers += [person.id for person in await audit_team_of(session, audit)]
     readers += list(also)
     told: set[int] = set()

@@ -24,11 +24,20 @@ from tests.dialogs.test_moderation_setup import (
     texts,
     verbs,
 )
+from tests.factories import create_service, create_staff
 from workflow.grades import Grade
 from workflow.moderation import OVERALL, DisputeState, field_id
+from workflow.roles import Role
 from workflow.states import AuditState
 
 LATER = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # Wednesday
+DOMAINS = (
+    "journey_of_the_child",
+    "needs_support_outcomes",
+    "management_oversight",
+    "identity",
+    "multi_agency",
+)
 
 
 async def moderated(db: Database, *, overall=Grade.GOOD, moderated_to=Grade.REQUIRES_IMPROVEMENT):
@@ -270,3 +279,84 @@ async def test_a_decision_of_inadequate_asks_the_team_manager_about_urgent_issue
     assert audit.urgent_issues_due_at is not None
     assert len(await messages_to(db, cast.team_manager, "urgent_issues")) == 1
     assert await count_rows(db, OutboxMessage, OutboxMessage.kind == "urgent_issues") == 1
+
+
+# --- the coordinator may dispute too (DOMAIN.md step 8) ---------------------------------
+
+
+async def test_the_coordinator_gets_the_result_with_the_dispute_button(db: Database):
+    cast, _ = await moderated(db)
+
+    [result] = await messages_to(db, cast.coordinator, "moderation")
+
+    assert "dispute.raise" in verbs(result.payload["card"])
+    assert cast.case_ref in result.payload["summary"]
+    [auditors] = await messages_to(db, cast.auditor, "moderation")
+    assert "dispute.raise" not in verbs(auditors.payload["card"])
+
+
+async def test_a_coordinator_disputes_the_moderator_stands_by_and_the_head_of_service_decides(
+    db: Database,
+):
+    cast, _ = await moderated(db)
+    [result] = await messages_to(db, cast.coordinator, "moderation")
+
+    shown = await act(
+        db, cast.coordinator, "dispute.raise", now=LATER,
+        **execute_data(result.payload["card"], "dispute.raise"), reason="Plan is on track",
+    )  # fmt: skip
+
+    assert "waiting for the moderator" in texts(shown)
+    assert (await load_audit(db, cast.audit_id)).state is AuditState.DISPUTED
+    dispute = await latest(db, cast.audit_id)
+    assert dispute.raised_by_id == cast.coordinator.id
+    [to_moderator] = await messages_to(db, cast.moderator, "dispute")
+    assert "Plan is on track" in texts(to_moderator.payload["card"])
+    for copied in (cast.practitioner, cast.team_manager):
+        [copy] = await messages_to(db, copied, "dispute")
+        assert "dispute.escalate" not in verbs(copy.payload["card"])
+
+    await act(
+        db, cast.moderator, "dispute.stand_by",
+        **execute_data(to_moderator.payload["card"], "dispute.stand_by"), note="Drift shown",
+    )  # fmt: skip
+    [stood_by] = await messages_to(db, cast.coordinator, "dispute")
+    assert "Drift shown" in texts(stood_by.payload["card"])
+    escalate = execute_data(stood_by.payload["card"], "dispute.escalate")
+    await act(db, cast.coordinator, "dispute.escalate", **escalate, note="Still disagree")
+
+    assert (await load_audit(db, cast.audit_id)).state is AuditState.DISPUTED
+    [for_hos] = await messages_to(db, cast.head_of_service, "dispute")
+    decide = execute_data(for_hos.payload["card"], "dispute.decide")
+    await act(
+        db, cast.head_of_service, "dispute.decide", now=LATER, **decide,
+        **{field_id("grade", key): Grade.GOOD.value for key in (*DOMAINS, OVERALL)},
+        **{field_id("why", OVERALL): "Good: the plan is working"},
+    )  # fmt: skip
+
+    audit = await load_audit(db, cast.audit_id)
+    assert audit.state is AuditState.DECIDED and audit.final_grade is Grade.GOOD
+    told = [
+        m for m in await messages_to(db, cast.coordinator, "moderation")
+        if m.idempotency_key.startswith(f"dispute:{dispute.id}:decided")
+    ]  # fmt: skip
+    assert len(told) == 1 and "Decision" in texts(told[0].payload["card"])
+
+
+async def test_a_coordinator_of_another_service_may_not_dispute(db: Database):
+    cast, _ = await moderated(db)
+    [result] = await messages_to(db, cast.coordinator, "moderation")
+    async with db.sessions.begin() as session:
+        elsewhere = await create_service(session, name="Youth Justice")
+        stranger = await create_staff(
+            session, display_name="Cora Elsewhere", roles=[(Role.COORDINATOR, elsewhere)]
+        )
+
+    refused = await act(
+        db, stranger, "dispute.raise",
+        **execute_data(result.payload["card"], "dispute.raise"), reason="Mine now",
+    )  # fmt: skip
+
+    assert "This isn't yours to do" in texts(refused)
+    assert "or a coordinator" in texts(refused)
+    assert await count_rows(db, Dispute) == 0
