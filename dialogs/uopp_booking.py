@@ -10,8 +10,9 @@ Two ticks for the scheduler, each `async def f(sessions, calendar, clock, rules)
   best options; a calendar that fails leaves the meeting proposed, records
   why, tells the Audit Team once and tries again later (a bounded number of
   times, then asks the Audit Team).
-- `check_responses` asks the calendar who has declined a booked meeting; a
-  required attendee's decline re-opens booking away from that time.
+- `check_responses` (in `dialogs.uopp_responses`) asks the calendar who has
+  declined a booked meeting; a required attendee's decline re-opens booking
+  away from that time.
 
 Crash safety: the chosen time is saved under the claim before the event is
 created, and the event's transactionId is the meeting id and its event
@@ -36,7 +37,6 @@ from dialogs.uopp_planning import BOOKING_STATES, meeting_plan
 from storage import repositories as repo
 from storage.enums import MeetingKind, MeetingState
 from storage.models import Audit, Meeting, Staff
-from storage.repositories.meetings import get_meeting_for_update
 from workflow.availability import Schedule, Slot
 from workflow.calendar import Clock, WorkingCalendar
 from workflow.roles import Party
@@ -89,7 +89,7 @@ async def book_due_meetings(
 ) -> int:
     """Book every proposed meeting that is due an attempt; returns how many were booked."""
     now = clock.now()
-    await _cancel_replaced_events(sessions, calendar)
+    await cancel_replaced_events(sessions, calendar)
     async with sessions.begin() as session:
         released = await repo.release_stale_booking_claims(session, now - STALE_CLAIM)
         if released:
@@ -416,104 +416,7 @@ async def audit_team_for(session: AsyncSession, audit: Audit) -> list[Staff]:
     return await audit_team_of(session, audit)
 
 
-# --- responses --------------------------------------------------------------------------
-
-
-async def check_responses(
-    sessions: Sessions, calendar: Calendar, clock: Clock, rules: ProgrammeRules
-) -> int:
-    """Ask who declined each booked meeting that has not started; when a required attendee
-    declined, re-open booking away from that time (booked again at once, or the organiser
-    gets the options card). Returns how many meetings were re-opened."""
-    now = clock.now()
-    await _cancel_replaced_events(sessions, calendar)
-    async with sessions() as session:
-        meetings = await repo.list_booked_meetings_to_check(session, now)
-        checks = []
-        for meeting in meetings:
-            attendees = await repo.list_attendees(session, meeting.id)
-            people = await repo.staff_by_ids(
-                session, {meeting.organiser_id, *(a.staff_id for a in attendees)}
-            )
-            checks.append((meeting.id, meeting.graph_event_id, people, attendees, meeting))
-    reopened = 0
-    for meeting_id, event_id, people, attendees, meeting in checks:
-        if event_id is None or meeting.calendar not in (None, calendar.name):
-            continue  # booked in another calendar (e.g. the demo's, before Graph was set up)
-        organiser = people[meeting.organiser_id].email
-        try:
-            answers = await calendar.responses(organiser, event_id)
-        except CalendarUnavailable:
-            log.warning("UoPP meeting %s: responses unavailable", meeting_id)
-            continue
-        by_email = {k.lower(): v for k, v in answers.items()}
-        responses = {a.staff_id: by_email.get(people[a.staff_id].email.lower()) for a in attendees}
-        if await _record_responses(sessions, meeting_id, event_id, responses, people, now):
-            reopened += 1
-            await _cancel_replaced_events(sessions, calendar)
-    if reopened:
-        await book_due_meetings(sessions, calendar, clock, rules)
-    return reopened
-
-
-async def _record_responses(
-    sessions: Sessions,
-    meeting_id: int,
-    event_id: str,
-    responses: dict[int, str | None],
-    people: dict[int, Staff],
-    now: datetime,
-) -> bool:
-    """Save the responses; on a required attendee's decline re-open booking. True if so."""
-    async with sessions.begin() as session:
-        meeting = await get_meeting_for_update(session, meeting_id)
-        if meeting is None or meeting.state is not MeetingState.BOOKED:
-            return False
-        if meeting.graph_event_id != event_id:
-            return False
-        attendees = await repo.list_attendees(session, meeting_id)
-        for attendee in attendees:
-            answer = responses.get(attendee.staff_id)
-            if answer and answer != attendee.response:
-                attendee.response = answer
-        declined = [
-            a.staff_id
-            for a in attendees
-            if a.required and a.response == "declined" and a.staff_id != meeting.organiser_id
-        ]
-        if not declined:
-            return False
-        audit = await repo.get_audit(session, meeting.audit_id)
-        assert audit is not None and meeting.starts_at is not None and meeting.ends_at is not None
-        before = repo.snapshot(meeting, MEETING_FIELDS)
-        old = [meeting.starts_at.isoformat(), meeting.ends_at.isoformat()]
-        meeting.avoid_slots = [*(meeting.avoid_slots or []), old]
-        meeting.cancel_event_id = meeting.graph_event_id
-        meeting.graph_event_id = meeting.join_url = None
-        meeting.starts_at = meeting.ends_at = None
-        meeting.state = MeetingState.PROPOSED
-        meeting.event_sequence += 1
-        meeting.next_attempt_at = meeting.claimed_at = None
-        after = {**repo.snapshot(meeting, MEETING_FIELDS), "declined_by": declined}
-        await repo.record_event(
-            session, "system", "audit", audit.id, "uopp_declined", before, after, at=now
-        )
-        case = await repo.get_case(session, audit.case_id)
-        names = ", ".join(people[p].display_name for p in declined if p in people)
-        for attendee in attendees:
-            await tell(
-                session,
-                attendee.staff_id,
-                "uopp_booking",
-                f"uopp:meeting:{meeting.id}:declined:{meeting.event_sequence}",
-                summary=f"The UoPP meeting for case {case.case_ref} is being rearranged",
-                text=f"{names} cannot make the UoPP meeting for case {case.case_ref}, so it is "
-                "being rearranged. You will hear the new time.",
-            )
-    return True
-
-
-async def _cancel_replaced_events(sessions: Sessions, calendar: Calendar) -> None:
+async def cancel_replaced_events(sessions: Sessions, calendar: Calendar) -> None:
     """Cancel events replaced after a decline (again, if a cancel failed before)."""
     async with sessions() as session:
         pending = [

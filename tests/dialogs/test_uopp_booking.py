@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from dialogs.local_calendar import LocalCalendar
 from dialogs.moderation import ask_moderator
-from dialogs.uopp_booking import book_due_meetings, check_responses
+from dialogs.uopp_booking import book_due_meetings
 from dialogs.uopp_planning import plan_uopp_meeting
+from dialogs.uopp_responses import check_responses
 from storage import repositories as repo
 from storage.enums import MeetingKind, MeetingState
 from storage.models import AuditEvent, Meeting, OutboxMessage, Staff

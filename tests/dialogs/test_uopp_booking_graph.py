@@ -11,8 +11,9 @@ import pytest
 
 from bot.config import load_settings
 from bot.graph import GraphCalendar, build_calendar
-from dialogs.uopp_booking import _choose, _job, _new_event, book_due_meetings, check_responses
+from dialogs.uopp_booking import _choose, _job, _new_event, book_due_meetings
 from dialogs.uopp_planning import BOOKING_STATES
+from dialogs.uopp_responses import check_responses
 from storage import repositories as repo
 from storage.enums import MeetingState
 from storage.models import AuditEvent
