@@ -74,19 +74,22 @@ async def send_weekly_digests(
         readers = await digest_readers(session)
     queued = 0
     for reader in readers:
-        async with sessions.begin() as session:
-            if await reads.message_queued(session, f"{key}:to:{reader.staff.id}"):
-                continue
-            view = await build_digest(session, reader, now=now, rules=rules)
-            await tell(
-                session,
-                reader.staff.id,
-                "digest",
-                key,
-                summary=f"Your weekly audit digest, week {week.week}",
-                card=digest_card(view),
-            )
-            queued += 1
+        try:
+            async with sessions.begin() as session:
+                if await reads.message_queued(session, f"{key}:to:{reader.staff.id}"):
+                    continue
+                view = await build_digest(session, reader, now=now, rules=rules)
+                await tell(
+                    session,
+                    reader.staff.id,
+                    "digest",
+                    key,
+                    summary=f"Your weekly audit digest, week {week.week}",
+                    card=digest_card(view),
+                )
+                queued += 1
+        except Exception:  # a bug or the database: the others still get theirs
+            log.exception("weekly digest for staff=%s failed", reader.staff.id)
     log.info("weekly digests queued: %s of %s", queued, len(readers))
     return queued
 

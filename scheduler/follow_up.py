@@ -19,9 +19,10 @@ the sweep twice, or on two instances at once, does each thing once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -92,6 +93,22 @@ async def _service_rules(session: AsyncSession, rules: ProgrammeRules) -> dict[i
     return found
 
 
+async def _one(
+    sessions: async_sessionmaker[AsyncSession],
+    what: str,
+    step: Callable[[AsyncSession], Awaitable[int]],
+) -> int:
+    """Run one follow-up in its own transaction. A failure (a bug, the database) rolls back
+    that one, is logged by ids, and is tried again at the next sweep, without holding up
+    the rest."""
+    try:
+        async with sessions.begin() as session:
+            return await step(session)
+    except Exception:
+        log.exception("follow-up failed: %s; it is tried again at the next sweep", what)
+        return 0
+
+
 def reaudit_due_for_cycle(
     rules: ProgrammeRules, calendar: WorkingCalendar, month: date
 ) -> Deadline:
@@ -120,8 +137,10 @@ async def _dip_audits(
         due = dip_audit_due(where.rules, where.calendar, moderated_on)
         if where.calendar.local_date(now) < due.day:
             continue
-        async with sessions.begin() as session:
-            started += await _start_dip_audit(session, candidate, where, due, now)
+        started += await _one(
+            sessions, f"dip audit of audit {candidate.audit.id}",
+            partial(_start_dip_audit, candidate=candidate, where=where, due=due, now=now),
+        )  # fmt: skip
     return started
 
 
@@ -198,8 +217,10 @@ async def _reaudits(
         due = reaudit_due_for_cycle(where.rules, where.calendar, cycle.month)
         if where.calendar.local_date(now) < due.day:
             continue
-        async with sessions.begin() as session:
-            started += await _start_reaudit(session, cycle.id, where, due, now)
+        started += await _one(
+            sessions, f"re-audit of cycle {cycle.id}",
+            partial(_start_reaudit, cycle_id=cycle.id, where=where, due=due, now=now),
+        )  # fmt: skip
     return started
 
 
@@ -332,8 +353,10 @@ async def _escalations(
         due = escalation_due(where.rules, where.calendar, moderated_on)
         if where.calendar.local_date(now) < due.day:
             continue
-        async with sessions.begin() as session:
-            started += await _escalate(session, candidate, where, due, now)
+        started += await _one(
+            sessions, f"escalation of audit {candidate.audit.id}",
+            partial(_escalate, candidate=candidate, where=where, due=due, now=now),
+        )  # fmt: skip
     return started
 
 

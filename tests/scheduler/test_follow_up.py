@@ -332,3 +332,22 @@ async def test_two_sweeps_at_once_do_each_follow_up_once(db: Database):
     assert kinds.count(FollowUpKind.DIP_AUDIT) == 12
     assert kinds.count(FollowUpKind.ESCALATION) == 12
     assert len(await rows(db, Cycle, Cycle.selection_method == "reaudit")) == 1
+
+
+async def test_one_failing_follow_up_does_not_hold_up_the_others(db: Database, monkeypatch):
+    world = await make_world(db)
+    await below_good_cycle(db, world, 4)
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the re-audit")
+
+    monkeypatch.setattr("scheduler.follow_up._start_reaudit", broken)
+    started = await sweep(db, date(2026, 11, 30))
+
+    kinds = await kinds_done(db)
+    assert FollowUpKind.REAUDIT not in kinds
+    assert kinds.count(FollowUpKind.DIP_AUDIT) == 4 and kinds.count(FollowUpKind.ESCALATION) == 4
+    assert started == 8
+
+    monkeypatch.undo()
+    assert await sweep(db, date(2026, 12, 1)) == 1  # the re-audit, tried again the next day
