@@ -36,6 +36,8 @@ DISPUTE = "dispute.raise"
 CONFIRM_URGENT = "moderation.urgent_confirmed"
 
 RATIONALE_LIMIT = 2000  # characters in a moderator's rationale
+ACTIONS_ARISING = "actions_arising"  # the input id of the template's "actions arising"
+ACTIONS_ARISING_LIMIT = 2000  # characters
 SHOWN_LIMIT = 1200  # characters of someone's rationale shown on a card
 
 
@@ -129,9 +131,7 @@ def _question(
     items.append(
         TextInput(
             id=field_id("why", key),
-            label="Your rationale, if you disagree"
-            if section.graded
-            else "Your comment, if you disagree",
+            label="Comments: optional if you agree, your rationale if you disagree",
             is_multiline=True,
             max_length=RATIONALE_LIMIT,
             value=values.get(field_id("why", key)) or None,
@@ -140,6 +140,22 @@ def _question(
     if field_id("why", key) in errors:
         items.append(_error(errors[field_id("why", key)]))
     return [Container(items=items)]
+
+
+def _actions_arising(values: Mapping[str, str]) -> Container:
+    """The template's last question: what should happen now, for everyone to see."""
+    return Container(
+        separator=True,
+        items=[
+            TextInput(
+                id=ACTIONS_ARISING,
+                label="Actions arising from this moderation, if any (no names or case details)",
+                is_multiline=True,
+                max_length=ACTIONS_ARISING_LIMIT,
+                value=values.get(ACTIONS_ARISING) or None,
+            )
+        ],
+    )
 
 
 def grade_help() -> ShowCardAction:
@@ -195,6 +211,7 @@ def moderation_card(
         body.append(_error(f"{len(errors)} answers need your attention; see the messages below."))
     for section in view.sections:
         body += _question(section, values, errors)
+    body.append(_actions_arising(values))
     body += list(extra_inputs)
     payload = {"audit_id": view.audit_id, "version": view.version, **(data or {})}
     return card(
@@ -231,6 +248,7 @@ class ResultView:
     headline: str
     status: str | None = None  # where a dispute stands, or what the reader can do
     extra: Sequence[tuple[str, str]] = field(default_factory=tuple)  # more facts
+    actions_arising: str | None = None  # the moderator's, from the template
 
 
 def _side_by_side(row: ResultRow, columns: Sequence[str]) -> Container:
@@ -268,6 +286,16 @@ def result_card(
         facts([("Auditor", view.auditor), ("Moderator", view.moderator), *view.extra]),
     ]
     body += [_side_by_side(row, view.columns) for row in view.rows]
+    if view.actions_arising:
+        body.append(
+            Container(
+                separator=True,
+                items=[
+                    TextBlock(text="Actions arising", weight="Bolder", wrap=True),
+                    paragraph(clip(view.actions_arising)),
+                ],
+            )
+        )
     if view.status:
         body.append(paragraph(view.status))
     if error:

@@ -36,12 +36,20 @@ from cards.disputes import (
     revision_intro,
     revision_note,
 )
-from cards.moderation import DISPUTE, RATIONALE_LIMIT, moderation_card, result_card
+from cards.moderation import (
+    ACTIONS_ARISING,
+    DISPUTE,
+    RATIONALE_LIMIT,
+    moderation_card,
+    result_card,
+)
 from dialogs.actions import ActionContext, ActionRefused, card_action
 from dialogs.moderation import (
     AUDIT_FIELDS,
     DISPUTE_HINT,
     Pressed,
+    actions_arising_from,
+    actions_arising_of,
     answers_from,
     audit_team_of,
     coordinators_of,
@@ -298,6 +306,7 @@ async def _current_answers(session: AsyncSession, audit: Audit) -> dict[str, str
         if not row.agreed and row.grade is not None:
             values[field_id("grade", key)] = row.grade.value
         values[field_id("why", key)] = row.rationale or ""
+    values[ACTIONS_ARISING] = actions_arising_of(audit) or ""
     return values
 
 
@@ -319,7 +328,8 @@ async def revise(context: ActionContext, pressed: Pressed) -> dict[str, Any]:
     view = await moderation_view(session, audit, timezone=context.rules.timezone)
     answers = answers_from(context, view.sections)
     note = context.text("revision_note", limit=RATIONALE_LIMIT)
-    values = typed_values(answers)
+    arising = actions_arising_from(context)
+    values = {**typed_values(answers), ACTIONS_ARISING: arising}
     if pressed.stale:
         return await _revision_form(
             context, audit, dispute, values=values, note=note, notice=CHANGED_UNDER_YOU
@@ -345,6 +355,7 @@ async def revise(context: ActionContext, pressed: Pressed) -> dict[str, Any]:
         rules=context.rules,
         action=Action.RESOLVE_DISPUTE,
         event="moderation_revised",
+        actions_arising=arising,
     )
     _respond(context, dispute, DisputeStep.REVISE, note)
     await _trail(context, audit, dispute, "dispute_revised", before)

@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cards.dates import day
 from cards.moderation import (
+    ACTIONS_ARISING,
+    ACTIONS_ARISING_LIMIT,
     CONFIRM_URGENT,
     MODERATE,
     RATIONALE_LIMIT,
@@ -259,6 +261,17 @@ def answers_from(context: ActionContext, sections: Sequence[ModeratedSection]) -
     }
 
 
+def actions_arising_from(context: ActionContext) -> str:
+    """The template's "actions arising", length-checked; empty when there are none."""
+    return context.text(ACTIONS_ARISING, limit=ACTIONS_ARISING_LIMIT)
+
+
+def actions_arising_of(audit: Audit) -> str | None:
+    """The actions arising from the audit's latest moderation (kept in its draft, beside
+    the moderation's id, until moderations have a column for them)."""
+    return ((audit.draft or {}).get("moderation") or {}).get(ACTIONS_ARISING) or None
+
+
 def typed_values(answers: dict[str, Answer]) -> dict[str, str]:
     """The answers as card input values, to keep what was typed when the form comes back."""
     values = {}
@@ -295,10 +308,12 @@ async def save_moderation(context: ActionContext, pressed: Pressed) -> dict[str,
     view = await moderation_view(session, audit, timezone=context.rules.timezone)
     refuse_unless_open(audit, view.case_ref)
     answers = answers_from(context, view.sections)
+    arising = actions_arising_from(context)
+    values = {**typed_values(answers), ACTIONS_ARISING: arising}
     if pressed.stale:
         return moderation_card(
             view,
-            values=typed_values(answers),
+            values=values,
             notice="This audit changed since this card was sent, so nothing was saved. "
             "Check your answers against it and save again.",
             data=_round_data(audit),
@@ -307,10 +322,16 @@ async def save_moderation(context: ActionContext, pressed: Pressed) -> dict[str,
         judgements = judge_answers(audit, view.sections, answers)
     except ModerationIncomplete as incomplete:
         return moderation_card(
-            view, values=typed_values(answers), errors=incomplete.errors, data=_round_data(audit)
+            view, values=values, errors=incomplete.errors, data=_round_data(audit)
         )
     await record_moderation(
-        session, audit, judgements, actor=context.staff, now=context.now, rules=context.rules
+        session,
+        audit,
+        judgements,
+        actor=context.staff,
+        now=context.now,
+        rules=context.rules,
+        actions_arising=arising,
     )
     await session.flush()
     await send_result(session, audit, timezone=context.rules.timezone)
@@ -328,11 +349,13 @@ async def record_moderation(
     rules: ProgrammeRules,
     action: Action = Action.MODERATE,
     event: str = "moderated",
+    actions_arising: str = "",
 ) -> Moderation:
     """Write a moderation (first, or revised after a dispute) and move the audit on.
 
-    The moderated stage of each section is replaced; earlier answers stay in
-    the trail and in earlier `moderations` rows.
+    The moderated stage of each section is replaced (its rationale is the
+    moderator's comment, agreeing or not); earlier answers stay in the trail
+    and in earlier `moderations` rows, and so do earlier actions arising.
     """
     cycle = await repo.get_cycle(session, audit.cycle_id)
     tool = load_tool(cycle.audit_tool_id)
@@ -358,6 +381,9 @@ async def record_moderation(
     audit.moderated_grade = grade
     audit.final_grade = grade
     audit.moderated_at = now
+    draft = dict(audit.draft or {})
+    draft["moderation"] = {"moderation_id": moderation.id, ACTIONS_ARISING: actions_arising}
+    audit.draft = draft
     await set_deadlines_after_moderation(session, audit, grade, now=now, rules=rules)
     await session.flush()
     await plan_uopp_meeting(session, audit, now=now, rules=rules, actor=actor)
@@ -367,6 +393,7 @@ async def record_moderation(
         for key, j in judgements.items()
     }
     after["moderation_id"] = moderation.id
+    after[ACTIONS_ARISING] = actions_arising
     await repo.record_event(session, actor, "audit", audit.id, event, before, after, at=now)
     return moderation
 
@@ -490,6 +517,8 @@ async def result_view(session: AsyncSession, audit: Audit, *, timezone: str) -> 
         note = None
         if moderated is not None and moderated.agreed is False:
             note = f"Moderator's rationale: {moderated.rationale}"
+        elif moderated is not None and moderated.rationale:
+            note = f"Moderator's comment: {moderated.rationale}"
         if decided:
             chosen = stages[GradeStage.DECIDED].get(section_id)
             if overall:
@@ -520,6 +549,7 @@ async def result_view(session: AsyncSession, audit: Audit, *, timezone: str) -> 
         rows=rows,
         headline=headline,
         extra=tuple(extra),
+        actions_arising=actions_arising_of(audit),
     )
 
 

@@ -30,9 +30,8 @@ DISAGREE = "disagree"
 # the practitioner and team manager of the audit (DOMAIN.md, the fast path).
 FAST_PATH_ROLES: tuple[Role, ...] = (Role.COORDINATOR, Role.AUDIT_MANAGER, Role.HEAD_OF_SERVICE)
 
-# Who may dispute a moderated grade: the brief for this step names the
-# practitioner and the team manager (the state machine also admits the
-# coordinator, who is not offered the button).
+# Who may dispute a moderated grade: the practitioner, the team manager and the
+# coordinator (DOMAIN.md step 8).
 DISPUTING_PARTIES = frozenset({Party.PRACTITIONER, Party.TEAM_MANAGER, Party.COORDINATOR})
 # Who settles a dispute the moderator could not resolve.
 DECIDING_ROLES: tuple[Role, ...] = (Role.HEAD_OF_SERVICE, Role.AUDIT_TEAM, Role.AUDIT_MANAGER)

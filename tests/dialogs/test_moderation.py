@@ -341,3 +341,85 @@ def _flatten(elements: list) -> list[dict]:
 
 def _value(body: list, input_id: str):
     return next(e.get("value") for e in _flatten(body) if e.get("id") == input_id)
+
+
+# --- the moderation template: comments, the overall grade and actions arising -------------
+
+
+async def test_should_ask_for_comments_on_every_section_and_for_actions_arising(db: Database):
+    cast = await cast_in(db)
+
+    card = await moderation_card_of(db, cast)
+
+    labels = [node["label"] for node in _inputs(card["body"]) if node["id"].startswith("why__")]
+    assert labels and all("optional if you agree" in label for label in labels)
+    [arising] = [node for node in _inputs(card["body"]) if node["id"] == "actions_arising"]
+    assert "Actions arising" in arising["label"] and arising["maxLength"] == 2000
+
+
+async def test_should_keep_a_comment_made_when_agreeing_and_show_it_in_the_result(db: Database):
+    cast = await cast_in(db)
+    card = await moderation_card_of(db, cast)
+    answers = agree_all(also={field_id("why", "identity"): "Identity well evidenced"})
+
+    shown = await act(
+        db, cast.moderator, "moderation.save", **execute_data(card, "moderation.save"), **answers
+    )
+
+    async with db.sessions() as session:
+        [identity] = [
+            row
+            for row in await repo.list_section_grades(session, cast.audit_id, GradeStage.MODERATED)
+            if row.section_id == "identity"
+        ]
+    assert identity.agreed is True and identity.rationale == "Identity well evidenced"
+    assert "Moderator's comment: Identity well evidenced" in texts(shown)
+
+
+async def test_should_record_actions_arising_and_send_them_with_the_result(db: Database):
+    cast = await cast_in(db)
+    card = await moderation_card_of(db, cast)
+    arising = "Share the learning on chronologies at the next team meeting"
+
+    shown = await act(
+        db, cast.moderator, "moderation.save", **execute_data(card, "moderation.save"),
+        **agree_all(), actions_arising=arising,
+    )  # fmt: skip
+
+    assert "Actions arising" in texts(shown) and arising in texts(shown)
+    [result] = await messages_to(db, cast.practitioner, "moderation")
+    assert arising in texts(result.payload["card"])
+    async with db.sessions() as session:
+        [moderated] = [
+            event
+            for event in await repo.list_events(session, "audit", cast.audit_id)
+            if event.action == "moderated"
+        ]
+    assert moderated.after["actions_arising"] == arising
+
+
+async def test_should_refuse_actions_arising_over_the_limit_and_save_nothing(db: Database):
+    cast = await cast_in(db)
+    card = await moderation_card_of(db, cast)
+
+    shown = await act(
+        db, cast.moderator, "moderation.save", **execute_data(card, "moderation.save"),
+        **agree_all(), actions_arising="x" * 2001,
+    )  # fmt: skip
+
+    assert "That's too long" in texts(shown)
+    assert (await load_audit(db, cast.audit_id)).state is AuditState.SUBMITTED
+    assert await count_rows(db, Moderation) == 0
+
+
+def _inputs(node) -> list[dict]:
+    found = []
+    if isinstance(node, dict):
+        if str(node.get("type", "")).startswith("Input."):
+            found.append(node)
+        for value in node.values():
+            found += _inputs(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += _inputs(item)
+    return found

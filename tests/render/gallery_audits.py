@@ -223,7 +223,7 @@ MODERATION_MOST_VALUES = {
     field_id(kind, section.key): value
     for section in MODERATION_MOST.sections
     for kind, value in (("agree", "disagree"), ("grade", "good"), ("why", fill(2000)))
-}
+} | {"actions_arising": fill(2000)}
 
 RESULT = ResultView(
     audit_id=42,
@@ -236,11 +236,13 @@ RESULT = ResultView(
     rows=(
         ResultRow("Impact on the child", ("Requires improvement", "Good"),
                   "Changed: the plan is making a difference."),
-        ResultRow("The child's voice", ("Good", "Good")),
+        ResultRow("The child's voice", ("Good", "Good"),
+                  "Moderator's comment: the child's wishes are quoted and acted on."),
         ResultRow("Overall grade", ("Requires improvement", "Good"), "Changed."),
     ),
     headline="The moderator changed the overall grade to Good.",
     status="You can dispute the moderated grade within 5 working days.",
+    actions_arising="Share the chronology template with the team at the next meeting.",
 )  # fmt: skip
 RESULT_DECIDED = ResultView(
     **{**RESULT.__dict__, "columns": ("Auditor", "Moderator", "Decision"),
@@ -251,7 +253,8 @@ RESULT_MOST = ResultView(
     **{**RESULT_DECIDED.__dict__,
        "rows": tuple(ResultRow(f"Section {n}", ("Inadequate", "Good", "Good"), fill(1200))
                      for n in range(14)),
-       "extra": tuple((f"Fact {n}", fill(200)) for n in range(5))}
+       "extra": tuple((f"Fact {n}", fill(200)) for n in range(5)),
+       "actions_arising": fill(2000)}
 )  # fmt: skip
 DISPUTE = DisputeView(
     audit_id=42,
