@@ -339,8 +339,9 @@ async def _escalations(
 ) -> int:
     months = min(s.rules.escalation_months for s in services.values())
     some_calendar = next(iter(services.values())).calendar
+    # Month ends clamp (31 Aug + 6 months is 28 Feb), so the bound keeps a few days' margin.
     bound = datetime.combine(
-        add_months(some_calendar.local_date(now), -months) + timedelta(days=2),
+        add_months(some_calendar.local_date(now), -months) + timedelta(days=4),
         datetime.min.time(),
         tzinfo=now.tzinfo,
     )

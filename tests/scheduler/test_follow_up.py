@@ -351,3 +351,19 @@ async def test_one_failing_follow_up_does_not_hold_up_the_others(db: Database, m
 
     monkeypatch.undo()
     assert await sweep(db, date(2026, 12, 1)) == 1  # the re-audit, tried again the next day
+
+
+async def test_escalation_from_a_months_last_day_lands_on_the_shorter_months_last_day(
+    db: Database,
+):
+    world = await make_world(db)
+    await graded_audit(
+        db, world, month=date(2024, 10, 1), grade=Grade.INADEQUATE,
+        moderated_on=date(2024, 10, 31),
+    )  # fmt: skip
+    await sweep(db, date(2024, 12, 31))  # the dip audit
+
+    await sweep(db, date(2025, 2, 27))
+    assert FollowUpKind.ESCALATION not in await kinds_done(db)
+    await sweep(db, date(2025, 2, 28))  # Thu 31 Oct + 4 months, clamped to Fri 28 Feb
+    assert FollowUpKind.ESCALATION in await kinds_done(db)
