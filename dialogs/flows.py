@@ -1,6 +1,7 @@
 """Importing this module declares every card action, so the dispatcher knows them all."""
 
 import dialogs.digest  # noqa: F401 (the weekly digest's buttons open decision cards)
+import dialogs.progress_reports  # noqa: F401 (the coordinator's weekly report on Inadequate work)
 import dialogs.reminders  # noqa: F401 (reminder snooze, action progress)
 import dialogs.uopp_options  # noqa: F401 (the organiser's options, the Audit Team's extension)
 import dialogs.uopp_record  # noqa: F401 (the chair records the UoPP meeting)

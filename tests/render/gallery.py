@@ -41,6 +41,7 @@ from cards.welcome import welcome_card
 from tests.render.examples import LONGEST, Example, example
 from tests.render.gallery_audits import AUDIT_GALLERY
 from tests.render.gallery_digest import DIGEST_GALLERY
+from tests.render.gallery_progress import PROGRESS_GALLERY
 from tests.render.gallery_reminders import REMINDER_GALLERY
 from tests.render.gallery_uopp_booking import UOPP_BOOKING_GALLERY
 from tests.render.gallery_uopp_record import UOPP_RECORD_GALLERY
@@ -288,3 +289,4 @@ GALLERY += UOPP_BOOKING_GALLERY
 GALLERY += UOPP_RECORD_GALLERY
 GALLERY += DIGEST_GALLERY
 GALLERY += REMINDER_GALLERY
+GALLERY += PROGRESS_GALLERY
