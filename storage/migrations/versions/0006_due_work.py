@@ -26,7 +26,11 @@ DOMAIN_INDEXES = (
     ("ix_audits_state_due_at", "audits", ["state", "due_at"]),
     ("ix_audits_state_moderation_due_at", "audits", ["state", "moderation_due_at"]),
     ("ix_audits_urgent_issues_due_at", "audits", ["urgent_issues_due_at"]),
-    ("ix_recommendations_status_due_on", "recommendations", ["status", "due_on"]),
+    (
+        "ix_recommendations_status_due_on",
+        "recommendations",
+        ["status", "due_on", "owner_id", "audit_id", "id"],
+    ),
 )
 
 

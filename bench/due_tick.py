@@ -1,0 +1,347 @@
+"""The reminder tick over a large programme: 100,000 audits and 300,000 actions.
+
+Each database (SQLite, and PostgreSQL when available) is built by the real
+migrations and filled with bulk inserts: years of history, mostly closed
+audits and finished actions, with the live work a big council would carry
+(some of it late). Then, on a fixed clock at 10:00 on a working Monday:
+
+- the due-work queries alone (repositories.reminders.overdue_queries, one per kind);
+- the first tick of the day (every late item claimed, its trail row and
+  one bundled card per person queued): a once-a-day cost;
+- the steady tick, every minute after (everything already reminded is held
+  by the indexes, so the query finds nothing new): the headline figure.
+
+It prints a table, each database's query plan (EXPLAIN QUERY PLAN /
+EXPLAIN ANALYZE), and ends with `BENCH due_tick_sqlite <ms> ms` and
+`BENCH due_tick_postgres <ms> ms` (median steady tick).
+
+Run:
+
+    python bench/due_tick.py [--audits 100000] [--actions 300000]
+
+PostgreSQL comes from AUDITBOT_TEST_POSTGRES_URL (a scratch database is
+created on that server and dropped after); set AUDITBOT_BENCH_SQLITE_ONLY=1
+to skip it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import event, insert, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
+
+from scheduler.reminders import ReminderChaser  # noqa: E402
+from storage.db import async_upgrade, make_engine, session_factory  # noqa: E402
+from storage.enums import (  # noqa: E402
+    CaseStatus,
+    CycleState,
+    MeetingKind,
+    MeetingState,
+    RecommendationLevel,
+    RecommendationStatus,
+    ServiceKind,
+)
+from storage.models import (  # noqa: E402
+    Audit,
+    Case,
+    Cycle,
+    Meeting,
+    Recommendation,
+    RoleAssignment,
+    Service,
+    Staff,
+    Team,
+)
+from storage.repositories.reminders import overdue_items, overdue_queries  # noqa: E402
+from workflow.calendar import FixedClock  # noqa: E402
+from workflow.grades import Grade  # noqa: E402
+from workflow.roles import Role  # noqa: E402
+from workflow.rules import ProgrammeRules  # noqa: E402
+from workflow.states import AuditState  # noqa: E402
+
+LONDON = ZoneInfo("Europe/London")
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=LONDON).astimezone(UTC)  # a working Monday
+TODAY = date(2026, 11, 23)
+STAFF, TEAMS, CASES, CYCLES = 2_000, 40, 20_000, 48
+CHUNK = 5_000
+RUNS = 25
+
+
+def _states(n: int, rng: random.Random) -> list[tuple[AuditState, dict[str, Any]]]:
+    """n audits as a programme carries them: history closed, a live tail, some of it late."""
+    out = []
+    for _ in range(n):
+        roll = rng.random()
+        late = rng.random() < 0.5
+        due = NOW + timedelta(days=rng.randint(-12, -1) if late else rng.randint(1, 20))
+        if roll < 0.90:
+            out.append((AuditState.CLOSED, {"due_at": NOW - timedelta(days=rng.randint(30, 900))}))
+        elif roll < 0.94:
+            out.append((rng.choice([AuditState.UOPP_HELD, AuditState.FOLLOW_UP]), {}))
+        elif roll < 0.965:
+            state = rng.choice([AuditState.ALLOCATED, AuditState.IN_PROGRESS, AuditState.RETURNED])
+            out.append((state, {"due_at": due}))
+        elif roll < 0.98:
+            out.append((AuditState.SUBMITTED, {"due_at": due, "moderation_due_at": due}))
+        elif roll < 0.99:
+            fields = {"moderation_due_at": due, "uopp_due_at": due}
+            if rng.random() < 0.3:
+                fields |= {"final_grade": Grade.INADEQUATE, "urgent_issues_due_at": due}
+            out.append((AuditState.MODERATED, fields))
+        else:
+            out.append((rng.choice([AuditState.INVALIDATED, AuditState.REALLOCATED]), {}))
+    return out
+
+
+async def _insert(engine: AsyncEngine, model: Any, rows: list[dict[str, Any]]) -> None:
+    async with engine.begin() as connection:
+        for start in range(0, len(rows), CHUNK):
+            await connection.execute(insert(model), rows[start : start + CHUNK])
+
+
+async def fill(engine: AsyncEngine, audits: int, actions: int) -> dict[str, int]:
+    """The programme, by bulk insert; how many rows of each."""
+    rng = random.Random(20261123)
+    stamp = {"created_at": NOW, "updated_at": NOW}
+    kind = ServiceKind.CHILDRENS_SOCIAL_CARE
+    await _insert(
+        engine, Service,
+        [{"id": 1, "code": "CSC", "name": "CSC", "kind": kind, "rules_overrides": {}, **stamp}],
+    )  # fmt: skip
+    await _insert(
+        engine, Team,
+        [{"id": t, "service_id": 1, "code": f"T{t}", "name": f"Team {t}", **stamp}
+         for t in range(1, TEAMS + 1)],
+    )  # fmt: skip
+    staff = [
+        {"id": s, "aad_object_id": f"00000000-0000-0000-0000-{s:012d}", "upn": f"p{s}@x.example",
+         "display_name": f"Person {s}", "email": f"p{s}@x.example", "auditor_trained": True,
+         "line_manager_id": None if s <= TEAMS else 1 + s % TEAMS, "active": True, **stamp}
+        for s in range(1, STAFF + 1)
+    ]  # fmt: skip
+    await _insert(engine, Staff, staff)
+    await _insert(
+        engine, RoleAssignment,
+        [{"staff_id": 1, "role": Role.HEAD_OF_SERVICE, "service_id": 1, "team_id": None, **stamp}],
+    )  # fmt: skip
+    await _insert(
+        engine, Case,
+        [{"id": c, "case_ref": f"CSC-{c:06d}", "team_id": 1 + c % TEAMS,
+          "practitioner_id": 1 + c % STAFF, "status": CaseStatus.OPEN, "attributes": {},
+          "opened_on": date(2024, 1, 1), **stamp}
+         for c in range(1, CASES + 1)],
+    )  # fmt: skip
+    await _insert(
+        engine, Cycle,
+        [{"id": c, "service_id": 1, "title": f"Cycle {c}", "month": date(2023, 1, 1),
+          "state": CycleState.CLOSED, "audit_tool_id": "col_practice_impact_review",
+          "selection_plan": {}, **stamp}
+         for c in range(1, CYCLES + 1)],
+    )  # fmt: skip
+    audit_rows, meetings = [], []
+    for a, (state, fields) in enumerate(_states(audits, rng), start=1):
+        audit_rows.append(
+            {"id": a, "cycle_id": 1 + a % CYCLES, "case_id": 1 + a % CASES,
+             "practitioner_id": 1 + a % STAFF, "team_manager_id": 1 + a % TEAMS,
+             "auditor_id": 1 + (a * 7) % STAFF, "moderator_id": 1 + (a * 13) % STAFF,
+             "state": state, "version": 1, "draft": {}, "due_at": None, "moderation_due_at": None,
+             "urgent_issues_due_at": None, "uopp_due_at": None, "final_grade": None,
+             **fields, **stamp}
+        )  # fmt: skip
+        if state is AuditState.MODERATED and rng.random() < 0.6:
+            meetings.append(_meeting(a, MeetingState.PROPOSED, None, stamp))
+        elif state is AuditState.UOPP_HELD and rng.random() < 0.2:
+            ends = NOW - timedelta(days=rng.randint(1, 10))
+            meetings.append(_meeting(a, MeetingState.BOOKED, ends, stamp))
+    await _insert(engine, Audit, audit_rows)
+    await _insert(engine, Meeting, meetings)
+    action_rows = []
+    for r in range(1, actions + 1):
+        finished = rng.random() < 0.85
+        action_rows.append(
+            {"id": r, "audit_id": 1 + r % audits, "level": RecommendationLevel.CHILD,
+             "action": "Update the plan", "owner_id": 1 + (r * 11) % STAFF,
+             "due_on": TODAY + timedelta(days=rng.randint(-60 if finished else -10, 60)),
+             "status": RecommendationStatus.DONE if finished else rng.choice(
+                 [RecommendationStatus.OPEN, RecommendationStatus.PARTLY,
+                  RecommendationStatus.NOT_YET]),
+             "source": "audit", **stamp}
+        )  # fmt: skip
+    await _insert(engine, Recommendation, action_rows)
+    await vacuum(engine)
+    return {"audits": audits, "actions": actions, "meetings": len(meetings)}
+
+
+async def vacuum(engine: AsyncEngine) -> None:
+    """Statistics and, on PostgreSQL, the visibility map, as autovacuum keeps them."""
+    if engine.dialect.name == "sqlite":
+        async with engine.begin() as connection:
+            await connection.execute(text("ANALYZE"))
+        return
+    async with engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(text("VACUUM ANALYZE"))
+
+
+def _meeting(audit_id: int, state: MeetingState, ends: datetime | None, stamp: dict) -> dict:
+    return {
+        "audit_id": audit_id, "kind": MeetingKind.UOPP, "organiser_id": 1 + audit_id % STAFF,
+        "state": state, "starts_at": ends - timedelta(hours=1) if ends else None, "ends_at": ends,
+        "length_minutes": 60, "booking_attempts": 0, **stamp,
+    }  # fmt: skip
+
+
+async def _timed(make: Any, runs: int = RUNS) -> tuple[float, float, Any]:
+    """Median and worst wall time in ms of `runs` awaits of make(), and the last result."""
+    times, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = await make()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), max(times), result
+
+
+async def measure(url: str, audits: int, actions: int) -> dict[str, Any]:
+    engine = make_engine(url)
+    try:
+        await async_upgrade(engine)
+        started = time.perf_counter()
+        sizes = await fill(engine, audits, actions)
+        filled = time.perf_counter() - started
+        sessions = session_factory(engine)
+
+        async def query() -> int:
+            async with sessions() as session:
+                return len(await overdue_items(session, NOW, TODAY))
+
+        query_ms, query_worst, due_rows = await _timed(query)
+        chaser = ReminderChaser(sessions, ProgrammeRules(), FixedClock(NOW))
+        first_ms, _, reminded = await _timed(chaser.tick, runs=1)
+        await vacuum(engine)  # as autovacuum would, after a day's reminders
+        steady_ms, steady_worst, again = await _timed(chaser.tick)
+        later = ReminderChaser(sessions, ProgrammeRules(), FixedClock(NOW + timedelta(hours=3)))
+        later_ms, _, _ = await _timed(later.tick, runs=5)
+        plan = await explain(engine)
+        return {
+            **sizes, "fill_s": filled, "due_rows": due_rows, "query_ms": query_ms,
+            "query_worst": query_worst, "first_ms": first_ms, "reminded": reminded,
+            "steady_ms": steady_ms, "steady_worst": steady_worst, "steady_sent": again,
+            "later_ms": later_ms, "plan": plan,
+        }  # fmt: skip
+    finally:
+        await engine.dispose()
+
+
+async def explain(engine: AsyncEngine) -> str:
+    """The database's own plan for each due-work query, as the driver ran it."""
+    captured: list[tuple[str, Any]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        if not statement.startswith("EXPLAIN"):
+            captured.append((statement, parameters))
+
+    prefix = (
+        "EXPLAIN QUERY PLAN "
+        if engine.dialect.name == "sqlite"
+        else "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) "
+    )
+    lines: list[str] = []
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with engine.connect() as connection:
+            for query in overdue_queries(NOW, TODAY):
+                await connection.execute(query)
+                statement, parameters = captured[-1]
+                rows = (await connection.exec_driver_sql(prefix + statement, parameters)).all()
+                kind = statement.split("'", 2)[1]
+                lines.append(f"  -- {kind}")
+                lines.extend(
+                    f"  {row[-1] if engine.dialect.name == 'sqlite' else row[0]}" for row in rows
+                )
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+    return "\n".join(lines)
+
+
+async def postgres_scratch(server_url: str) -> tuple[str, str]:
+    base = make_url(server_url)
+    name = f"auditbot_bench_{secrets.token_hex(3)}"
+    engine = make_engine(base, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False), name
+
+
+async def drop_postgres(server_url: str, name: str) -> None:
+    engine = make_engine(server_url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await engine.dispose()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--audits", type=int, default=100_000)
+    parser.add_argument("--actions", type=int, default=300_000)
+    args = parser.parse_args()
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
+        results["sqlite"] = await measure(url, args.audits, args.actions)
+    server = os.environ.get("AUDITBOT_TEST_POSTGRES_URL")
+    if server and not os.environ.get("AUDITBOT_BENCH_SQLITE_ONLY"):
+        url, name = await postgres_scratch(server)
+        try:
+            results["postgres"] = await measure(url, args.audits, args.actions)
+        finally:
+            await drop_postgres(server, name)
+    report(results)
+
+
+def report(results: dict[str, dict[str, Any]]) -> None:
+    print()
+    print(f"Due-work tick, {NOW.astimezone(LONDON):%a %d %b %Y %H:%M} London (medians of {RUNS})")
+    header = (
+        f"{'database':<10} {'audits':>8} {'actions':>8} {'late':>6} {'query ms':>9} "
+        f"{'first tick ms':>14} {'people':>7} {'tick ms':>8} {'worst':>7} {'+3h ms':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, r in results.items():
+        print(
+            f"{name:<10} {r['audits']:>8,} {r['actions']:>8,} {r['due_rows']:>6,} "
+            f"{r['query_ms']:>9.1f} {r['first_ms']:>14.0f} {r['reminded']:>7,} "
+            f"{r['steady_ms']:>8.1f} {r['steady_worst']:>7.1f} {r['later_ms']:>7.1f}"
+        )
+    print(
+        "late: items the query found before the first tick; first tick: claim, trail and one "
+        "card per person (once a day); tick: every minute after (nothing new to send); +3h: "
+        "the same later in the day."
+    )
+    for name, r in results.items():
+        print(f"\n{name} plan of the due-work query (filled in {r['fill_s']:.0f} s):")
+        print(r["plan"])
+    print()
+    for name, r in results.items():
+        print(f"BENCH due_tick_{name} {r['steady_ms']:.1f} ms")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
