@@ -87,7 +87,7 @@ def overdue_queries(now: datetime, today: date) -> list[Any]:
     caller to add the recording time.
     """
     none_date = cast(null(), Date).label("due_on")
-    branches = [
+    branches: list[Any] = [
         select(
             literal_column("'audit'").label("kind"),
             Audit.id.label("subject_id"),
