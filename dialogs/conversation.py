@@ -84,19 +84,18 @@ class Conversations:
     async def on_message(self, actor: Actor, text: str) -> Reply:
         """A chat message: a practitioner's answer to an open reflection request, or a command."""
         async with self._sessions() as session, session.begin():
-            # "done 12" / "not yet 12 2026-12-18": progress on an action (dialogs/reminders.py).
-            answered = await action_progress_from_chat(
-                session,
-                await _staff_of(session, actor),
-                text,
-                now=self._clock.now(),
-                rules=self._rules,
-            ) or await reflection_from_chat(
+            answered = await reflection_from_chat(
                 session,
                 await _staff_of(session, actor),
                 text,
                 now=self._clock.now(),
                 timezone=self._rules.timezone,
+            ) or await action_progress_from_chat(  # "done 12": progress on an action
+                session,
+                await _staff_of(session, actor),
+                text,
+                now=self._clock.now(),
+                rules=self._rules,
             )
         if answered is not None:
             return Reply(card=answered)

@@ -416,11 +416,14 @@ async def action_progress_from_chat(
     session: AsyncSession, staff: Staff | None, text: str, *, now: datetime, rules: ProgrammeRules
 ) -> dict[str, Any] | None:
     """A chat reply such as "done 12", "partly 12 what was done" or "not yet 12 2026-12-18"
-    saved as progress on action 12, answered with a card; None when the message is not one
-    (so it goes on to the other chat handlers). Call inside a transaction."""
+    saved as progress on action 12, answered with a card; None when the message is not one,
+    or the person owns no open action (so it goes on to the chat commands). Call inside a
+    transaction, after an open reflection request has had its chance at the message."""
     match = CHAT_ANSWER.match(text)
     if match is None or staff is None or not staff.active:
         return None
+    if not await repo.list_open_recommendations_for_owner(session, staff.id):
+        return None  # someone with no actions meant something else ("done 3 visits")
     answer = re.sub(r"\s+", "_", match["answer"].lower()).replace("notyet", "not_yet")
     action_id = int(match["id"])
     rest = match["rest"].replace("\x00", "").strip()

@@ -130,11 +130,12 @@ def is_late(
     last_run_at: datetime | None,
 ) -> bool:
     """True when this reminder should have gone on an earlier working day and the scheduler
-    did not run then (the service was down), so the message says why it is late."""
+    did not run then (the service was down), so the message says why it is late. Before the
+    first run ever (a new installation) nothing was missed: nothing is late."""
     expected = first_chance(calendar, max(state.due_at, state.next_at or state.due_at))
-    if calendar.local_date(expected) >= calendar.local_date(now):
+    if last_run_at is None or calendar.local_date(expected) >= calendar.local_date(now):
         return False
-    return last_run_at is None or last_run_at < expected
+    return last_run_at < expected
 
 
 def decide(

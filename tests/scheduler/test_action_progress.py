@@ -71,8 +71,8 @@ async def test_done_in_chat_records_it_and_ends_the_chasing(db: Database):
         reminder = await due.get_reminder(session, "action", action_id)
         assert reminder is not None and reminder.done_at == MONDAY
     assert await tick_at(db, london(2026, 11, 24, 10)) == 0
-    # Twice: nothing more changes.
-    assert "already recorded as done" in await _say(db, cast.auditor, f"done {action_id}")
+    # Twice: nothing more changes (with no open action left, it is not taken as an answer).
+    assert "recorded" not in await _say(db, cast.auditor, f"done {action_id}")
     assert len(await events(db, "action_progress")) == 1
 
 
@@ -118,7 +118,8 @@ async def test_partly_needs_a_note(db: Database):
 async def test_someone_elses_action_is_refused_and_other_chat_still_works(db: Database):
     cast, action_id = await _late_action(db)
 
-    assert "isn't one of your actions" in await _say(db, cast.manager, f"done {action_id}")
+    # The team manager owns no actions: "done 12" is not an answer from them, and changes nothing.
+    assert "recorded" not in await _say(db, cast.manager, f"done {action_id}")
     assert "isn't one of your actions" in await _say(db, cast.auditor, "done 999999")
     assert (await _action(db, action_id)).status is RecommendationStatus.OPEN
     helped = await _say(db, cast.auditor, "help")

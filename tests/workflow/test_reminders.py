@@ -106,7 +106,7 @@ def test_a_reminder_is_late_only_when_the_scheduler_missed_an_earlier_working_da
     assert not is_late(CALENDAR, fresh, monday, last_run_at=at(2026, 11, 20, 16, 59))
     assert is_late(CALENDAR, fresh, thursday, last_run_at=at(2026, 11, 20, 16, 59))
     assert not is_late(CALENDAR, fresh, thursday, last_run_at=at(2026, 11, 26, 13, 59))
-    assert is_late(CALENDAR, fresh, thursday, last_run_at=None)
+    assert not is_late(CALENDAR, fresh, thursday, last_run_at=None)  # a new installation
     decision = decide(RULES, CALENDAR, fresh, thursday, at(2026, 11, 20, 16, 59))
     assert decision.late and decision.rung is Rung.OWNER and not decision.escalated
 
