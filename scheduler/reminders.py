@@ -90,9 +90,14 @@ class ReminderChaser:
             by_owner[item.owner_id].append(item)
         reminded = 0
         for owner_id, items in sorted(by_owner.items()):
-            async with self._sessions.begin() as session:
-                if await self._remind(session, owner_id, items, now, previous_run):
-                    reminded += 1
+            try:
+                async with self._sessions.begin() as session:
+                    if await self._remind(session, owner_id, items, now, previous_run):
+                        reminded += 1
+            except Exception:
+                # One person's failure (a bug, a lost connection) must not hold up everyone
+                # after them: it is rolled back, logged by id, and tried again next tick.
+                log.exception("reminder for staff=%s failed; trying again next tick", owner_id)
         async with self._sessions.begin() as session:
             await due.record_run(session, JOB_NAME, now)
         return reminded

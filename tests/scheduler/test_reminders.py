@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import scheduler.reminders as scheduler_reminders
 from cards.reminders import LATE_NOTICE, SNOOZE
 from dialogs.moderation import URGENT_CONFIRMED
 from storage import repositories as repo
@@ -297,3 +298,28 @@ def _button_data(card: dict, verb: str) -> dict:
     walk(card)
     [data] = found
     return data
+
+
+async def test_one_persons_failure_does_not_hold_up_the_others_and_is_retried(
+    db: Database, monkeypatch
+):
+    cast = await cast_in(db)
+    await late_audit(db, cast, end_of(date(2026, 11, 19)))
+    await late_audit(db, cast, end_of(date(2026, 11, 19)), state=AuditState.SUBMITTED,
+                     moderation_due_at=end_of(date(2026, 11, 19)))  # fmt: skip
+    real = scheduler_reminders.remind_person
+
+    async def broken_for_the_auditor(session, owner, chased, **kwargs):
+        if owner.id == cast.auditor.id:
+            raise RuntimeError("connection lost")
+        await real(session, owner, chased, **kwargs)
+
+    monkeypatch.setattr(scheduler_reminders, "remind_person", broken_for_the_auditor)
+    assert await tick_at(db, london(2026, 11, 20, 9, 0)) == 1
+    assert len(await messages(db, cast.moderator, "reminder")) == 1
+    assert await messages(db, cast.auditor) == []
+    assert await count(db, ReminderDay) == 1
+
+    monkeypatch.setattr(scheduler_reminders, "remind_person", real)
+    assert await tick_at(db, london(2026, 11, 20, 9, 1)) == 1
+    assert len(await messages(db, cast.auditor, "reminder")) == 1
