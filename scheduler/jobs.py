@@ -39,9 +39,12 @@ def build_scheduler(
     rules: ProgrammeRules,
     clock: Clock,
 ) -> Scheduler:
-    """The registry with the service's jobs: the reminder tick every minute."""
+    """The registry with the service's jobs: the reminder tick every minute, and daily the
+    settling of reminders whose work is done."""
     scheduler = Scheduler(options)
-    scheduler.every_minute("reminders", ReminderChaser(sessions, rules, clock).tick)
+    chaser = ReminderChaser(sessions, rules, clock)
+    scheduler.every_minute("reminders", chaser.tick)
+    scheduler.daily("reminders_settle", chaser.settle)
     return scheduler
 
 

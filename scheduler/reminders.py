@@ -102,6 +102,13 @@ class ReminderChaser:
             await due.record_run(session, JOB_NAME, now)
         return reminded
 
+    async def settle(self) -> int:
+        """The daily sweep: mark done the chasing of items no longer late (kept for the record;
+        an item late again starts the ladder afresh). Returns how many were settled."""
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            return await due.settle_reminders(session, now, self._calendar.local_date(now))
+
     async def due_work(self, session: AsyncSession, now: datetime) -> list[Due]:
         """Every overdue item not held, with its deadline (the due-work query plus the rules
         the query leaves to Python: an action's end of day, the chair's recording time)."""

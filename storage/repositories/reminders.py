@@ -27,6 +27,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,7 +55,16 @@ AFTER_MODERATION = (S.MODERATED, S.DISPUTED, S.DECIDED, S.UOPP_BOOKED, S.UOPP_HE
 ENDED = (S.CLOSED, S.INVALIDATED, S.REALLOCATED)
 LIVE = tuple(state for state in S if state not in ENDED)
 URGENT_CONFIRMED = "urgent_issues_confirmed"
-INSERT_BATCH = 1000  # the audit event dialogs/moderation.py records
+INSERT_BATCH = 1000
+# The kinds of late work, in the order overdue_queries returns their queries.
+KINDS = (
+    "audit",
+    "moderation",
+    "urgent_issues",
+    "uopp_booking",
+    "uopp_record",
+    "action",
+)  # the audit event dialogs/moderation.py records
 
 
 @dataclass(frozen=True)
@@ -70,8 +80,11 @@ class OverdueItem:
     due_on: date | None
 
 
-def _held(kind: str, subject: Any, now: datetime) -> Any:
-    """No reminder row yet, or one whose hold (repeat interval, snooze) is over."""
+def _not_held(kind: str, subject: Any, now: datetime | None) -> Any:
+    """No reminder row yet, or one whose hold (repeat interval, snooze) is over; with now
+    None, everything overdue whether held or not."""
+    if now is None:
+        return true()
     held = exists().where(
         Reminder.kind == kind,
         Reminder.subject_id == subject,
@@ -80,12 +93,13 @@ def _held(kind: str, subject: Any, now: datetime) -> Any:
     return ~held
 
 
-def overdue_queries(now: datetime, today: date) -> list[Any]:
+def overdue_queries(now: datetime, today: date, *, held: bool = False) -> list[Any]:
     """The due-work queries, one per kind of late work: every overdue item whose reminder is
     not held. Run apart, each keeps its own index plan (as one UNION ALL, PostgreSQL took
     twice as long as the six together). Meetings past their end are returned for the
-    caller to add the recording time.
+    caller to add the recording time. With held=True, held items are included too.
     """
+    hold = None if held else now
     none_date = cast(null(), Date).label("due_on")
     branches: list[Any] = [
         select(
@@ -95,7 +109,7 @@ def overdue_queries(now: datetime, today: date) -> list[Any]:
             Audit.auditor_id.label("owner_id"),
             Audit.due_at.label("due_at"),
             none_date,
-        ).where(Audit.state.in_(AUDITING), Audit.due_at < now, _held("audit", Audit.id, now)),
+        ).where(Audit.state.in_(AUDITING), Audit.due_at < now, _not_held("audit", Audit.id, hold)),
         select(
             literal_column("'moderation'"),
             Audit.id,
@@ -107,7 +121,7 @@ def overdue_queries(now: datetime, today: date) -> list[Any]:
             Audit.state == S.SUBMITTED,
             Audit.moderation_due_at < now,
             Audit.moderator_id.is_not(None),
-            _held("moderation", Audit.id, now),
+            _not_held("moderation", Audit.id, hold),
         ),
         select(
             literal_column("'urgent_issues'"),
@@ -126,7 +140,7 @@ def overdue_queries(now: datetime, today: date) -> list[Any]:
                 AuditEvent.entity_id == Audit.id,
                 AuditEvent.action == URGENT_CONFIRMED,
             ),
-            _held("urgent_issues", Audit.id, now),
+            _not_held("urgent_issues", Audit.id, hold),
         ),
     ]
     booking_due = func.coalesce(Meeting.extended_to, Audit.uopp_due_at)
@@ -144,7 +158,7 @@ def overdue_queries(now: datetime, today: date) -> list[Any]:
             Meeting.state == MeetingState.PROPOSED,
             booking_due < now,
             Audit.state.in_(LIVE),
-            _held("uopp_booking", Meeting.id, now),
+            _not_held("uopp_booking", Meeting.id, hold),
         )
     )
     branches.append(
@@ -161,7 +175,7 @@ def overdue_queries(now: datetime, today: date) -> list[Any]:
             Meeting.state == MeetingState.BOOKED,
             Meeting.ends_at < now,
             Audit.state.in_(LIVE),
-            _held("uopp_record", Meeting.id, now),
+            _not_held("uopp_record", Meeting.id, hold),
         )
     )
     branches.append(
@@ -181,7 +195,7 @@ def overdue_queries(now: datetime, today: date) -> list[Any]:
                 Audit.id == Recommendation.audit_id,
                 Audit.state.in_((S.INVALIDATED, S.REALLOCATED)),
             ),
-            _held("action", Recommendation.id, now),
+            _not_held("action", Recommendation.id, hold),
         )
     )
     return branches
@@ -203,6 +217,26 @@ async def overdue_items(session: AsyncSession, now: datetime, today: date) -> li
         OverdueItem(kind, subject_id, audit_id, owner_id, due_at, due_on)
         for kind, subject_id, audit_id, owner_id, due_at, due_on in rows
     ]
+
+
+async def settle_reminders(session: AsyncSession, now: datetime, today: date) -> int:
+    """Mark done the chasing of every item that is no longer overdue (submitted, moderated,
+    confirmed, booked, recorded, done, or given a later date); how many were settled."""
+    settled = 0
+    for kind, query in zip(KINDS, overdue_queries(now, today, held=True), strict=True):
+        still_due = select(list(query.subquery().c)[1])
+        result = await session.execute(
+            update(Reminder)
+            .where(
+                Reminder.kind == kind,
+                Reminder.done_at.is_(None),
+                Reminder.subject_id.not_in(still_due),
+            )
+            .values(done_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        settled += int(getattr(result, "rowcount", 0) or 0)
+    return settled
 
 
 async def ensure_reminders(

@@ -102,7 +102,10 @@ async def test_the_service_starts_and_stops_the_scheduler_with_the_reminder_tick
     settings = load_settings(demo=True, database_url=db.url, outbox_sender=False)
     app = build_service(settings)
     scheduler = app[SCHEDULER]
-    assert [(job.name, job.cadence) for job in scheduler.jobs] == [("reminders", Cadence.MINUTE)]
+    assert [(job.name, job.cadence) for job in scheduler.jobs] == [
+        ("reminders", Cadence.MINUTE),
+        ("reminders_settle", Cadence.DAILY),
+    ]
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:

@@ -16,6 +16,7 @@ from tests.conftest import Database
 from tests.scheduler.helpers import (
     actor,
     cast_in,
+    chaser,
     conversations,
     count,
     end_of,
@@ -26,6 +27,7 @@ from tests.scheduler.helpers import (
     texts,
     tick_at,
 )
+from workflow.calendar import FixedClock
 from workflow.grades import Grade
 from workflow.states import AuditState
 
@@ -323,3 +325,22 @@ async def test_one_persons_failure_does_not_hold_up_the_others_and_is_retried(
     monkeypatch.setattr(scheduler_reminders, "remind_person", real)
     assert await tick_at(db, london(2026, 11, 20, 9, 1)) == 1
     assert len(await messages(db, cast.auditor, "reminder")) == 1
+
+
+async def test_the_daily_sweep_settles_reminders_whose_work_is_done(db: Database):
+    cast = await cast_in(db)
+    submitted = await late_audit(db, cast, end_of(date(2026, 11, 19)))
+    still_late = await late_audit(db, cast, end_of(date(2026, 11, 19)))
+    assert await tick_at(db, london(2026, 11, 20, 9, 0)) == 1
+    async with db.sessions.begin() as session:
+        audit = await repo.get_audit(session, submitted)
+        audit.state = AuditState.SUBMITTED
+
+    sweep = london(2026, 11, 21, 7, 0)
+    assert await chaser(db, FixedClock(sweep)).settle() == 1
+    assert await chaser(db, FixedClock(sweep)).settle() == 0
+    async with db.sessions() as session:
+        done = await due.get_reminder(session, "audit", submitted)
+        late = await due.get_reminder(session, "audit", still_late)
+    assert done is not None and done.done_at == sweep
+    assert late is not None and late.done_at is None
