@@ -188,11 +188,12 @@ async def _lines(
     calendar: WorkingCalendar,
     today: date,
 ) -> list[ReminderLine]:
+    actions = await due.recommendations_by_ids(
+        session, [item.subject_id for item in chased if item.kind is Chase.ACTION]
+    )
     lines = []
     for item in chased:
-        action = None
-        if item.kind is Chase.ACTION:
-            action = await repo.get_recommendation(session, item.subject_id)
+        action = actions.get(item.subject_id) if item.kind is Chase.ACTION else None
         place = places.get(item.audit_id)
         lines.append(
             ReminderLine(

@@ -153,20 +153,15 @@ class ReminderChaser:
         for row in rows:
             item = by_key[(row.kind, row.subject_id)]
             decision = decide(self._rules, self._calendar, _state(row, item), now, previous_run)
-            claimed = await due.mark_reminded(
-                session,
-                row.id,
-                now,
-                rung=decision.rung,
-                first_reminded_on=decision.first_reminded_on,
-                next_at=decision.next_at,
-                due_at=item.due_at,
-                owner_id=owner_id,
-            )
-            if claimed:
-                decided.append((row, item, decision))
-        if not decided:
-            return False
+            decided.append((row, item, decision))
+        await due.mark_reminded(
+            session,
+            now,
+            [
+                due.Reminded(row.id, d.rung, d.first_reminded_on, d.next_at, item.due_at, owner_id)
+                for row, item, d in decided
+            ],
+        )
         chased = [
             Chased(row.id, item.kind, item.subject_id, item.audit_id, item.due_at, decision)
             for row, item, decision in decided

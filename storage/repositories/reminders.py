@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import (
     Date,
     and_,
+    bindparam,
     cast,
     exists,
     func,
@@ -274,40 +275,59 @@ async def claim_reminders(
     return list((await session.scalars(query)).all())
 
 
-async def mark_reminded(
-    session: AsyncSession,
-    reminder_id: int,
-    now: datetime,
-    *,
-    rung: int,
-    first_reminded_on: date,
-    next_at: datetime,
-    due_at: datetime,
-    owner_id: int,
-) -> bool:
-    """Record a reminder, only if the row is still due (the claim on SQLite); False if another
-    instance took it first."""
-    result = await session.execute(
+@dataclass(frozen=True)
+class Reminded:
+    """What one reminder sent changes in its chasing row."""
+
+    reminder_id: int
+    rung: int
+    first_reminded_on: date
+    next_at: datetime
+    due_at: datetime
+    owner_id: int
+
+
+async def mark_reminded(session: AsyncSession, now: datetime, marks: Sequence[Reminded]) -> None:
+    """Record the reminders in one statement (executemany). Call only on rows this
+    transaction claimed with claim_reminders: they are locked (PostgreSQL) or the write lock
+    is held (SQLite), so each row is still due; the condition is kept all the same."""
+    if not marks:
+        return
+    statement = (
         update(Reminder)
         .where(
-            Reminder.id == reminder_id,
+            Reminder.id == bindparam("b_id"),
             or_(Reminder.next_at.is_(None), Reminder.next_at <= now),
         )
         .values(
-            rung=rung,
-            first_reminded_on=first_reminded_on,
+            rung=bindparam("b_rung"),
+            first_reminded_on=bindparam("b_first"),
             last_reminded_at=now,
             reminders_sent=Reminder.reminders_sent + 1,
-            next_at=next_at,
-            due_at=due_at,
-            owner_id=owner_id,
+            next_at=bindparam("b_next"),
+            due_at=bindparam("b_due"),
+            owner_id=bindparam("b_owner"),
             snoozed_until=None,
             done_at=None,
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0) or 0) == 1
+    connection = await session.connection()
+    await connection.execute(
+        statement,
+        [
+            {
+                "b_id": m.reminder_id,
+                "b_rung": m.rung,
+                "b_first": m.first_reminded_on,
+                "b_next": m.next_at,
+                "b_due": m.due_at,
+                "b_owner": m.owner_id,
+            }
+            for m in marks
+        ],
+    )
 
 
 async def claim_reminder_day(
@@ -385,6 +405,16 @@ async def finish_reminder(session: AsyncSession, kind: str, subject_id: int, now
         .values(done_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+async def recommendations_by_ids(
+    session: AsyncSession, ids: Collection[int]
+) -> dict[int, Recommendation]:
+    """Several actions at once, by id (the ones on one reminder)."""
+    if not ids:
+        return {}
+    query = select(Recommendation).where(Recommendation.id.in_(list(ids)))
+    return {action.id: action for action in (await session.scalars(query)).all()}
 
 
 @dataclass(frozen=True)
