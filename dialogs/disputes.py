@@ -98,6 +98,9 @@ DISPUTE_FIELDS = (
     "decision",
     "decided_by_id",
 )
+# A grade may be disputed once moderated, also after its UoPP meeting is booked (the booker
+# books within minutes of moderation).
+DISPUTABLE = frozenset({AuditState.MODERATED, AuditState.UOPP_BOOKED})
 CHANGED_UNDER_YOU = (
     "This audit changed since this card was sent, so nothing was saved. Here is how it stands now."
 )
@@ -144,7 +147,7 @@ async def disputer_current(
     """The practitioner's or team manager's card as things stand now."""
     result, dispute, view = await _cards(context, audit)
     if dispute is None or view is None:
-        offer = audit.state is AuditState.MODERATED
+        offer = audit.state in DISPUTABLE
         status = DISPUTE_HINT if offer else None
         shown = replace(result, status=notice or status)
         return result_card(shown, dispute=offer)
@@ -152,7 +155,7 @@ async def disputer_current(
         return copy_card(result, view)
     can_escalate = (
         dispute.state in (DisputeState.REVISED, DisputeState.STOOD_BY)
-        and audit.state is AuditState.MODERATED
+        and audit.state in DISPUTABLE
     )
     return disputer_card(result, view, can_escalate=can_escalate, notice=notice)
 
@@ -196,11 +199,12 @@ async def _refuse_unless_disputing_party(context: ActionContext, pressed: Presse
 async def raise_dispute(context: ActionContext, pressed: Pressed) -> dict[str, Any]:
     audit, session = pressed.audit, context.session
     existing = await repo.latest_dispute(session, audit.id)
-    if existing is not None or audit.state is not AuditState.MODERATED:
+    if existing is not None or audit.state not in DISPUTABLE:
         return await disputer_current(context, audit)
     reason = context.text("reason", limit=RATIONALE_LIMIT)
-    if pressed.stale:
-        return await disputer_current(context, audit, notice=CHANGED_UNDER_YOU)
+    # No staleness check: with no dispute yet, the moderated grades cannot have changed
+    # since the card was drawn (only a dispute changes them), while booking the UoPP,
+    # minutes after moderation, bumps the audit's version.
     if not reason:
         result = await result_view(session, audit, timezone=context.rules.timezone)
         return result_card(
@@ -398,6 +402,7 @@ async def stand_by(context: ActionContext, pressed: Pressed) -> dict[str, Any]:
         return respond_card(result, story, error="Give a note for the person who disputed it.")
     before = repo.snapshot(audit, AUDIT_FIELDS)
     audit.state = transition(audit.state, Action.RESOLVE_DISPUTE, Party.MODERATOR)
+    await plan_uopp_meeting(session, audit, now=context.now, rules=context.rules, actor="system")
     _respond(context, dispute, DisputeStep.STAND_BY, note)
     await _trail(context, audit, dispute, "dispute_stood_by", before)
     result, _, story = await _cards(context, audit)
@@ -440,7 +445,7 @@ async def escalate(context: ActionContext, pressed: Pressed) -> dict[str, Any]:
     note = context.text("note", limit=RATIONALE_LIMIT)
     if (
         next_dispute_state(dispute.state, DisputeStep.ESCALATE) is None
-        or audit.state is not AuditState.MODERATED
+        or audit.state not in DISPUTABLE
     ):
         return await disputer_current(context, audit)
     if pressed.stale:

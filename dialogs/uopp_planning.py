@@ -22,9 +22,9 @@ from storage.models import Audit, Meeting
 from storage.repositories.events import Actor
 from workflow.calendar import WorkingCalendar
 from workflow.grades import Grade
-from workflow.roles import Role
+from workflow.roles import Party, Role
 from workflow.rules import ProgrammeRules
-from workflow.states import AuditState
+from workflow.states import Action, AuditState, transition
 from workflow.uopp import Attendee, MeetingPlan, UoppPeople, plan_uopp
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,7 @@ async def plan_uopp_meeting(
     meeting = await repo.live_meeting(session, audit.id, MeetingKind.UOPP)
     if meeting is not None and meeting.state is MeetingState.BOOKED:
         if await _still_fits(session, meeting, plan):
+            await _back_to_booked(session, audit, meeting, now=now)
             return meeting
         _release_booked_event(meeting)
     before = await _plan_snapshot(session, meeting) if meeting is not None else None
@@ -123,6 +124,27 @@ async def plan_uopp_meeting(
             at=now,
         )
     return meeting
+
+
+async def _back_to_booked(
+    session: AsyncSession, audit: Audit, meeting: Meeting, *, now: datetime
+) -> None:
+    """A dispute settled with the booked meeting still right: the audit waits for it again."""
+    if audit.state is AuditState.UOPP_BOOKED:
+        return
+    before = repo.snapshot(audit, ("state",))
+    audit.state = transition(audit.state, Action.BOOK_UOPP, Party.SYSTEM)
+    await session.flush()
+    await repo.record_event(
+        session,
+        "system",
+        "audit",
+        audit.id,
+        "uopp_still_booked",
+        before,
+        {"state": audit.state.value, "meeting_id": meeting.id},
+        at=now,
+    )
 
 
 async def _still_fits(session: AsyncSession, meeting: Meeting, plan: MeetingPlan) -> bool:

@@ -126,9 +126,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(Action.RESUBMIT, {S.RETURNED}, S.SUBMITTED, {P.AUDITOR}),
     _t(Action.MODERATE, {S.SUBMITTED}, S.MODERATED, {P.MODERATOR}),
     # Practitioner, TM or coordinator disagree; first they talk to the moderator.
+    # The UoPP is booked within minutes of moderation, so a dispute may follow it.
     _t(
         Action.DISPUTE,
-        {S.MODERATED},
+        {S.MODERATED, S.UOPP_BOOKED},
         S.DISPUTED,
         {P.PRACTITIONER, P.TEAM_MANAGER, P.COORDINATOR},
     ),

@@ -447,3 +447,45 @@ async def test_re_planning_a_booked_meeting_with_other_people_replaces_its_event
     assert meeting.graph_event_id == f"local-auditbot-uopp-{meeting.id}-1"
     [told] = await messages_to(db, cast.moderator, "uopp_booking")
     assert "Thu 26 Nov 2026, 09:00 to 10:00 (GMT)" in told.payload["text"]
+
+
+# --- a dispute after booking ------------------------------------------------------------
+
+
+async def test_a_grade_disputed_after_booking_stood_by_waits_for_the_same_meeting(db: Database):
+    cast = await moderate(db, moderated_to=Grade.REQUIRES_IMPROVEMENT)
+    await tick(db)
+    booked = await the_meeting(db, cast.audit_id)
+    assert (await load_audit(db, cast.audit_id)).state is AuditState.UOPP_BOOKED
+    [result] = [
+        m for m in await messages_to(db, cast.practitioner, "moderation") if m.payload["card"]
+    ]
+
+    await act(
+        db, cast.practitioner, "dispute.raise",
+        **execute_data(result.payload["card"], "dispute.raise"), reason="Too harsh",
+    )  # fmt: skip
+    assert (await load_audit(db, cast.audit_id)).state is AuditState.DISPUTED
+    [to_moderator] = await messages_to(db, cast.moderator, "dispute")
+    await act(
+        db, cast.moderator, "dispute.stand_by",
+        **execute_data(to_moderator.payload["card"], "dispute.stand_by"),
+        note="The evidence shows drift",
+    )  # fmt: skip
+
+    audit = await load_audit(db, cast.audit_id)
+    assert audit.state is AuditState.UOPP_BOOKED
+    meeting = await the_meeting(db, cast.audit_id)
+    assert (meeting.id, meeting.state, meeting.starts_at) == (
+        booked.id,
+        MeetingState.BOOKED,
+        booked.starts_at,
+    )
+    assert await count_rows(db, AuditEvent, AuditEvent.action == "uopp_still_booked") == 1
+    assert await tick(db) == 0
+    [stood_by] = await messages_to(db, cast.practitioner, "dispute")
+    await act(
+        db, cast.practitioner, "dispute.escalate",
+        **execute_data(stood_by.payload["card"], "dispute.escalate"), note="Still unhappy",
+    )  # fmt: skip
+    assert (await load_audit(db, cast.audit_id)).state is AuditState.DISPUTED
