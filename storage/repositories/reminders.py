@@ -247,9 +247,11 @@ async def ensure_reminders(
     none; rows that exist are left alone (another instance may be using them)."""
     if not items:
         return
+    # In key order, so two instances inserting the same rows wait for each other rather than
+    # deadlock on PostgreSQL's unique index.
     values = [
         {"kind": k, "subject_id": s, "audit_id": a, "owner_id": o, "due_at": d}
-        for k, s, a, o, d in items
+        for k, s, a, o, d in sorted(items, key=lambda item: (item[0], item[1]))
     ]
     # In batches: a statement may carry at most 32,767 parameters on PostgreSQL.
     for start in range(0, len(values), INSERT_BATCH):
