@@ -68,6 +68,7 @@ class ReminderChaser:
         self._rules = rules
         self._clock = clock
         self._calendar = WorkingCalendar.from_rules(rules)
+        self._services: dict[int, tuple[ProgrammeRules, WorkingCalendar]] = {}
 
     async def tick(self) -> int:
         """Queue today's reminders that are due; returns how many people were reminded."""
@@ -75,6 +76,7 @@ class ReminderChaser:
         if not may_remind(self._calendar, now):
             return 0
         today = self._calendar.local_date(now)
+        self._services = {}  # a service's overrides may have changed since the last tick
         async with self._sessions.begin() as session:
             previous_run = await due.last_run_at(session, JOB_NAME)
             found = await self.due_work(session, now)
@@ -149,10 +151,13 @@ class ReminderChaser:
         today = self._calendar.local_date(now)
         if not await due.claim_reminder_day(session, owner_id, today, now, len(rows)):
             return False
+        places = await due.audit_places(session, {row.audit_id for row in rows})
         decided: list[tuple[Reminder, Due, Decision]] = []
         for row in rows:
             item = by_key[(row.kind, row.subject_id)]
-            decision = decide(self._rules, self._calendar, _state(row, item), now, previous_run)
+            place = places.get(row.audit_id)
+            rules, calendar = await self._rules_for(session, place.service_id if place else None)
+            decision = decide(rules, calendar, _state(row, item), now, previous_run)
             decided.append((row, item, decision))
         await due.mark_reminded(
             session,
@@ -168,6 +173,21 @@ class ReminderChaser:
         ]
         await remind_person(session, owner, chased, now=now, calendar=self._calendar)
         return True
+
+    async def _rules_for(
+        self, session: AsyncSession, service_id: int | None
+    ) -> tuple[ProgrammeRules, WorkingCalendar]:
+        """The ladder's numbers for an audit's service: the programme's, with the service's own
+        overrides (services.rules_overrides), e.g. a service that copies managers sooner."""
+        if service_id is None:
+            return self._rules, self._calendar
+        if service_id not in self._services:
+            service = await repo.get_service(session, service_id)
+            own = self._rules.with_overrides(service.rules_overrides or {}) if service else None
+            self._services[service_id] = (
+                (own, WorkingCalendar.from_rules(own)) if own else (self._rules, self._calendar)
+            )
+        return self._services[service_id]
 
 
 def _state(row: Reminder, item: Due) -> ChaseState:

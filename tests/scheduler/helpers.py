@@ -46,9 +46,9 @@ class Cast:
     moderator: Staff
 
 
-async def cast_in(db: Database) -> Cast:
+async def cast_in(db: Database, **rules_overrides: Any) -> Cast:
     async with db.sessions.begin() as session:
-        service = await create_service(session)
+        service = await create_service(session, rules_overrides=rules_overrides or None)
         team = await create_team(session, service=service)
         head = await create_staff(session, roles=[(Role.HEAD_OF_SERVICE, service)])
         manager = await create_staff(session, roles=[(Role.TEAM_MANAGER, team)])

@@ -344,3 +344,15 @@ async def test_the_daily_sweep_settles_reminders_whose_work_is_done(db: Database
         late = await due.get_reminder(session, "audit", still_late)
     assert done is not None and done.done_at == sweep
     assert late is not None and late.done_at is None
+
+
+async def test_a_service_can_climb_its_own_ladder_sooner(db: Database):
+    cast = await cast_in(db, reminder_tm_after_working_days=1, reminder_hos_after_working_days=2)
+    await late_audit(db, cast, end_of(date(2026, 11, 20)))
+
+    for day in (23, 24, 25):
+        assert await tick_at(db, london(2026, 11, day, 9, 30)) == 1
+    [copy] = await messages(db, cast.manager, "reminder_copy")
+    [told] = await messages(db, cast.head, "reminder_copy")
+    assert "Escalated" in texts(copy.payload["card"]) and told is not None
+    assert [e.after["rung"] for e in await events(db, "reminder_sent")] == [1, 2, 3]
