@@ -1,0 +1,45 @@
+"""`auditbot tick`: the scheduled jobs run once by hand, as at a given time."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from tests.conftest import SQLITE_ONLY, Database
+from tests.scheduler.helpers import cast_in, end_of, late_audit, london, messages
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def _tick(db: Database, *args: str) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITBOT_")}
+    env.update(AUDITBOT_DEMO="true", AUDITBOT_DATABASE_URL=db.url, AUDITBOT_LOG_LEVEL="WARNING")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "tick", *args, cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode()
+
+
+@SQLITE_ONLY
+async def test_tick_runs_the_jobs_as_at_a_time_and_says_what_each_did(db: Database):
+    cast = await cast_in(db)
+    await late_audit(db, cast, end_of(date(2026, 11, 20)))
+
+    code, out = await _tick(db, "--at", london(2026, 11, 21, 10).isoformat())  # a Saturday
+    assert (code, out.split()) == (0, ["reminders:", "0", "reminders_settle:", "0"])
+
+    code, out = await _tick(db, "--job", "reminders", "--at", london(2026, 11, 23, 10).isoformat())
+    assert (code, out.strip()) == (0, "reminders: 1")
+    assert len(await messages(db, cast.auditor, "reminder")) == 1
+
+
+@SQLITE_ONLY
+async def test_a_time_without_a_zone_is_refused(db: Database):
+    code, out = await _tick(db, "--at", "2026-11-23T10:00")
+    assert code == 2 and "needs a time zone" in out
