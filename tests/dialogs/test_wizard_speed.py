@@ -11,11 +11,19 @@ import asyncio
 
 from sqlalchemy import event, select
 
+from dialogs.conversation import Actor
 from storage import repositories as repo
 from storage.models import AuditEvent
 from tests.dialogs.test_wizard import TODAY, make_world, start
-from tests.dialogs.test_wizard_cards import fill_step, step_of
-from tests.factories import create_case, create_cycle, create_service, create_staff, create_team
+from tests.dialogs.test_wizard_cards import fill_step, press_data, step_of
+from tests.factories import (
+    create_audit,
+    create_case,
+    create_cycle,
+    create_service,
+    create_staff,
+    create_team,
+)
 from workflow.grades import Grade
 from workflow.roles import Role
 
@@ -82,3 +90,52 @@ async def test_the_same_press_arriving_five_times_at_once_saves_once(db):
             )
         )
         assert len(saved.all()) == 1
+
+
+async def test_many_auditors_pressing_at_once_each_get_their_next_step(db):
+    world = await make_world(db)
+    auditors, audit_ids = [world.auditor], [world.audit_id]
+    async with db.sessions.begin() as session:
+        first = await repo.get_audit(session, world.audit_id)
+        cycle = await repo.get_cycle(session, first.cycle_id)
+        case = await repo.get_case(session, first.case_id)
+        team = await repo.get_team(session, case.team_id)
+        service = await repo.get_service(session, cycle.service_id)
+        for n in range(5):
+            auditor = await create_staff(
+                session, roles=[(Role.AUDITOR, service)], auditor_trained=True
+            )
+            practitioner = await create_staff(session, roles=[(Role.PRACTITIONER, team)])
+            other = await create_case(
+                session, team=team, practitioner=practitioner, case_ref=f"EH-{n + 10}"
+            )
+            audit = await create_audit(
+                session, cycle=cycle, case=other, auditor=auditor, moderator=world.moderator,
+                team_manager=world.team_manager, due_at=first.due_at,
+                moderation_due_at=first.moderation_due_at,
+            )  # fmt: skip
+            auditors.append(auditor)
+            audit_ids.append(audit.id)
+
+    async def press(auditor, verb, data):
+        actor = Actor(auditor.aad_object_id, "tenant", auditor.display_name)
+        return await world.bot.on_card_action(actor, verb, data)
+
+    async def start_and_step(auditor, audit_id):
+        async with db.sessions() as session:
+            version = (await repo.get_audit(session, audit_id)).version
+        card = await press(auditor, "audit.start", {"audit_id": audit_id, "version": version})
+        typed = fill_step(card, Grade.GOOD, today=TODAY, outcomes_met=True)
+        return card, await press(
+            auditor, "wizard.next", press_data(card, "Save and continue", **typed)
+        )
+
+    pairs = await asyncio.gather(
+        *(start_and_step(*a) for a in zip(auditors, audit_ids, strict=True))
+    )
+
+    for before, after in pairs:
+        assert step_of(after) != step_of(before)
+    async with db.sessions() as session:
+        saved = await session.scalars(select(AuditEvent).where(AuditEvent.action == "draft_saved"))
+        assert {event.entity_id for event in saved.all()} == set(audit_ids)
