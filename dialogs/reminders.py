@@ -17,6 +17,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cards.dates import day
+from cards.notice import notice_card
 from cards.reminders import (
     ACTION_PROGRESS,
     NOTE_LIMIT,
@@ -30,6 +32,7 @@ from cards.reminders import (
     reminder_copy_card,
 )
 from dialogs.actions import ActionContext, ActionRefused, card_action
+from dialogs.moderation import audit_team_of
 from dialogs.notify import tell
 from storage import repositories as repo
 from storage.enums import RecommendationStatus
@@ -158,6 +161,50 @@ async def remind_person(
                 service_lines,
                 today,
                 Rung.HEAD_OF_SERVICE,
+            )
+
+
+async def work_of_a_leaver(
+    session: AsyncSession,
+    owner_id: int,
+    rows: Sequence[Reminder],
+    *,
+    now: datetime,
+    calendar: WorkingCalendar,
+) -> None:
+    """Late work owed by someone no longer active: the Audit Team covering each audit is told,
+    once per item and deadline, to hand it on (it has no one else to chase)."""
+    places = await due.audit_places(session, {row.audit_id for row in rows})
+    for row in rows:
+        audit = await repo.get_audit(session, row.audit_id)
+        if audit is None:
+            continue
+        case_ref = places[row.audit_id].case_ref if row.audit_id in places else "unknown"
+        what = Chase(row.kind).label
+        due_on = calendar.local_date(row.due_at)
+        told = {"chase": row.kind, "subject_id": row.subject_id, "owner": owner_id}
+        told["due_on"] = due_on.isoformat()
+        if any(
+            event.action == "reminder_owner_left" and event.after == told
+            for event in await repo.list_events(session, "audit", row.audit_id)
+        ):
+            continue  # told already about this deadline
+        await repo.record_event(
+            session, ACTOR, "audit", row.audit_id, "reminder_owner_left", None, told, at=now
+        )
+        for person in await audit_team_of(session, audit):
+            await tell(
+                session,
+                person.id,
+                "reminder_owner_left",
+                f"reminder:left:{row.kind}:{row.subject_id}:{due_on.isoformat()}",
+                summary=f"Case {case_ref}: late work owed by someone who has left",
+                card=notice_card(
+                    f"Case {case_ref}: nobody to chase",
+                    f"Someone who has left auditbot's staff list still owes this: {what} "
+                    f"(due {day(row.due_at, calendar.zone.key)}). Please hand it to someone "
+                    "else; until then I can't remind anyone about it.",
+                ),
             )
 
 

@@ -18,7 +18,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dialogs.reminders import Chased, remind_person
+from dialogs.reminders import Chased, remind_person, work_of_a_leaver
 from storage import repositories as repo
 from storage.models import Reminder
 from storage.repositories import reminders as due
@@ -30,6 +30,7 @@ from workflow.reminders import (
     action_due,
     decide,
     may_remind,
+    next_reminder_at,
     uopp_record_due,
 )
 from workflow.rules import ProgrammeRules
@@ -142,13 +143,17 @@ class ReminderChaser:
         """One person's reminder, claimed and queued in the caller's transaction; False when
         there was nothing left to claim (another instance has it, or it was sent today)."""
         owner = await repo.get_staff(session, owner_id)
-        if owner is None or not owner.active:
-            return False
         by_key = {item.key: item for item in items}
         rows = await due.claim_reminders(session, by_key.keys(), now)
         if not rows:
             return False
         today = self._calendar.local_date(now)
+        if owner is None or not owner.active:
+            # Work owed by someone who has left: the Audit Team is told, once per item.
+            held = next_reminder_at(self._rules, self._calendar, today)
+            await due.hold_reminders(session, [row.id for row in rows], held)
+            await work_of_a_leaver(session, owner_id, rows, now=now, calendar=self._calendar)
+            return False
         if not await due.claim_reminder_day(session, owner_id, today, now, len(rows)):
             return False
         places = await due.audit_places(session, {row.audit_id for row in rows})

@@ -332,6 +332,19 @@ async def mark_reminded(session: AsyncSession, now: datetime, marks: Sequence[Re
     )
 
 
+async def hold_reminders(
+    session: AsyncSession, reminder_ids: Collection[int], until: datetime
+) -> None:
+    """Keep these items out of the due-work query until `until` (nobody to remind now)."""
+    if reminder_ids:
+        await session.execute(
+            update(Reminder)
+            .where(Reminder.id.in_(list(reminder_ids)))
+            .values(next_at=until)
+            .execution_options(synchronize_session=False)
+        )
+
+
 async def claim_reminder_day(
     session: AsyncSession, owner_id: int, day: date, now: datetime, items: int
 ) -> bool:

@@ -10,9 +10,10 @@ from cards.reminders import LATE_NOTICE, SNOOZE
 from dialogs.moderation import URGENT_CONFIRMED
 from storage import repositories as repo
 from storage.enums import MeetingKind, MeetingState, RecommendationLevel, RecommendationStatus
-from storage.models import OutboxMessage, Reminder, ReminderDay
+from storage.models import OutboxMessage, Reminder, ReminderDay, Service
 from storage.repositories import reminders as due
 from tests.conftest import Database
+from tests.factories import create_staff
 from tests.scheduler.helpers import (
     actor,
     cast_in,
@@ -29,6 +30,7 @@ from tests.scheduler.helpers import (
 )
 from workflow.calendar import FixedClock
 from workflow.grades import Grade
+from workflow.roles import Role
 from workflow.states import AuditState
 
 # Fri 28 Aug 2026, then the August bank holiday weekend (Mon 31 Aug is a bank holiday).
@@ -356,3 +358,21 @@ async def test_a_service_can_climb_its_own_ladder_sooner(db: Database):
     [told] = await messages(db, cast.head, "reminder_copy")
     assert "Escalated" in texts(copy.payload["card"]) and told is not None
     assert [e.after["rung"] for e in await events(db, "reminder_sent")] == [1, 2, 3]
+
+
+async def test_work_owed_by_a_leaver_goes_to_the_audit_team_once(db: Database):
+    cast = await cast_in(db)
+    audit_id = await late_audit(db, cast, end_of(date(2026, 11, 19)))
+    async with db.sessions.begin() as session:
+        service = await session.get(Service, cast.service_id)
+        audit_team = await create_staff(session, roles=[(Role.AUDIT_TEAM, service)])
+        auditor = await repo.get_staff(session, cast.auditor.id)
+        auditor.active = False
+
+    assert await tick_at(db, london(2026, 11, 20, 9, 0)) == 0
+    assert await tick_at(db, london(2026, 11, 23, 9, 0)) == 0
+
+    [told] = await messages(db, audit_team, "reminder_owner_left")
+    assert "nobody to chase" in texts(told.payload["card"])
+    assert await messages(db, cast.auditor) == []
+    assert len(await events(db, "reminder_owner_left", audit_id)) == 1
