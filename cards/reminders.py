@@ -77,8 +77,9 @@ def reminder_card(view: ReminderView) -> dict:
     body: list[CardElement] = [
         heading("Reminder: late work"),
         paragraph(
-            f"{view.owner_name}, {count} thing{'s are' if count != 1 else ' is'} past "
-            f"{'their' if count != 1 else 'its'} deadline. Oldest first:"
+            f"{view.owner_name}, {count} things are past their deadlines. Oldest first:"
+            if count != 1
+            else f"{view.owner_name}, this is past its deadline:"
         ),
     ]
     if late:
