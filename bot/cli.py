@@ -255,6 +255,8 @@ def _tick(args: argparse.Namespace) -> int:
     from datetime import datetime
 
     from bot.config import load_rules
+    from bot.graph import GraphCalendar
+    from bot.service import calendar_for
     from scheduler.engine import Cadence
     from scheduler.jobs import build_scheduler, schedule_options
     from storage.db import make_engine, session_factory
@@ -272,13 +274,17 @@ def _tick(args: argparse.Namespace) -> int:
 
     async def run() -> dict[str, int]:
         engine = make_engine(settings.database_url)
+        sessions = session_factory(engine)
+        calendar = calendar_for(settings, sessions)
         try:
             scheduler = build_scheduler(
-                schedule_options(settings), session_factory(engine), load_rules(settings), clock
+                schedule_options(settings), sessions, load_rules(settings), clock, calendar
             )
             cadence = Cadence(args.cadence) if args.cadence else None
             return await scheduler.run_now(cadence, args.job)
         finally:
+            if isinstance(calendar, GraphCalendar):
+                await calendar.close()
             await engine.dispose()
 
     done = asyncio.run(run())

@@ -12,9 +12,12 @@ from bot.adapter import build_adapter
 from bot.app import create_app
 from bot.config import Settings, load_rules
 from bot.connector import BotConnector
+from bot.graph import GraphCalendar, build_calendar
 from bot.outbox import OutboxSender, SenderOptions
 from bot.teams import AuditBot
+from dialogs.calendar_port import Calendar
 from dialogs.conversation import Conversations
+from dialogs.local_calendar import LocalCalendar
 from scheduler.jobs import SCHEDULER, build_scheduler, schedule_options
 from storage.db import make_engine, ping, session_factory
 from workflow.calendar import Clock, SystemClock
@@ -76,19 +79,37 @@ def _run_scheduler(
 ) -> None:
     """Trigger the scheduled jobs (scheduler/jobs.py) while the app runs; app[SCHEDULER] is
     the registry, for jobs added after the service is built."""
+    rules = load_rules(settings)
+    calendar = calendar_for(settings, sessions)
     scheduler = build_scheduler(
-        schedule_options(settings), sessions, load_rules(settings), clock or SystemClock()
+        schedule_options(settings), sessions, rules, clock or SystemClock(), calendar
     )
     app[SCHEDULER] = scheduler
 
     async def start(_app: web.Application) -> None:
+        if isinstance(calendar, GraphCalendar):
+            await calendar.warm_up()
         scheduler.start()
 
     async def stop(_app: web.Application) -> None:
         await scheduler.stop()
+        if isinstance(calendar, GraphCalendar):
+            await calendar.close()
 
     app.on_startup.append(start)
     app.on_shutdown.append(stop)
+
+
+def calendar_for(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> Calendar:
+    """Where UoPP meetings are booked: Microsoft Graph when a tenant is configured,
+    otherwise auditbot's own calendar in its database (the demo, a council not yet
+    consented)."""
+    graph = build_calendar(settings)
+    if graph is not None:
+        log.info("UoPP meetings are booked in Outlook through Microsoft Graph")
+        return graph
+    log.info("Graph is not configured: UoPP meetings are booked in auditbot's own calendar")
+    return LocalCalendar(sessions, load_rules(settings))
 
 
 def serve(settings: Settings) -> None:

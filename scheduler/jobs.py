@@ -9,12 +9,20 @@ rules, clock), returning how many things it did.
 from __future__ import annotations
 
 from datetime import time
+from functools import partial
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dialogs.calendar_port import Calendar
+from dialogs.progress_reports import prompt_progress_reports
+from dialogs.uopp_booking import book_due_meetings
+from dialogs.uopp_record import ask_chairs
+from dialogs.uopp_responses import check_responses
+from scheduler.digest import send_weekly_digests
 from scheduler.engine import ScheduleOptions, Scheduler
+from scheduler.follow_up import run_follow_ups
 from scheduler.reminders import ReminderChaser
 from workflow.calendar import Clock
 from workflow.rules import ProgrammeRules
@@ -38,13 +46,30 @@ def build_scheduler(
     sessions: async_sessionmaker[AsyncSession],
     rules: ProgrammeRules,
     clock: Clock,
+    calendar: Calendar,
 ) -> Scheduler:
-    """The registry with the service's jobs: the reminder tick every minute, and daily the
-    settling of reminders whose work is done."""
+    """The registry with the service's jobs.
+
+    Every minute: chase late work, book proposed UoPP meetings in `calendar`
+    (Microsoft Graph, or auditbot's own), rebook after declines, and ask chairs
+    whether meetings that ended took place. Daily: settle reminders whose work
+    is done, the follow-ups (dip audits, re-audits, escalations) and the
+    Inadequate progress prompts. Weekly: the Heads of Service digests.
+    """
     scheduler = Scheduler(options)
     chaser = ReminderChaser(sessions, rules, clock)
     scheduler.every_minute("reminders", chaser.tick)
+    scheduler.every_minute(
+        "uopp_booking", partial(book_due_meetings, sessions, calendar, clock, rules)
+    )
+    scheduler.every_minute(
+        "uopp_responses", partial(check_responses, sessions, calendar, clock, rules)
+    )
+    scheduler.every_minute("uopp_chairs", partial(ask_chairs, sessions, clock, rules))
     scheduler.daily("reminders_settle", chaser.settle)
+    scheduler.daily("follow_ups", partial(run_follow_ups, sessions, clock, rules))
+    scheduler.daily("progress_reports", partial(prompt_progress_reports, sessions, clock, rules))
+    scheduler.weekly("digests", partial(send_weekly_digests, sessions, clock, rules))
     return scheduler
 
 

@@ -98,13 +98,19 @@ def test_bad_schedule_settings_stop_the_service_with_the_variable_named():
 
 
 @SQLITE_ONLY
-async def test_the_service_starts_and_stops_the_scheduler_with_the_reminder_tick(db: Database):
+async def test_the_service_starts_and_stops_the_scheduler_with_every_job(db: Database):
     settings = load_settings(demo=True, database_url=db.url, outbox_sender=False)
     app = build_service(settings)
     scheduler = app[SCHEDULER]
     assert [(job.name, job.cadence) for job in scheduler.jobs] == [
         ("reminders", Cadence.MINUTE),
+        ("uopp_booking", Cadence.MINUTE),
+        ("uopp_responses", Cadence.MINUTE),
+        ("uopp_chairs", Cadence.MINUTE),
         ("reminders_settle", Cadence.DAILY),
+        ("follow_ups", Cadence.DAILY),
+        ("progress_reports", Cadence.DAILY),
+        ("digests", Cadence.WEEKLY),
     ]
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
