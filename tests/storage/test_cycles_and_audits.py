@@ -73,9 +73,7 @@ async def test_bulk_allocation_refuses_a_case_already_live_and_adds_none(db: Dat
             "state": AuditState.ALLOCATED,
         }
         with pytest.raises(LiveAuditExists):
-            await repo.add_audits(
-                session, audit.cycle_id, [{**row, "case_id": audit.case_id}]
-            )
+            await repo.add_audits(session, audit.cycle_id, [{**row, "case_id": audit.case_id}])
     async with db.sessions() as session:
         assert [a.id for a in await repo.list_audits_in_cycle(session, audit.cycle_id)] == [
             audit.id,

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from storage import models as m
@@ -247,6 +247,16 @@ def rows(ids: dict[str, int]) -> list[tuple[str, type, dict[str, Any]]]:
                 "join_url": "https://x",
                 "state": MeetingState.HELD,
                 "held_on": date(2025, 3, 10),
+                "chair_id": ids.get("manager"),
+                "window_starts_at": AT,
+                "window_ends_at": AT,
+                "length_minutes": 45,
+                "calendar": "graph",
+                "booking_attempts": 2,
+                "last_error": "Graph answered 503 after 4 attempts",
+                "extended_to": AT,
+                "extension_reason": "Half term",
+                "chair_asked_at": AT,
             },
         ),
         (
@@ -290,6 +300,45 @@ def rows(ids: dict[str, int]) -> list[tuple[str, type, dict[str, Any]]]:
         ),
         ("state", m.BotState, {"key": "conv/a:1x", "document": {"dialogStack": []}, "version": 4}),
         (
+            "reminder",
+            m.Reminder,
+            {
+                "kind": "action",
+                "subject_id": 7,
+                "audit_id": ids.get("audit"),
+                "owner_id": ids.get("staff"),
+                "due_at": AT,
+                "rung": 2,
+                "first_reminded_on": date(2025, 3, 4),
+                "last_reminded_at": AT,
+                "reminders_sent": 3,
+                "next_at": AT,
+                "snoozed_until": AT,
+                "done_at": AT,
+            },
+        ),
+        (
+            "reminder_day",
+            m.ReminderDay,
+            {"owner_id": ids.get("staff"), "day": date(2025, 3, 4), "items": 2, "sent_at": AT},
+        ),
+        ("run", m.SchedulerRun, {"name": "reminders", "last_run_at": AT}),
+        (
+            "follow_up",
+            m.FollowUp,
+            {
+                "key": "dip:audit:1",
+                "kind": m.FollowUpKind.DIP_AUDIT,
+                "service_id": ids.get("service"),
+                "audit_id": ids.get("audit"),
+                "cycle_id": ids.get("cycle"),
+                "due_on": date(2025, 4, 14),
+                "done_at": AT,
+                "outcome": "task_created",
+                "details": {"seed": 3},
+            },
+        ),
+        (
             "event",
             m.AuditEvent,
             {
@@ -314,7 +363,7 @@ async def test_every_model_round_trips(db: Database):
             row = model(**values)
             session.add(row)
             await session.flush()
-            ids[name] = row.id
+            [ids[name]] = inspect(row).identity
     assert {model for _, model, _ in rows(ids)} >= set(
         mapper.class_ for mapper in m.Base.registry.mappers
     )
