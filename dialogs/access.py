@@ -16,10 +16,25 @@ from storage.models import Audit, Case, Staff, Team
 from storage.repositories.people import HeldRole, roles_of
 from storage.repositories.views import line_managers_of
 from workflow.roles import Role
+from workflow.states import AuditState
 
 AUDIT_TEAM_ROLES = frozenset({Role.AUDIT_TEAM, Role.AUDIT_MANAGER})
 # Roles that oversee every audit in their scope, without being allocated to it.
 OVERSIGHT_ROLES = AUDIT_TEAM_ROLES | {Role.HEAD_OF_SERVICE}
+
+# From moderation on, the coordinators covering the case take part: they get the result,
+# may dispute it, chair the second UoPP after Inadequate and report progress weekly.
+AFTER_MODERATION = frozenset(
+    {
+        AuditState.MODERATED,
+        AuditState.DISPUTED,
+        AuditState.DECIDED,
+        AuditState.UOPP_BOOKED,
+        AuditState.UOPP_HELD,
+        AuditState.FOLLOW_UP,
+        AuditState.CLOSED,
+    }
+)
 
 # service id -> None for the whole service, or the ids of the teams the role is held for
 Scopes = Mapping[int, frozenset[int] | None]
@@ -72,7 +87,8 @@ async def can_see_audit(
     - anyone above one of them in the line-management chain (staff.line_manager_id,
       any depth; a loop in the data cannot hang the check);
     - the Audit Team, Audit Manager and Head of Service of the case's service
-      (or of the case's team, when the role is held for a team only).
+      (or of the case's team, when the role is held for a team only);
+    - from moderation on, the coordinators covering the case (same scoping).
 
     No for everyone else, for someone not in the staff list (`staff` None) and
     for deactivated staff. `held` may pass the person's roles when the caller
@@ -87,7 +103,10 @@ async def can_see_audit(
         return True
     if held is None:
         held = await roles_of(session, staff.id)
-    scopes = scopes_for(held, OVERSIGHT_ROLES)
+    roles = (
+        OVERSIGHT_ROLES | {Role.COORDINATOR} if audit.state in AFTER_MODERATION else OVERSIGHT_ROLES
+    )
+    scopes = scopes_for(held, roles)
     if scopes:
         case = await session.get(Case, audit.case_id)
         team = await session.get(Team, case.team_id) if case else None

@@ -18,6 +18,7 @@ from storage import repositories as repo
 from storage.models import Audit, Service, Staff, Team
 from tests.factories import create_audit, create_case, create_service, create_staff, create_team
 from workflow.roles import Role
+from workflow.states import AuditState
 
 
 async def an_audit(session: AsyncSession) -> tuple[Audit, Service, Team]:
@@ -156,6 +157,21 @@ async def test_should_not_let_a_role_in_the_service_alone_see_it(session: AsyncS
     holder = await create_staff(session, roles=[(role, service)])
 
     assert not await sees(session, holder, audit)
+
+
+async def test_should_let_the_coordinator_see_it_once_moderated(session: AsyncSession):
+    audit, service, _ = await an_audit(session)
+    coordinator = await create_staff(session, roles=[(Role.COORDINATOR, service)])
+    elsewhere = await create_staff(
+        session, roles=[(Role.COORDINATOR, await create_service(session))]
+    )
+    assert not await sees(session, coordinator, audit)
+
+    audit.state = AuditState.MODERATED
+    await session.flush()
+
+    assert await sees(session, coordinator, audit)
+    assert not await sees(session, elsewhere, audit)
 
 
 async def test_should_refuse_someone_not_in_the_staff_list(session: AsyncSession):
