@@ -149,7 +149,7 @@ async def open_planned_cycle(
     selection = _select(cycle.selection_plan, cases, {t.id: t.code for t in teams.values()})
     chosen = {case.case_ref: case for case in cases}
     picked = [chosen[open_case.case_ref] for open_case in selection.cases]
-    allocations = await _allocate(session, service.id, picked)
+    allocations = await allocate_picked(session, service.id, picked)
 
     before = repo.snapshot(cycle)
     cycle.state = CycleState.OPEN
@@ -161,7 +161,7 @@ async def open_planned_cycle(
     await repo.record_event(
         session, actor, "cycle", cycle.id, "opened", before, repo.snapshot(cycle)
     )
-    audits = await _write_audits(session, cycle, picked, allocations, rules, now, actor, teams)
+    audits = await write_audits(session, cycle, picked, allocations, rules, now, actor, teams)
     await send_allocation_notices(session, cycle, audits, timezone=rules.timezone)
     log.info("cycle %s opened: %s audits, seed %s", cycle.id, len(allocations), selection.seed)
     return OpenedCycle(
@@ -219,7 +219,7 @@ def _select(
         raise CycleRequestError(str(error)) from None
 
 
-async def _allocate(
+async def allocate_picked(
     session: AsyncSession, service_id: int, picked: Sequence[Case]
 ) -> list[Allocation]:
     auditors = await candidates(session, Role.AUDITOR, service_id)
@@ -260,7 +260,7 @@ async def candidates(session: AsyncSession, role: Role, service_id: int) -> list
     ]
 
 
-async def _write_audits(
+async def write_audits(
     session: AsyncSession,
     cycle: Cycle,
     picked: Sequence[Case],

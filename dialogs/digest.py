@@ -17,7 +17,7 @@ from cards.kloes import kloe_approval_card
 from dialogs.actions import ActionContext, ActionRefused, card_action
 from dialogs.disputes import current_decision_card
 from dialogs.exemptions import exemption_view
-from dialogs.kloes import _current_card, _proposal
+from dialogs.kloes import current_kloe_card, kloe_proposal
 from storage import repositories as repo
 from storage.enums import CycleState
 from storage.models import Audit, Cycle, ExemptionRequest
@@ -77,5 +77,7 @@ async def open_decision(context: ActionContext, item: Waiting) -> dict[str, Any]
     cycle, role = item.subject, Role.HEAD_OF_SERVICE
     decided = {a.approver_role for a in await repo.list_kloe_approvals(session, cycle.id)}
     if cycle.state is CycleState.PROPOSED and role not in decided:
-        return kloe_approval_card(await _proposal(session, cycle), role=role, role_label=role.label)
-    return await _current_card(session, cycle, role)
+        return kloe_approval_card(
+            await kloe_proposal(session, cycle), role=role, role_label=role.label
+        )
+    return await current_kloe_card(session, cycle, role)

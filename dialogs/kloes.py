@@ -59,7 +59,7 @@ async def propose_cycle(
     service, tool_id = await check_request(session, request)
     approvers = await _approvers(session, service)
     cycle = await create_planned_cycle(session, service, tool_id, request, actor)
-    proposal = await _proposal(session, cycle)
+    proposal = await kloe_proposal(session, cycle)
     for role, people in approvers.items():
         for person in people:
             await tell(
@@ -97,7 +97,7 @@ async def _approvers(session: AsyncSession, service: Service) -> dict[Role, list
     return approvers
 
 
-async def _proposal(session: AsyncSession, cycle: Cycle) -> KloeProposal:
+async def kloe_proposal(session: AsyncSession, cycle: Cycle) -> KloeProposal:
     service = await repo.get_service(session, cycle.service_id)
     proposer = await repo.get_staff(session, cycle.proposed_by_id) if cycle.proposed_by_id else None
     decided = {a.approver_role: a for a in await repo.list_kloe_approvals(session, cycle.id)}
@@ -152,7 +152,7 @@ async def decide_kloes(context: ActionContext, cycle: Cycle) -> dict[str, Any]:
     session = context.session
     existing = {a.approver_role: a for a in await repo.list_kloe_approvals(session, cycle.id)}
     if cycle.state is not CycleState.PROPOSED or role in existing:
-        return await _current_card(session, cycle, role)
+        return await current_kloe_card(session, cycle, role)
     decision = context.data.get("decision")
     if decision not in (KloeDecision.APPROVED, KloeDecision.SENT_BACK):
         raise ActionRefused("This card is out of date", "Please use the latest card I sent you.")
@@ -177,7 +177,7 @@ async def decide_kloes(context: ActionContext, cycle: Cycle) -> dict[str, Any]:
         await _send_back(session, cycle, context.staff, role, comment or "")
     elif {r for r in existing} | {role} >= set(APPROVERS):
         await _open_after_approval(context, cycle)
-    return await _current_card(session, cycle, role)
+    return await current_kloe_card(session, cycle, role)
 
 
 async def _send_back(
@@ -234,8 +234,8 @@ async def _open_after_approval(context: ActionContext, cycle: Cycle) -> None:
     )
 
 
-async def _current_card(session: AsyncSession, cycle: Cycle, role: Role) -> dict[str, Any]:
-    proposal = await _proposal(session, cycle)
+async def current_kloe_card(session: AsyncSession, cycle: Cycle, role: Role) -> dict[str, Any]:
+    proposal = await kloe_proposal(session, cycle)
     outcome = {
         CycleState.PROPOSED: f"The {role.label}'s decision is recorded. Waiting for the others.",
         CycleState.SENT_BACK: "These KLOEs were sent back to the Audit Team.",

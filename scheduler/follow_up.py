@@ -36,7 +36,7 @@ from cards.follow_up import (
     reaudit_card,
 )
 from dialogs.access import AUDIT_TEAM_ROLES
-from dialogs.cycles import CycleRequestError, _allocate, _write_audits
+from dialogs.cycles import CycleRequestError, allocate_picked, write_audits
 from dialogs.notices import send_allocation_notices
 from dialogs.notify import tell
 from storage import repositories as repo
@@ -312,7 +312,7 @@ async def _open_reaudit_cycle(
     )  # fmt: skip
     cases = await repo.cases_by_ids(session, {c.audit.case_id for c in chosen})
     picked = sorted(cases.values(), key=lambda case: case.case_ref)
-    allocations = await _allocate(session, where.service.id, picked)
+    allocations = await allocate_picked(session, where.service.id, picked)
     cycle.state = CycleState.OPEN
     cycle.selection_seed = int(sample.seed)
     cycle.selection_method = REAUDIT_METHOD
@@ -324,9 +324,7 @@ async def _open_reaudit_cycle(
         session, ACTOR, "cycle", cycle.id, "opened", None, repo.snapshot(cycle), at=now
     )
     teams = {team.id: team for team in await repo.list_teams(session, where.service.id)}
-    audits = await _write_audits(
-        session, cycle, picked, allocations, where.rules, now, ACTOR, teams
-    )
+    audits = await write_audits(session, cycle, picked, allocations, where.rules, now, ACTOR, teams)
     await send_allocation_notices(session, cycle, audits, timezone=where.rules.timezone)
     return cycle
 
