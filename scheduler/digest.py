@@ -340,10 +340,7 @@ async def _reaudits(
 
 
 def _week_label(today: date) -> str:
+    """The digest's week, and the seven days up to this run that its figures count."""
     week = today.isocalendar()
     first = today - WEEK
-    last = today - timedelta(days=1)
-    return (
-        f"Week {week.week}, {week.year}: the seven days "
-        f"{first.day} {first:%b} to {last.day} {last:%b}"
-    )
+    return f"Week {week.week}, {week.year}: the seven days since {first:%a} {first.day} {first:%b}"

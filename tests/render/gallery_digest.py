@@ -44,7 +44,7 @@ GRADES = ("Outstanding", "Good", "Requires Improvement to be Good", "Inadequate"
 DIGEST = DigestView(
     person="Samuel Adeyemi",
     services=["Early Help"],
-    week="Week 48, 2026: the seven days 16 Nov to 22 Nov",
+    week="Week 48, 2026: the seven days since Mon 16 Nov",
     today=TODAY,
     current=GradeMix("November 2026", dict(zip(GRADES, (4, 22, 16, 5), strict=True))),
     previous=GradeMix("October 2026", dict(zip(GRADES, (11, 31, 25, 8), strict=True))),

@@ -257,3 +257,9 @@ async def test_two_instances_at_once_queue_one_digest_each(db: Database, world: 
     assert sorted(keys) == sorted(
         f"digest:2026-W48:to:{data.head.id}" for data in world.services.values()
     )
+
+
+def test_the_week_is_named_by_the_seven_days_it_counts():
+    from scheduler.digest import _week_label
+
+    assert _week_label(date(2026, 11, 23)) == "Week 48, 2026: the seven days since Mon 16 Nov"
