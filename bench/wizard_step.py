@@ -158,7 +158,9 @@ async def measure_wizard(db_url: str) -> list[float]:
             for a in audits
         ]
     await engine.dispose()
-    settings = load_settings(demo=True, database_url=db_url, outbox_sender=False)
+    settings = load_settings(
+        demo=True, database_url=db_url, outbox_sender=False, scheduler_enabled=False
+    )
     return await drive(build_bot(settings), starts)
 
 
