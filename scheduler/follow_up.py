@@ -130,16 +130,34 @@ async def _dip_audits(
     bound = now - timedelta(weeks=weeks) + timedelta(days=1)
     async with sessions() as session:
         found = await follow_ups.dip_audit_candidates(session, bound)
+    return await _start_each_due(
+        sessions, found, services, now, what="dip audit", due_of=dip_audit_due,
+        start=_start_dip_audit,
+    )  # fmt: skip
+
+
+async def _start_each_due(
+    sessions: async_sessionmaker[AsyncSession],
+    found: Sequence[FollowUpCandidate],
+    services: dict[int, ServiceRules],
+    now: datetime,
+    *,
+    what: str,
+    due_of: Callable[[ProgrammeRules, WorkingCalendar, date], Deadline],
+    start: Callable[..., Awaitable[int]],
+) -> int:
+    """Start, each in its own transaction, the follow-up of every candidate whose due day
+    (counted from its moderation, in its service's calendar) has come."""
     started = 0
     for candidate in found:
         where = services[candidate.service_id]
         moderated_on = where.calendar.local_date(candidate.audit.moderated_at)
-        due = dip_audit_due(where.rules, where.calendar, moderated_on)
+        due = due_of(where.rules, where.calendar, moderated_on)
         if where.calendar.local_date(now) < due.day:
             continue
         started += await _one(
-            sessions, f"dip audit of audit {candidate.audit.id}",
-            partial(_start_dip_audit, candidate=candidate, where=where, due=due, now=now),
+            sessions, f"{what} of audit {candidate.audit.id}",
+            partial(start, candidate=candidate, where=where, due=due, now=now),
         )  # fmt: skip
     return started
 
@@ -345,18 +363,10 @@ async def _escalations(
     )
     async with sessions() as session:
         found = await follow_ups.escalation_candidates(session, bound)
-    started = 0
-    for candidate in found:
-        where = services[candidate.service_id]
-        moderated_on = where.calendar.local_date(candidate.audit.moderated_at)
-        due = escalation_due(where.rules, where.calendar, moderated_on)
-        if where.calendar.local_date(now) < due.day:
-            continue
-        started += await _one(
-            sessions, f"escalation of audit {candidate.audit.id}",
-            partial(_escalate, candidate=candidate, where=where, due=due, now=now),
-        )  # fmt: skip
-    return started
+    return await _start_each_due(
+        sessions, found, services, now, what="escalation", due_of=escalation_due,
+        start=_escalate,
+    )  # fmt: skip
 
 
 async def _escalate(
