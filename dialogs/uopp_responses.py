@@ -12,7 +12,7 @@ options.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dialogs.calendar_port import Calendar, CalendarUnavailable
 from dialogs.notify import tell
@@ -41,7 +41,8 @@ async def check_responses(
     now = clock.now()
     await cancel_replaced_events(sessions, calendar)
     async with sessions() as session:
-        meetings = await repo.list_booked_meetings_to_check(session, now)
+        checked_before = now - timedelta(minutes=rules.uopp_response_check_minutes)
+        meetings = await repo.list_booked_meetings_to_check(session, now, checked_before)
         checks = []
         for meeting in meetings:
             attendees = await repo.list_attendees(session, meeting.id)
@@ -84,6 +85,7 @@ async def _record_responses(
             return False
         if meeting.graph_event_id != event_id:
             return False
+        meeting.responses_checked_at = now
         attendees = await repo.list_attendees(session, meeting_id)
         for attendee in attendees:
             answer = responses.get(attendee.staff_id)

@@ -52,6 +52,8 @@ class ProgrammeRules:
     uopp_slot_step_minutes: int = 30
     uopp_booking_max_attempts: int = 6
     uopp_booking_retry_minutes: int = 5
+    # How often each booked meeting's attendees' answers are read (one calendar call each).
+    uopp_response_check_minutes: int = 15
     dip_audit_weeks: int = 6
     reaudit_months: int = 6
     reaudit_fraction: float = 0.10
@@ -126,6 +128,7 @@ _INT_FIELDS = frozenset(
         "uopp_slot_step_minutes",
         "uopp_booking_max_attempts",
         "uopp_booking_retry_minutes",
+        "uopp_response_check_minutes",
         "dip_audit_weeks",
         "reaudit_months",
         "escalation_months",

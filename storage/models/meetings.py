@@ -56,6 +56,8 @@ class Meeting(Stamped, Base):
     clash_ids: Mapped[list[Any] | None]
     # Times not to book again: [[start iso, end iso]] declined by a required attendee.
     avoid_slots: Mapped[list[Any] | None]
+    # When the attendees' answers were last read (each read is a calendar call).
+    responses_checked_at: Mapped[datetime | None]
 
 
 class MeetingAttendee(Base):

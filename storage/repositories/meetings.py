@@ -244,13 +244,24 @@ async def get_claimed_meeting(
 
 
 async def list_booked_meetings_to_check(
-    session: AsyncSession, now: datetime, limit: int = 100
+    session: AsyncSession, now: datetime, checked_before: datetime, limit: int = 100
 ) -> list[Meeting]:
-    """Booked meetings that have not started, to ask about responses; oldest booking first."""
+    """Booked meetings that have not started and whose answers were not read since
+    `checked_before`; never-read first, then the longest unread, so every meeting gets
+    its turn however many there are."""
     query = (
         select(Meeting)
-        .where(Meeting.state == MeetingState.BOOKED, Meeting.starts_at > now)
-        .order_by(Meeting.id)
+        .where(
+            Meeting.state == MeetingState.BOOKED,
+            Meeting.starts_at > now,
+            or_(
+                Meeting.responses_checked_at.is_(None),
+                Meeting.responses_checked_at <= checked_before,
+            ),
+        )
+        .order_by(
+            Meeting.responses_checked_at.is_not(None), Meeting.responses_checked_at, Meeting.id
+        )
         .limit(limit)
     )
     return list((await session.scalars(query)).all())

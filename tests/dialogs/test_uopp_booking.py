@@ -317,6 +317,8 @@ async def test_a_decline_rebooks_the_next_slot_and_tells_everyone(db: Database):
     async with db.sessions.begin() as session:
         meeting = await the_meeting(db, cast.audit_id)
         await repo.set_attendee_response(session, meeting.id, cast.practitioner.id, "declined")
+    assert await check_responses(db.sessions, calendar, clock, RULES) == 0  # read 0 min ago
+    clock.advance(timedelta(minutes=RULES.uopp_response_check_minutes))
 
     assert await check_responses(db.sessions, calendar, clock, RULES) == 1
 

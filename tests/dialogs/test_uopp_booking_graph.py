@@ -215,6 +215,10 @@ async def test_a_decline_in_outlook_rebooks_and_cancels_the_old_event(
 
     assert await check_responses(db.sessions, calendar, clock, RULES) == 0
     graph.set_response(old, cast.practitioner.email, "declined")
+    reads = graph.calls["getEvent"]
+    assert await check_responses(db.sessions, calendar, clock, RULES) == 0
+    assert graph.calls["getEvent"] == reads  # read a moment ago: Graph is not asked again
+    clock.advance(timedelta(minutes=RULES.uopp_response_check_minutes))
     assert await check_responses(db.sessions, calendar, clock, RULES) == 1
 
     meeting = await the_meeting(db, cast.audit_id)

@@ -257,6 +257,7 @@ def rows(ids: dict[str, int]) -> list[tuple[str, type, dict[str, Any]]]:
                 "extended_to": AT,
                 "extension_reason": "Half term",
                 "chair_asked_at": AT,
+                "responses_checked_at": AT,
             },
         ),
         (

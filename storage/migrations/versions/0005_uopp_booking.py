@@ -41,6 +41,7 @@ def _columns() -> tuple[sa.Column, ...]:
         sa.Column("offer", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("clash_ids", JSON_DOCUMENT, nullable=True),
         sa.Column("avoid_slots", JSON_DOCUMENT, nullable=True),
+        sa.Column("responses_checked_at", TIMESTAMP, nullable=True),
     )
 
 
