@@ -310,7 +310,7 @@ async def _current_answers(session: AsyncSession, audit: Audit) -> dict[str, str
         if not row.agreed and row.grade is not None:
             values[field_id("grade", key)] = row.grade.value
         values[field_id("why", key)] = row.rationale or ""
-    values[ACTIONS_ARISING] = actions_arising_of(audit) or ""
+    values[ACTIONS_ARISING] = await actions_arising_of(session, audit) or ""
     return values
 
 

@@ -266,10 +266,11 @@ def actions_arising_from(context: ActionContext) -> str:
     return context.text(ACTIONS_ARISING, limit=ACTIONS_ARISING_LIMIT)
 
 
-def actions_arising_of(audit: Audit) -> str | None:
-    """The actions arising from the audit's latest moderation (kept in its draft, beside
-    the moderation's id, until moderations have a column for them)."""
-    return ((audit.draft or {}).get("moderation") or {}).get(ACTIONS_ARISING) or None
+async def actions_arising_of(session: AsyncSession, audit: Audit) -> str | None:
+    """The actions arising from the audit's latest moderation (a revision after a dispute
+    is a moderation of its own)."""
+    latest = await repo.latest_moderation(session, audit.id)
+    return latest.actions_arising if latest is not None else None
 
 
 def typed_values(answers: dict[str, Answer]) -> dict[str, str]:
@@ -375,15 +376,19 @@ async def record_moderation(
     grade = moderated_grade(judgements)
     overall = judgements[OVERALL]
     moderation = await repo.add_moderation(
-        session, audit.id, actor.id, overall.agreed, grade, overall.rationale, at=now
+        session,
+        audit.id,
+        actor.id,
+        overall.agreed,
+        grade,
+        overall.rationale,
+        at=now,
+        actions_arising=actions_arising or None,
     )
     audit.state = transition(audit.state, action, Party.MODERATOR)
     audit.moderated_grade = grade
     audit.final_grade = grade
     audit.moderated_at = now
-    draft = dict(audit.draft or {})
-    draft["moderation"] = {"moderation_id": moderation.id, ACTIONS_ARISING: actions_arising}
-    audit.draft = draft
     await set_deadlines_after_moderation(session, audit, grade, now=now, rules=rules)
     await session.flush()
     await plan_uopp_meeting(session, audit, now=now, rules=rules, actor=actor)
@@ -549,7 +554,7 @@ async def result_view(session: AsyncSession, audit: Audit, *, timezone: str) -> 
         rows=rows,
         headline=headline,
         extra=tuple(extra),
-        actions_arising=actions_arising_of(audit),
+        actions_arising=await actions_arising_of(session, audit),
     )
 
 

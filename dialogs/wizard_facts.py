@@ -11,8 +11,7 @@ The draft is JSON on the audit row:
      "completeness": {"round": int, "state": "waiting" | "accepted" | "returned"
                       | "invalidated", "gaps": [{"step": str, "what": str}],
                       "moderator_asked": bool,  # at submission: Inadequate
-                      ...},
-     "moderation": {"moderation_id": int, "actions_arising": str}}  # the latest
+                      ...}}
 
 A new dict is assigned on every change (the column is not mutation-tracked),
 which also moves the audit's version on.

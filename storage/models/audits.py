@@ -94,6 +94,8 @@ class Moderation(Base):
     overall_grade: Mapped[Grade] = mapped_column(StrEnumType(Grade))
     rationale: Mapped[str | None] = mapped_column(Text)
     moderated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The moderation template's "actions arising" (City of London appendix 2), if any.
+    actions_arising: Mapped[str | None] = mapped_column(Text)
 
 
 class Recommendation(Stamped, Base):

@@ -184,6 +184,7 @@ async def add_moderation(
     overall_grade: Grade,
     rationale: str | None = None,
     at: datetime | None = None,
+    actions_arising: str | None = None,
 ) -> Moderation:
     moderation = Moderation(
         audit_id=audit_id,
@@ -192,6 +193,7 @@ async def add_moderation(
         overall_grade=overall_grade,
         rationale=rationale,
         moderated_at=at or utcnow(),
+        actions_arising=actions_arising,
     )
     session.add(moderation)
     await session.flush()
@@ -205,6 +207,16 @@ async def list_moderations(session: AsyncSession, audit_id: int) -> list[Moderat
         .order_by(Moderation.moderated_at, Moderation.id)
     )
     return list((await session.scalars(query)).all())
+
+
+async def latest_moderation(session: AsyncSession, audit_id: int) -> Moderation | None:
+    query = (
+        select(Moderation)
+        .where(Moderation.audit_id == audit_id)
+        .order_by(Moderation.moderated_at.desc(), Moderation.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(query)
 
 
 async def add_recommendation(

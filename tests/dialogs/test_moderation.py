@@ -395,7 +395,9 @@ async def test_should_record_actions_arising_and_send_them_with_the_result(db: D
             for event in await repo.list_events(session, "audit", cast.audit_id)
             if event.action == "moderated"
         ]
+        [moderation] = await repo.list_moderations(session, cast.audit_id)
     assert moderated.after["actions_arising"] == arising
+    assert moderation.actions_arising == arising
 
 
 async def test_should_refuse_actions_arising_over_the_limit_and_save_nothing(db: Database):

@@ -184,6 +184,7 @@ def rows(ids: dict[str, int]) -> list[tuple[str, type, dict[str, Any]]]:
                 "overall_grade": Grade.INADEQUATE,
                 "rationale": "Drift",
                 "moderated_at": AT,
+                "actions_arising": "Share the chronology template",
             },
         ),
         (
