@@ -32,6 +32,7 @@ from workflow.moderation import AGREE, DISAGREE, field_id
 from workflow.tools import grade_definitions
 
 MODERATE = "moderation.save"
+OPEN_MODERATION = "moderation.open"  # the form as it stands, from `my audits`
 DISPUTE = "dispute.raise"
 CONFIRM_URGENT = "moderation.urgent_confirmed"
 

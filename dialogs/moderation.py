@@ -28,6 +28,7 @@ from cards.moderation import (
     ACTIONS_ARISING_LIMIT,
     CONFIRM_URGENT,
     MODERATE,
+    OPEN_MODERATION,
     RATIONALE_LIMIT,
     ModeratedSection,
     ModerationView,
@@ -129,6 +130,15 @@ async def load_for_moderation(context: ActionContext) -> Pressed | None:
 def _round_data(audit: Audit) -> dict[str, int] | None:
     number = submission_round(audit)
     return {"round": number} if number else None
+
+
+def open_for_moderation(audit: Audit) -> bool:
+    """Submitted and past the completeness check, or graded Inadequate (its moderator is
+    asked at submission)."""
+    check = ((audit.draft or {}).get("completeness") or {}).get("state")
+    return audit.state is AuditState.SUBMITTED and (
+        check != "waiting" or audit.initial_grade is Grade.INADEQUATE
+    )
 
 
 def refuse_unless_open(audit: Audit, case_ref: str) -> None:
@@ -298,6 +308,24 @@ async def _refuse_unless_moderator(context: ActionContext, pressed: Pressed) -> 
     if pressed.audit.moderator_id == context.staff.id:
         return None
     return "the moderator allocated to this audit"
+
+
+async def load_audit(context: ActionContext) -> Pressed | None:
+    """The audit a card names, for a press that only shows something (no version needed)."""
+    audit = await repo.get_audit(context.session, context.number("audit_id"))
+    return Pressed(audit, stale=False) if audit is not None else None
+
+
+@card_action(OPEN_MODERATION, load=load_audit, refuse=_refuse_unless_moderator)
+async def open_moderation(context: ActionContext, pressed: Pressed) -> dict[str, Any]:
+    """The moderation form as the audit stands, from `my audits`: the card in the chat may
+    be far up, or on another device. Once moderated, the result instead."""
+    audit, session = pressed.audit, context.session
+    if audit.state is not AuditState.SUBMITTED and audit.state is not AuditState.RETURNED:
+        return await result_for(session, audit, context.staff, timezone=context.rules.timezone)
+    view = await moderation_view(session, audit, timezone=context.rules.timezone)
+    refuse_unless_open(audit, view.case_ref)
+    return moderation_card(view, data=_round_data(audit))
 
 
 @card_action(MODERATE, load=load_for_moderation, refuse=_refuse_unless_moderator)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from cards.moderation import OPEN_MODERATION
 from cards.my_actions import ActionItem, my_actions_card
 from cards.my_audits import AuditTask, my_audits_card, not_in_staff_list_card
 from cards.wizard import RESUME, START_AUDIT
 from dialogs.commands import CommandContext, command
+from dialogs.moderation import open_for_moderation
 from dialogs.steps import parts_for
 from storage.enums import RecommendationLevel, RecommendationStatus
 from storage.models import Audit
@@ -52,7 +54,10 @@ async def my_audits(context: CommandContext, argument: str) -> dict[str, Any]:
 
 
 def _next_press(audit: Audit, party: Party) -> tuple[str, str, dict[str, Any]] | None:
-    """The auditor's way back into the wizard, from the list."""
+    """The auditor's way back into the wizard, and the moderator's to the moderation form,
+    from the list."""
+    if party is Party.MODERATOR and open_for_moderation(audit):
+        return ("Moderate", OPEN_MODERATION, {"audit_id": audit.id})
     if party is not Party.AUDITOR:
         return None
     if audit.state is AuditState.ALLOCATED:

@@ -425,3 +425,44 @@ def _inputs(node) -> list[dict]:
         for item in node:
             found += _inputs(item)
     return found
+
+
+async def test_my_audits_takes_the_moderator_back_to_the_form_until_it_is_moderated(
+    db: Database,
+):
+    from tests.dialogs.test_commands import ask_as
+
+    cast = await cast_in(db)
+    await moderation_card_of(db, cast)
+    listing = await ask_as(db, cast.moderator, "my audits", NOW)
+    assert "moderation.open" in verbs(listing)
+    data = {"audit_id": cast.audit_id}
+
+    stranger = await act(db, cast.practitioner, "moderation.open", **data)
+    assert "isn't yours" in texts(stranger).lower()
+    form = await act(db, cast.moderator, "moderation.open", **data)
+    assert "moderation.save" in verbs(form)
+    await act(
+        db, cast.moderator, "moderation.save", **execute_data(form, "moderation.save"),
+        **agree_all(),
+    )  # fmt: skip
+
+    assert (await load_audit(db, cast.audit_id)).state is AuditState.MODERATED
+    assert "moderation.open" not in verbs(await ask_as(db, cast.moderator, "my audits", NOW))
+    again = await act(db, cast.moderator, "moderation.open", **data)
+    assert "moderation.save" not in verbs(again)
+
+
+async def test_my_audits_offers_no_moderation_before_the_completeness_check(db: Database):
+    from tests.dialogs.test_commands import ask_as
+
+    cast = await cast_in(db)
+    async with db.sessions.begin() as session:
+        audit = await repo.get_audit(session, cast.audit_id)
+        audit.draft = {**(audit.draft or {}), "completeness": {"round": 1, "state": "waiting"}}
+
+    listing = await ask_as(db, cast.moderator, "my audits", NOW)
+
+    assert "moderation.open" not in verbs(listing)
+    early = await act(db, cast.moderator, "moderation.open", audit_id=cast.audit_id)
+    assert "Waiting for the completeness check" in texts(early)
