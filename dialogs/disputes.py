@@ -154,8 +154,7 @@ async def disputer_current(
     if dispute.raised_by_id != context.staff.id:
         return copy_card(result, view)
     can_escalate = (
-        dispute.state in (DisputeState.REVISED, DisputeState.STOOD_BY)
-        and audit.state in DISPUTABLE
+        dispute.state in (DisputeState.REVISED, DisputeState.STOOD_BY) and audit.state in DISPUTABLE
     )
     return disputer_card(result, view, can_escalate=can_escalate, notice=notice)
 

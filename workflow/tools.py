@@ -285,9 +285,7 @@ def _parse_tool_text(text: str, path: str, expected_id: str) -> AuditTool:
 class _Obj:
     """One JSON object being read; every problem it reports names the file and the place."""
 
-    def __init__(
-        self, raw: object, path: str, where: str, allowed: Iterable[str] | None
-    ) -> None:
+    def __init__(self, raw: object, path: str, where: str, allowed: Iterable[str] | None) -> None:
         """`allowed=None` defers the check for unknown fields to `allow_only`."""
         self.path = path
         self.where = where
@@ -354,16 +352,29 @@ class _Obj:
 
 
 _TOOL_FIELDS = {"id", "title", "service", "version", "source", "guidance", "sections", "moderation"}
-_SECTION_FIELDS = {"id", "title", "kind", "prompts", "graded", "requires_evidence", "required",
-                   "guidance"}
+_SECTION_FIELDS = {
+    "id",
+    "title",
+    "kind",
+    "prompts",
+    "graded",
+    "requires_evidence",
+    "required",
+    "guidance",
+}
 _KIND_FIELDS: dict[SectionKind, set[str]] = {
     SectionKind.CHECKLIST: {"items", "note_label"},
     SectionKind.FEEDBACK: {"sources", "methods"},
     SectionKind.RECOMMENDATIONS: {"scope", "columns"},
     SectionKind.NARRATIVE: {"topic"},
 }
-_MODERATION_FIELDS = {"questions", "overall_question", "moderated_grade_prompt", "notes_prompt",
-                      "actions_arising"}
+_MODERATION_FIELDS = {
+    "questions",
+    "overall_question",
+    "moderated_grade_prompt",
+    "notes_prompt",
+    "actions_arising",
+}
 
 
 def _parse_tool(root: _Obj) -> AuditTool:

@@ -105,9 +105,7 @@ class Recommendation(Stamped, Base):
     __table_args__ = (
         Index("ix_recommendations_owner_status", "owner_id", "status"),
         # Covers the due-work query's read of late actions (migration 0006).
-        Index(
-            "ix_recommendations_status_due_on", "status", "due_on", "owner_id", "audit_id", "id"
-        ),
+        Index("ix_recommendations_status_due_on", "status", "due_on", "owner_id", "audit_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -73,40 +73,77 @@ ROWS = [DecisionRow(key, f"Section {key}", Grade.INADEQUATE) for key in KEYS]
             moderation_card(MODERATION, values=TYPED, errors=ERRORS, notice=LONGEST[:300]),
             id="moderation-with-errors",
         ),
-        pytest.param(result_card(RESULT, dispute=True, error="Give your reason.",
-                                 reason=LONGEST[:2000]), id="result"),  # fmt: skip
-        pytest.param(respond_card(RESULT, DisputeView(**{**DISPUTE.__dict__, "state": "raised"}),
-                                  error="Give a note.", note=LONGEST[:2000]),
-                     id="respond"),  # fmt: skip
-        pytest.param(disputer_card(RESULT, DISPUTE, can_escalate=True, notice="Changed."),
-                     id="disputer"),  # fmt: skip
+        pytest.param(
+            result_card(RESULT, dispute=True, error="Give your reason.", reason=LONGEST[:2000]),
+            id="result",
+        ),  # fmt: skip
+        pytest.param(
+            respond_card(
+                RESULT,
+                DisputeView(**{**DISPUTE.__dict__, "state": "raised"}),
+                error="Give a note.",
+                note=LONGEST[:2000],
+            ),
+            id="respond",
+        ),  # fmt: skip
+        pytest.param(
+            disputer_card(RESULT, DISPUTE, can_escalate=True, notice="Changed."), id="disputer"
+        ),  # fmt: skip
         pytest.param(copy_card(RESULT, DISPUTE), id="copy"),
         pytest.param(
-            decision_card(RESULT, DISPUTE, ROWS, values=TYPED,
-                          errors={field_id("grade", k): "Choose." for k in KEYS}),
+            decision_card(
+                RESULT,
+                DISPUTE,
+                ROWS,
+                values=TYPED,
+                errors={field_id("grade", k): "Choose." for k in KEYS},
+            ),
             id="decision",
         ),  # fmt: skip
         pytest.param(
-            decision_card(RESULT, DisputeView(**{**DISPUTE.__dict__, "state": "decided",
-                                                 "decided_by": "Helen Whitfield",
-                                                 "decision": LONGEST}), ROWS),
+            decision_card(
+                RESULT,
+                DisputeView(
+                    **{
+                        **DISPUTE.__dict__,
+                        "state": "decided",
+                        "decided_by": "Helen Whitfield",
+                        "decision": LONGEST,
+                    }
+                ),
+                ROWS,
+            ),
             id="decided",
         ),  # fmt: skip
         pytest.param(
-            urgent_issues_card(UrgentIssuesView(42, 7, "CSC-26-0142", "Hannah Cohen",
-                                                "Tue 1 Dec 2026"),
-                               error="Say what was done.", note=LONGEST[:2000],
-                               notice="Changed."),
+            urgent_issues_card(
+                UrgentIssuesView(42, 7, "CSC-26-0142", "Hannah Cohen", "Tue 1 Dec 2026"),
+                error="Say what was done.",
+                note=LONGEST[:2000],
+                notice="Changed.",
+            ),
             id="urgent-issues",
         ),  # fmt: skip
         pytest.param(
-            fast_path_card(FastPathView(42, "CSC-26-0142", "Hannah Cohen", "Peter Walsh",
-                                        "Megan Bowen", "Olivia Brennan", "Mon 30 Nov 2026",
-                                        2, 3), "audit_manager"),
+            fast_path_card(
+                FastPathView(
+                    42,
+                    "CSC-26-0142",
+                    "Hannah Cohen",
+                    "Peter Walsh",
+                    "Megan Bowen",
+                    "Olivia Brennan",
+                    "Mon 30 Nov 2026",
+                    2,
+                    3,
+                ),
+                "audit_manager",
+            ),
             id="fast-path",
         ),  # fmt: skip
-        pytest.param(card([paragraph("x")], fallback="x", actions=escalation_actions(42)),
-                     id="escalations"),  # fmt: skip
+        pytest.param(
+            card([paragraph("x")], fallback="x", actions=escalation_actions(42)), id="escalations"
+        ),  # fmt: skip
     ],
 )
 def test_card_is_fit_to_send_at_its_fullest(built: dict):

@@ -163,8 +163,9 @@ def _propose(world: World, data: dict[str, Any]) -> dict[str, Field]:
         "service": Field(  # a service code, in any case
             harmless=st.just(f" {data['service'].lower()} "),
             broken=not_one_of(world.service_codes).filter(
-                lambda code: not isinstance(code, str)
-                or code.strip().upper() not in world.service_codes
+                lambda code: (
+                    not isinstance(code, str) or code.strip().upper() not in world.service_codes
+                )
             ),
         ),
         "month": Field(harmless=None, broken=st.one_of(MONTH_TAMPERED, NOT_TEXT)),

@@ -115,4 +115,3 @@ async def test_an_action_of_another_type_is_a_bad_request(
     response = await demo_bot.post(invoke(demo_bot, AUDIT_TEAM_AAD, value, omit_value=False))
     body = await response.json()
     assert response.status == 400 and body["type"] == "application/vnd.microsoft.error"
-

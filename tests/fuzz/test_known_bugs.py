@@ -102,9 +102,7 @@ async def test_text_with_a_nul_character_is_refused_not_a_server_error(
     [b"{{{{", b"[1, 2]", b'"invoke"', b'{"type": "invoke", "from": "someone"}',
      b'{"type": "invoke", "conversation": "c"}'],
 )  # fmt: skip
-async def test_a_body_that_is_not_an_activity_is_a_bad_request(
-    demo_bot: RunningBot, body: bytes
-):
+async def test_a_body_that_is_not_an_activity_is_a_bad_request(demo_bot: RunningBot, body: bytes):
     response = await demo_bot.http.post(
         f"{demo_bot.url}/api/messages", data=body, headers={"Content-Type": "application/json"}
     )

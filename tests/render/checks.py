@@ -79,9 +79,7 @@ def card_problems(card: dict[str, Any]) -> list[str]:
 def execute_verbs(card: dict[str, Any]) -> set[str]:
     """The verbs of every Action.Execute in the card, show-card forms included."""
     return {
-        str(node.get("verb"))
-        for _, node in nodes(card)
-        if node.get("type") == "Action.Execute"
+        str(node.get("verb")) for _, node in nodes(card) if node.get("type") == "Action.Execute"
     }
 
 

@@ -105,9 +105,7 @@ class TestChecksCatchWhatTheyShould:
     def test_an_unlabelled_input_in_a_form(self):
         form = {"type": "AdaptiveCard", "body": [{"type": "Input.Text", "id": "why"}]}
         card = self.card(actions=[{"type": "Action.ShowCard", "title": "Ask", "card": form}])
-        assert card_problems(card) == [
-            "$.actions[0].card.body[0]: Input.Text 'why' has no label"
-        ]
+        assert card_problems(card) == ["$.actions[0].card.body[0]: Input.Text 'why' has no label"]
 
     def test_colour_alone(self):
         dot = {"type": "TextBlock", "text": "●", "color": "Attention"}

@@ -56,12 +56,20 @@ def create_tool_data() -> dict[str, Any]:
         "source": "A test",
         "sections": [
             _section("kloe", "kloe_comments"),
-            _section("standards", "checklist", prompts=[],
-                     items=[{"id": "visits", "text": "Visits in timescale"}]),
+            _section(
+                "standards",
+                "checklist",
+                prompts=[],
+                items=[{"id": "visits", "text": "Visits in timescale"}],
+            ),
             _section("journey", "graded_domain"),
             _section("reflection", "practitioner_reflection"),
-            _section("feedback", "feedback", sources=[{"id": "family", "label": "Family"}],
-                     methods=["Telephone"]),
+            _section(
+                "feedback",
+                "feedback",
+                sources=[{"id": "family", "label": "Family"}],
+                methods=["Telephone"],
+            ),
             _section("strengths", "narrative", topic="strengths"),
             _section("overall", "overall_grade"),
             _section("recommendations", "recommendations", scope="child", columns=columns),
@@ -169,12 +177,21 @@ def test_th_full_tool_carries_the_practice_model_pledges_and_kloes() -> None:
     tool = load_tool("th_understanding_our_practice")
     assert tool.service is ServiceKind.EARLY_HELP
     kinds = {s.kind for s in tool.sections}
-    assert {SectionKind.PRACTITIONER_REFLECTION, SectionKind.KLOE_COMMENTS,
-            SectionKind.FEEDBACK, SectionKind.NARRATIVE} <= kinds
+    assert {
+        SectionKind.PRACTITIONER_REFLECTION,
+        SectionKind.KLOE_COMMENTS,
+        SectionKind.FEEDBACK,
+        SectionKind.NARRATIVE,
+    } <= kinds
     reflection = tool.section("practitioner_section")
     assert "Better Together" in reflection.title
     assert [p.split(":")[0] for p in reflection.prompts] == [
-        "Connection", "Curiosity", "Co-production", "Community", "Collaboration", "Check back",
+        "Connection",
+        "Curiosity",
+        "Co-production",
+        "Community",
+        "Collaboration",
+        "Check back",
     ]
     assert "Families Pledge" in tool.section("family_feedback").title
     topics = {s.topic for s in tool.sections if s.kind is SectionKind.NARRATIVE}
@@ -217,7 +234,9 @@ def test_a_valid_file_loads(tmp_path: Path) -> None:
     tool = load_tool(write_tool(tmp_path, create_tool_data()))
     assert isinstance(tool, AuditTool)
     assert [s.kind for s in tool.sections][:3] == [
-        SectionKind.KLOE_COMMENTS, SectionKind.CHECKLIST, SectionKind.GRADED_DOMAIN,
+        SectionKind.KLOE_COMMENTS,
+        SectionKind.CHECKLIST,
+        SectionKind.GRADED_DOMAIN,
     ]
     assert tool.section("standards").items[0].id == "visits"
 
@@ -273,7 +292,8 @@ INVALID = {
     ),
     "moderation grades an ungraded section": (
         lambda d: d["moderation"]["questions"].append(
-            {"section": "feedback", "asks": "grade", "question": "Agree?"}),
+            {"section": "feedback", "asks": "grade", "question": "Agree?"}
+        ),
         "asks about the grade of section 'feedback', which is not graded",
     ),
     "moderation leaves a graded section out": (
@@ -282,12 +302,14 @@ INVALID = {
     ),
     "moderation asks twice": (
         lambda d: d["moderation"]["questions"].append(
-            {"section": "journey", "asks": "grade", "question": "Again?"}),
+            {"section": "journey", "asks": "grade", "question": "Again?"}
+        ),
         "section 'journey' is asked about its grade twice",
     ),
     "moderation grades the overall section": (
         lambda d: d["moderation"]["questions"].append(
-            {"section": "overall", "asks": "grade", "question": "Agree?"}),
+            {"section": "overall", "asks": "grade", "question": "Agree?"}
+        ),
         "section 'overall' is the overall grade",
     ),
     "moderation missing": (
