@@ -25,6 +25,7 @@ class ActionItem:
     status: str  # in words: "open", "partly done", "not yet done"
     due_on: date | None
     overdue: bool
+    number: int | None = None  # what the owner types to answer in chat ("done 318")
 
 
 def my_actions_card(items: Sequence[ActionItem], *, today: date) -> dict:
@@ -45,6 +46,16 @@ def my_actions_card(items: Sequence[ActionItem], *, today: date) -> dict:
     if overdue:
         summary += f", {overdue} of them {OVERDUE.lower()}"
     body: list[CardElement] = [heading("Your actions"), paragraph(summary + ".")]
+    numbered = next((item.number for item in items if item.number is not None), None)
+    if numbered is not None:
+        body.append(
+            paragraph(
+                "To say how one is going, reply with its number: "
+                f"**done {numbered}**, **partly {numbered}** and what was done, or "
+                f"**not yet {numbered}** and a new working day as YYYY-MM-DD.",
+                subtle=True,
+            )
+        )
     body.extend(_item(item, today) for item in items[:MAX_SHOWN])
     if len(items) > MAX_SHOWN:
         body.append(paragraph(f"And {len(items) - MAX_SHOWN} more, due later.", subtle=True))
@@ -63,7 +74,13 @@ def _item(item: ActionItem, today: date) -> Container:
         separator=True,
         spacing="Medium",
         items=[
-            TextBlock(text=item.case_ref, weight="Bolder", wrap=True),
+            TextBlock(
+                text=item.case_ref
+                if item.number is None
+                else f"{item.case_ref}: action {item.number}",
+                weight="Bolder",
+                wrap=True,
+            ),
             paragraph(action),
             paragraph(f"{item.level} action, {item.status}.", subtle=True),
             due_block(item.due_on, item.overdue, today),

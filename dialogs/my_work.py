@@ -81,6 +81,7 @@ async def my_actions(context: CommandContext, argument: str) -> dict[str, Any]:
             status=ACTION_STATUS_WORDS[row.recommendation.status],
             due_on=row.recommendation.due_on,
             overdue=row.recommendation.due_on is not None and row.recommendation.due_on < today,
+            number=row.recommendation.id,
         )
         for row in await open_action_rows_for_owner(context.session, context.staff.id)
     ]

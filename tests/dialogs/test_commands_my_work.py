@@ -260,3 +260,23 @@ async def test_my_audits_offers_the_auditor_the_way_into_the_wizard(db: Database
         ("Start audit", "audit.start", allocated.id),
         ("Continue audit", "wizard.resume", started.id),
     ]
+
+
+async def test_my_actions_numbers_each_action_so_the_owner_can_answer_in_chat(db: Database):
+    async with db.sessions.begin() as session:
+        owner = await create_staff(session)
+        audit = await create_audit(session, case=await create_case(session, case_ref="ACT-2"))
+        rec = await repo.add_recommendation(
+            session, audit.id, RecommendationLevel.CHILD, "Review the plan", None, owner.id,
+            date.today() - timedelta(days=1),
+        )  # fmt: skip
+
+    text = texts_in(await say(db, owner, "my actions"))
+    assert f"ACT-2: action {rec.id}" in text
+    assert f"done {rec.id}" in text
+
+    await say(db, owner, f"done {rec.id}")
+
+    async with db.sessions() as session:
+        assert (await repo.get_recommendation(session, rec.id)).status is RecommendationStatus.DONE
+    assert "No open actions" in texts_in(await say(db, owner, "my actions"))

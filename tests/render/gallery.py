@@ -147,6 +147,7 @@ ACTIONS = (
         "open",
         TODAY - timedelta(days=2),
         True,
+        318,
     ),
     ActionItem(
         "EH-26-0031",
@@ -155,10 +156,11 @@ ACTIONS = (
         "partly done",
         TODAY + timedelta(days=40),
         False,
+        319,
     ),
 )
 ACTIONS_MOST = tuple(
-    ActionItem(f"CSC-26-{n:04d}", LONGEST, "Child-level", "open", TODAY, n % 2 == 0)
+    ActionItem(f"CSC-26-{n:04d}", LONGEST, "Child-level", "open", TODAY, n % 2 == 0, 100_000 + n)
     for n in range(60)
 )
 
