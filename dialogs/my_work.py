@@ -67,7 +67,11 @@ def _next_press(audit: Audit, party: Party) -> tuple[str, str, dict[str, Any]] |
     return None
 
 
-@command("my actions", "The actions from audits that you own and have not finished.")
+@command(
+    "my actions",
+    "The actions from audits that you own and have not finished, numbered: reply "
+    '"done N", "partly N" with what was done, or "not yet N" with a new date.',
+)
 async def my_actions(context: CommandContext, argument: str) -> dict[str, Any]:
     """Open, partly done and not-yet-done recommendations owned by the person, overdue first."""
     if context.staff is None:
