@@ -67,6 +67,10 @@ KINDS = (
     "action",
 )  # the audit event dialogs/moderation.py records
 
+# A meeting not booked yet: waiting for the booker, being booked, or for the organiser to
+# choose one of the options offered when nobody's diaries had a common slot.
+NOT_YET_BOOKED = (MeetingState.PROPOSED, MeetingState.BOOKING, MeetingState.NEEDS_ORGANISER)
+
 
 @dataclass(frozen=True)
 class OverdueItem:
@@ -156,7 +160,7 @@ def overdue_queries(now: datetime, today: date, *, held: bool = False) -> list[A
         )
         .join(Audit, Audit.id == Meeting.audit_id)
         .where(
-            Meeting.state == MeetingState.PROPOSED,
+            Meeting.state.in_(NOT_YET_BOOKED),
             booking_due < now,
             Audit.state.in_(LIVE),
             _not_held("uopp_booking", Meeting.id, hold),

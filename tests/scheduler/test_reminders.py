@@ -376,3 +376,19 @@ async def test_work_owed_by_a_leaver_goes_to_the_audit_team_once(db: Database):
     assert "nobody to chase" in texts(told.payload["card"])
     assert await messages(db, cast.auditor) == []
     assert len(await events(db, "reminder_owner_left", audit_id)) == 1
+
+
+async def test_an_organiser_who_has_not_chosen_from_the_options_is_chased(db: Database):
+    cast = await cast_in(db)
+    thursday = date(2026, 11, 19)
+    waiting = await late_audit(
+        db, cast, end_of(thursday), state=AuditState.MODERATED, uopp_due_at=end_of(thursday)
+    )
+    async with db.sessions.begin() as session:
+        meeting = await repo.add_meeting(session, waiting, MeetingKind.UOPP, cast.head.id)
+        meeting.state = MeetingState.NEEDS_ORGANISER
+
+    assert await tick_at(db, london(2026, 11, 20, 9, 0)) == 1
+
+    [to_organiser] = await messages(db, cast.head, "reminder")
+    assert "book the UoPP meeting" in texts(to_organiser.payload["card"])
