@@ -35,6 +35,14 @@ POSTGRES_URL_VARIABLE = "AUDITBOT_TEST_POSTGRES_URL"
 T = TypeVar("T")
 
 
+@pytest.fixture(autouse=True)
+def _scheduler_off_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Services built by tests run on the real clock; their scheduler's daily (07:00) and
+    weekly (Monday 08:00) jobs would fire into whichever test spans that minute. Tests of
+    the scheduler switch it on (scheduler_enabled=True) or drive the jobs on a FixedClock."""
+    monkeypatch.setenv("AUDITBOT_SCHEDULER_ENABLED", "false")
+
+
 @dataclass
 class Database:
     engine: AsyncEngine

@@ -99,7 +99,9 @@ def test_bad_schedule_settings_stop_the_service_with_the_variable_named():
 
 @SQLITE_ONLY
 async def test_the_service_starts_and_stops_the_scheduler_with_every_job(db: Database):
-    settings = load_settings(demo=True, database_url=db.url, outbox_sender=False)
+    settings = load_settings(
+        demo=True, database_url=db.url, outbox_sender=False, scheduler_enabled=True
+    )
     app = build_service(settings)
     scheduler = app[SCHEDULER]
     assert [(job.name, job.cadence) for job in scheduler.jobs] == [
