@@ -16,6 +16,7 @@ from bot.service import build_service
 from tests.conftest import Database
 from tests.standins.connector import ConnectorStandIn
 from tests.standins.identity import IdentityStandIn
+from workflow.calendar import Clock
 
 TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 APP_ID = "5d1c5f0e-2b7a-4b53-9d59-3f2f4a8c1e01"
@@ -56,9 +57,10 @@ def teams_activity(
 
 
 async def start_bot(
-    settings: Settings, connector: ConnectorStandIn
+    settings: Settings, connector: ConnectorStandIn, clock: Clock | None = None
 ) -> tuple[TestServer, RunningBot]:
-    server = TestServer(build_service(settings), host="127.0.0.1")
+    """The service on a loopback port (on `clock`, when the test stands time still)."""
+    server = TestServer(build_service(settings, clock=clock), host="127.0.0.1")
     await server.start_server()
     http = aiohttp.ClientSession()
     return server, RunningBot(str(server.make_url("")).rstrip("/"), http, connector)

@@ -7,16 +7,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
 from bot.config import load_settings
-from bot.service import build_service
 from dialogs.moderation import ask_moderator
 from dialogs.progress_reports import prompt_progress_reports
 from storage import repositories as repo
-from tests.bot.conftest import RunningBot
+from tests.bot.conftest import RunningBot, start_bot
 from tests.bot.test_card_actions import press
 from tests.conftest import Database
 from tests.dialogs.test_moderation_setup import (
@@ -49,12 +46,11 @@ def clock() -> FixedClock:
 async def bot(
     db: Database, connector: ConnectorStandIn, clock: FixedClock
 ) -> AsyncIterator[RunningBot]:
-    settings = load_settings(demo=True, database_url=db.url)
-    server = TestServer(build_service(settings, clock=clock), host="127.0.0.1")
-    await server.start_server()
-    http = aiohttp.ClientSession()
-    yield RunningBot(str(server.make_url("")).rstrip("/"), http, connector)
-    await http.close()
+    server, running = await start_bot(
+        load_settings(demo=True, database_url=db.url), connector, clock
+    )
+    yield running
+    await running.http.close()
     await server.close()
 
 

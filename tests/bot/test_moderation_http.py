@@ -12,17 +12,14 @@ import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
 from bot.config import load_settings
-from bot.service import build_service
 from dialogs.inadequate import on_submitted
 from dialogs.moderation import ask_moderator
 from storage import repositories as repo
 from storage.models import AuditEvent, Dispute, Moderation, OutboxMessage, Staff
-from tests.bot.conftest import RunningBot
+from tests.bot.conftest import RunningBot, start_bot
 from tests.bot.test_card_actions import press
 from tests.conftest import Database
 from tests.dialogs.test_moderation_setup import (
@@ -60,12 +57,11 @@ async def bot(
     db: Database, connector: ConnectorStandIn, clock: FixedClock
 ) -> AsyncIterator[RunningBot]:
     """The bot in demo mode (no authentication) on the test database, on a fixed clock."""
-    settings = load_settings(demo=True, database_url=db.url)
-    server = TestServer(build_service(settings, clock=clock), host="127.0.0.1")
-    await server.start_server()
-    http = aiohttp.ClientSession()
-    yield RunningBot(str(server.make_url("")).rstrip("/"), http, connector)
-    await http.close()
+    server, running = await start_bot(
+        load_settings(demo=True, database_url=db.url), connector, clock
+    )
+    yield running
+    await running.http.close()
     await server.close()
 
 

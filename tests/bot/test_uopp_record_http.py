@@ -11,16 +11,13 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
 from bot.config import load_settings
-from bot.service import build_service
 from storage import repositories as repo
 from storage.enums import MeetingKind, MeetingState, RecommendationSource
 from storage.models import OutboxMessage, Staff
-from tests.bot.conftest import RunningBot
+from tests.bot.conftest import RunningBot, start_bot
 from tests.bot.test_card_actions import press
 from tests.bot.test_moderation_http import checked
 from tests.conftest import Database
@@ -43,11 +40,9 @@ from workflow.states import AuditState
 async def bot(db: Database, connector: ConnectorStandIn) -> AsyncIterator[RunningBot]:
     """The bot in demo mode (no authentication) on the test database, on a fixed clock."""
     settings = load_settings(demo=True, database_url=db.url)
-    server = TestServer(build_service(settings, clock=FixedClock(ANSWERED_AT)), host="127.0.0.1")
-    await server.start_server()
-    http = aiohttp.ClientSession()
-    yield RunningBot(str(server.make_url("")).rstrip("/"), http, connector)
-    await http.close()
+    server, running = await start_bot(settings, connector, FixedClock(ANSWERED_AT))
+    yield running
+    await running.http.close()
     await server.close()
 
 

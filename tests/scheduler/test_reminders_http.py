@@ -7,17 +7,14 @@ import json
 from collections.abc import AsyncIterator
 from datetime import date
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
 from bot.config import load_settings
-from bot.service import build_service
 from cards.reminders import ACTION_PROGRESS, SNOOZE
 from storage import repositories as repo
 from storage.enums import RecommendationLevel, RecommendationStatus
 from storage.repositories import reminders as due
-from tests.bot.conftest import RunningBot, teams_activity
+from tests.bot.conftest import RunningBot, start_bot, teams_activity
 from tests.bot.test_card_actions import press
 from tests.conftest import Database
 from tests.scheduler.helpers import (
@@ -47,11 +44,9 @@ async def connector() -> AsyncIterator[ConnectorStandIn]:
 @pytest.fixture
 async def bot(db: Database, connector: ConnectorStandIn) -> AsyncIterator[RunningBot]:
     settings = load_settings(demo=True, database_url=db.url, scheduler_enabled=False)
-    server = TestServer(build_service(settings, clock=FixedClock(MONDAY)), host="127.0.0.1")
-    await server.start_server()
-    http = aiohttp.ClientSession()
-    yield RunningBot(str(server.make_url("")).rstrip("/"), http, connector)
-    await http.close()
+    server, running = await start_bot(settings, connector, FixedClock(MONDAY))
+    yield running
+    await running.http.close()
     await server.close()
 
 
