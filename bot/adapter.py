@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 from types import SimpleNamespace
 
+import jwt
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
@@ -75,23 +76,42 @@ def build_adapter(settings: Settings) -> CloudAdapter:
 
 
 class _RefuseBadTokens(ConfigurationBotFrameworkAuthentication):
-    """Any failure to authenticate a request is a refusal (401), never a crash (500).
+    """Any failure to authenticate a request is a refusal (401), never a crash (500), and a
+    token must say when it expires.
 
     botbuilder lets some failures escape as other exceptions: PyJWT's
     InvalidSignatureError, a bare Exception for a missing endorsement, or an
-    AttributeError when no identity was found.
+    AttributeError when no identity was found. And it checks `exp` (and `nbf`) only when
+    the token carries them, so a correctly signed token without `exp` would be good forever.
     """
 
     async def authenticate_request(
         self, activity: Activity, auth_header: str
     ) -> AuthenticateRequestResult:
         try:
+            _require_expiry(auth_header)
             return await super().authenticate_request(activity, auth_header)
         except PermissionError:
             raise
         except Exception as error:
             log.warning("refused a request: %s", type(error).__name__)
             raise PermissionError("the request's token could not be validated") from error
+
+
+def _require_expiry(auth_header: str) -> None:
+    """Refuse a bearer token that carries no numeric `exp` claim.
+
+    The claims are read here without checking the signature; botbuilder then checks the
+    signature of these same bytes (and `exp`, `nbf` and the rest against the clock), so
+    what passes both is a signed token that expires.
+    """
+    scheme, _, token = (auth_header or "").partition(" ")
+    if scheme != "Bearer" or not token:
+        return  # botbuilder refuses a missing token itself
+    claims = jwt.decode(token, options={"verify_signature": False})
+    expiry = claims.get("exp")
+    if isinstance(expiry, bool) or not isinstance(expiry, int | float):
+        raise PermissionError("the request's token has no expiry (exp)")
 
 
 def _public_cloud_endpoints(settings: Settings) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -184,6 +185,22 @@ async def test_request_with_a_valid_channel_token_is_accepted(
                 audience=APP_ID, service_url=url, exp=1_000_000_000
             ),
             id="expired",
+        ),
+        pytest.param(
+            lambda identity, url: identity.issue_token(audience=APP_ID, service_url=url, exp=None),
+            id="never-expires",
+        ),
+        pytest.param(
+            lambda identity, url: identity.issue_token(
+                audience=APP_ID, service_url=url, exp="tomorrow"
+            ),
+            id="expiry-not-a-time",
+        ),
+        pytest.param(
+            lambda identity, url: identity.issue_token(
+                audience=APP_ID, service_url=url, nbf=int(time.time()) + 3600
+            ),
+            id="not-valid-yet",
         ),
         pytest.param(lambda identity, url: "not.a.token", id="garbage"),
     ],

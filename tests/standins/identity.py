@@ -53,7 +53,8 @@ class IdentityStandIn:
         self._server.server_close()
 
     def issue_token(self, *, audience: str, service_url: str, **claims: Any) -> str:
-        """A channel token for `audience` (the bot's app id), valid for an hour."""
+        """A channel token for `audience` (the bot's app id), valid for an hour. A claim given
+        as None is left out (a token without `exp`, say)."""
         now = int(time.time())
         payload = {
             "iss": ISSUER,
@@ -63,6 +64,7 @@ class IdentityStandIn:
             "exp": now + 3600,
             **claims,
         }
+        payload = {name: value for name, value in payload.items() if value is not None}
         return jwt.encode(payload, self._key, algorithm="RS256", headers={"kid": self.key_id})
 
     def _documents(self) -> dict[str, dict[str, Any]]:
