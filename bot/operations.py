@@ -31,6 +31,7 @@ from storage.enums import CycleState, ExemptionState
 from storage.imports import ImportReport, import_cases, import_staff, import_teams
 from workflow.calendar import SystemClock
 from workflow.states import AuditState
+from workflow.text import clean_text
 
 __all__ = [
     "CycleRequestError",
@@ -133,11 +134,11 @@ def cycle_request(args: argparse.Namespace) -> CycleRequest:
         month=_month(args.month),
         seed=args.seed if args.seed is not None else secrets.randbelow(2**31),
         tool_id=args.tool,
-        title=args.title,
+        title=clean_text(args.title) if args.title else None,
         total=args.cases,
         quotas={code.upper(): int(n) for code, n in _pairs("--quota", args.quota).items()},
         criteria=_pairs("--criteria", args.criteria),
-        kloes=tuple(args.kloe),
+        kloes=tuple(clean_text(kloe) for kloe in args.kloe),
     )
 
 
@@ -157,5 +158,5 @@ def _pairs(option: str, items: list[str]) -> dict[str, str]:
             raise CycleRequestError(f"{option} must look like KEY=VALUE, not {item!r}.")
         if option == "--quota" and not value.isdigit():
             raise CycleRequestError(f"{option} {key} must be a whole number, not {value!r}.")
-        pairs[key.strip()] = value.strip()
+        pairs[clean_text(key)] = clean_text(value)
     return pairs

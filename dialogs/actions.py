@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cards.notice import notice_card
 from storage.models import Staff
 from workflow.rules import ProgrammeRules
+from workflow.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,7 @@ class ActionContext:
             return ""
         if not isinstance(value, str):
             raise ActionRefused("This card is out of date", "Please use the latest card I sent.")
-        # PostgreSQL cannot store U+0000 in text, and no person types it.
-        value = value.replace("\x00", "").strip()
+        value = clean_text(value)
         if len(value) > limit:
             raise ActionRefused(
                 "That's too long", f"Please keep it under {limit} characters. Nothing was changed."

@@ -21,6 +21,7 @@ from storage.repositories.conversations import save_conversation_ref
 from storage.repositories.people import get_service, get_staff_by_aad_id, get_team, roles_of
 from workflow.calendar import Clock, SystemClock
 from workflow.rules import ProgrammeRules
+from workflow.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class Conversations:
 
     async def on_message(self, actor: Actor, text: str) -> Reply:
         """A chat message: a practitioner's answer to an open reflection request, or a command."""
+        text = clean_text(text)
         async with self._sessions() as session, session.begin():
             answered = await reflection_from_chat(
                 session,

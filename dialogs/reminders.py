@@ -474,7 +474,7 @@ async def action_progress_from_chat(
         return None  # someone with no actions meant something else ("done 3 visits")
     answer = re.sub(r"\s+", "_", match["answer"].lower()).replace("notyet", "not_yet")
     action_id = int(match["id"])
-    rest = match["rest"].replace("\x00", "").strip()
+    rest = match["rest"].strip()
     action = await repo.get_recommendation(session, action_id)
     if action is None or action.owner_id != staff.id:
         return action_problem_card(

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories.events import Actor, record_event
+from workflow.text import clean_text
 
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -72,7 +73,7 @@ def read_rows(
     rejected on its own.
     """
     reader = csv.reader(io.StringIO(read_text(source)))
-    header = [name.strip().lower() for name in next(reader, [])]
+    header = [clean_text(name).lower() for name in next(reader, [])]
     missing = [name for name in required if name not in header]
     if missing:
         report.reject(1, f"missing required column(s): {', '.join(missing)}; nothing was loaded")
@@ -84,12 +85,13 @@ def read_rows(
         return []
     rows: list[Row] = []
     for number, values in enumerate(reader, start=2):
-        if not any(value.strip() for value in values):
+        cells = [clean_text(value) for value in values]
+        if not any(cells):
             continue
-        if len(values) > len(header):
-            report.reject(number, f"{len(values)} values but only {len(header)} columns")
+        if len(cells) > len(header):
+            report.reject(number, f"{len(cells)} values but only {len(header)} columns")
             continue
-        padded = [value.strip() for value in values] + [""] * (len(header) - len(values))
+        padded = cells + [""] * (len(header) - len(cells))
         rows.append((number, dict(zip(header, padded, strict=True))))
     return rows
 
