@@ -27,7 +27,9 @@ from storage.repositories.people import (
 log = logging.getLogger(__name__)
 
 COLUMNS = ("service_code", "service_name", "service_kind", "team_code", "team_name")
-CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
+# As long as the columns that hold them, so a code the import accepts always fits.
+SERVICE_CODE_MAX = Service.__table__.c.code.type.length
+TEAM_CODE_MAX = Team.__table__.c.code.type.length
 KINDS = {kind.value: kind for kind in ServiceKind}
 
 
@@ -65,9 +67,12 @@ def _parse(
 ) -> tuple[str, str]:
     service_code = values["service_code"].upper()
     team_code = values["team_code"].upper()
-    for column, code in (("service_code", service_code), ("team_code", team_code)):
-        if not CODE.match(code):
-            raise RowError(f"{column} must be letters, digits and hyphens, up to 32 long")
+    for column, code, longest in (
+        ("service_code", service_code, SERVICE_CODE_MAX),
+        ("team_code", team_code, TEAM_CODE_MAX),
+    ):
+        if not _is_code(code, longest):
+            raise RowError(f"{column} must be letters, digits and hyphens, up to {longest} long")
     if not values["service_name"] or not values["team_name"]:
         raise RowError("service_name and team_name must not be empty")
     kind = KINDS.get(values["service_kind"].lower())
@@ -80,6 +85,10 @@ def _parse(
     if team_code in seen:
         raise RowError(f"duplicate team_code: already on row {seen[team_code]}")
     return service_code, team_code
+
+
+def _is_code(code: str, longest: int) -> bool:
+    return len(code) <= longest and re.fullmatch(r"[A-Z0-9][A-Z0-9-]*", code) is not None
 
 
 async def _upsert_service(

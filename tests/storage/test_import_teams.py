@@ -78,3 +78,28 @@ async def test_a_file_missing_a_column_loads_nothing(db: Database):
     assert report.created == 0
     assert report.rejected[0].row == 1
     assert "service_name" in report.rejected[0].reason
+
+
+async def test_the_longest_codes_the_import_accepts_fit_their_columns(db: Database):
+    service_code, team_code = "S" * 16, "T" * 32
+    text = HEADER + f"{service_code},Long,early_help,{team_code},Longest team code\n"
+    async with db.sessions.begin() as session:
+        report = await import_teams(session, text)
+
+    assert (report.created, report.rejected) == (1, [])
+    async with db.sessions() as session:
+        service = await repo.get_service_by_code(session, service_code)
+        assert service is not None
+        assert [t.code for t in await repo.list_teams(session, service.id)] == [team_code]
+
+
+async def test_a_service_code_longer_than_its_column_is_rejected_by_row(db: Database):
+    text = HEADER + f"{'S' * 17},Too long,early_help,EH-N,North\n"
+    async with db.sessions.begin() as session:
+        report = await import_teams(session, text)
+
+    [rejected] = report.rejected
+    assert rejected.row == 2
+    assert "service_code must be letters, digits and hyphens, up to 16 long" in rejected.reason
+    async with db.sessions() as session:
+        assert await repo.list_services(session) == []
