@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 
 COLUMNS = ("service_code", "service_name", "service_kind", "team_code", "team_name")
 # As long as the columns that hold them, so a code the import accepts always fits.
-SERVICE_CODE_MAX = Service.__table__.c.code.type.length
-TEAM_CODE_MAX = Team.__table__.c.code.type.length
+SERVICE_CODE_MAX: int = getattr(Service.__table__.c.code.type, "length")  # noqa: B009
+TEAM_CODE_MAX: int = getattr(Team.__table__.c.code.type, "length")  # noqa: B009
 KINDS = {kind.value: kind for kind in ServiceKind}
 
 
