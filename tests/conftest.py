@@ -31,6 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from storage.db import make_engine, session_factory, upgrade
 from storage.models import Base
 
+# The bot over HTTP, authenticated, with its stand-ins: fixtures for every test package.
+pytest_plugins = ["tests.harness"]
+
 POSTGRES_URL_VARIABLE = "AUDITBOT_TEST_POSTGRES_URL"
 T = TypeVar("T")
 

@@ -19,6 +19,7 @@ from tests.bot.test_outbox import create_person, personal_chat, running_outbox
 from tests.conftest import Database
 from tests.factories import create_case, create_service, create_team
 from tests.standins.connector import ConnectorStandIn
+from tests.standins.identity import IdentityStandIn
 from workflow.roles import Role
 from workflow.rules import ProgrammeRules
 
@@ -58,9 +59,11 @@ def headings(sent) -> list[str]:
     return [a["content"]["body"][0]["text"] for a in sent.activity.get("attachments") or []]
 
 
-async def test_opening_a_cycle_of_200_tells_everyone_once_while_teams_throttles(db: Database):
+async def test_opening_a_cycle_of_200_tells_everyone_once_while_teams_throttles(
+    db: Database, identity: IdentityStandIn
+):
     limits = ((60, 1.0),)  # tighter than the sender believes, so Teams really throttles
-    async with ConnectorStandIn(app_limits=limits) as connector:
+    async with ConnectorStandIn(app_limits=limits, tokens=identity.issued) as connector:
         await build_organisation(db, connector)
         async with db.sessions.begin() as session:
             opened = await open_cycle(
@@ -101,7 +104,9 @@ async def test_opening_a_cycle_of_200_tells_everyone_once_while_teams_throttles(
             "margin_seconds": 0.0,
             "retry": RetryPolicy(max_attempts=12, base_seconds=0.2, max_seconds=2.0),
         }
-        async with running_outbox(db, connector, clock=SystemClock(), **options) as outbox:
+        async with running_outbox(
+            db, connector, identity, clock=SystemClock(), **options
+        ) as outbox:
             await outbox.sender.start()
             await connector.wait_until(
                 lambda: sum(len(headings(s)) for s in connector.sent) >= 800, timeout=90

@@ -16,9 +16,9 @@ from storage import repositories as repo
 from storage.demo import load_demo
 from storage.enums import CycleState, ExemptionState
 from storage.models import AuditEvent, KloeApproval, OutboxMessage, Staff
-from tests.bot.conftest import RunningBot, teams_activity
 from tests.bot.test_messages import texts_in
 from tests.conftest import Database
+from tests.harness import RunningBot, teams_activity
 from workflow.calendar import SystemClock
 from workflow.rules import ProgrammeRules
 from workflow.states import AuditState
@@ -98,11 +98,11 @@ async def repo_audit_count(db: Database, cycle_id: int) -> int:
         return len(await repo.list_audits_in_cycle(session, cycle_id))
 
 
-async def test_cycle_opens_only_when_all_three_have_approved(db: Database, demo_bot: RunningBot):
+async def test_cycle_opens_only_when_all_three_have_approved(db: Database, teams_bot: RunningBot):
     cycle_id = await proposed_cycle(db)
 
     card = await press(
-        demo_bot,
+        teams_bot,
         await person(db, HOS),
         "kloe.decide",
         cycle_id=cycle_id,
@@ -112,7 +112,7 @@ async def test_cycle_opens_only_when_all_three_have_approved(db: Database, demo_
     assert "Waiting for the others" in texts_in(card)
     assert "actions" not in card
     await press(
-        demo_bot,
+        teams_bot,
         await person(db, COORDINATOR),
         "kloe.decide",
         cycle_id=cycle_id,
@@ -122,7 +122,7 @@ async def test_cycle_opens_only_when_all_three_have_approved(db: Database, demo_
     assert await repo_audit_count(db, cycle_id) == 0
 
     card = await press(
-        demo_bot,
+        teams_bot,
         await person(db, DIRECTOR),
         "kloe.decide",
         cycle_id=cycle_id,
@@ -141,13 +141,13 @@ async def test_cycle_opens_only_when_all_three_have_approved(db: Database, demo_
 
 
 async def test_someone_else_pressing_approve_is_refused_and_nothing_changes(
-    db: Database, demo_bot: RunningBot
+    db: Database, teams_bot: RunningBot
 ):
     cycle_id = await proposed_cycle(db)
     events_before = await count(db, AuditEvent)
 
     card = await press(
-        demo_bot,
+        teams_bot,
         await person(db, PRACTITIONER),
         "kloe.decide",
         cycle_id=cycle_id,
@@ -161,16 +161,26 @@ async def test_someone_else_pressing_approve_is_refused_and_nothing_changes(
     assert await count(db, AuditEvent) == events_before
 
 
-async def test_pressing_approve_twice_records_one_decision(db: Database, demo_bot: RunningBot):
+async def test_pressing_approve_twice_records_one_decision(db: Database, teams_bot: RunningBot):
     cycle_id = await proposed_cycle(db)
     hos = await person(db, HOS)
 
     first = await press(
-        demo_bot, hos, "kloe.decide", cycle_id=cycle_id, role="head_of_service", decision="approved"
+        teams_bot,
+        hos,
+        "kloe.decide",
+        cycle_id=cycle_id,
+        role="head_of_service",
+        decision="approved",
     )
     events = await count(db, AuditEvent)
     second = await press(
-        demo_bot, hos, "kloe.decide", cycle_id=cycle_id, role="head_of_service", decision="approved"
+        teams_bot,
+        hos,
+        "kloe.decide",
+        cycle_id=cycle_id,
+        role="head_of_service",
+        decision="approved",
     )
 
     assert second == first
@@ -179,13 +189,13 @@ async def test_pressing_approve_twice_records_one_decision(db: Database, demo_bo
 
 
 async def test_sending_back_needs_a_comment_and_tells_the_audit_team(
-    db: Database, demo_bot: RunningBot
+    db: Database, teams_bot: RunningBot
 ):
     cycle_id = await proposed_cycle(db)
     director = await person(db, DIRECTOR)
 
     refused = await press(
-        demo_bot,
+        teams_bot,
         director,
         "kloe.decide",
         cycle_id=cycle_id,
@@ -197,7 +207,7 @@ async def test_sending_back_needs_a_comment_and_tells_the_audit_team(
     assert await count(db, KloeApproval) == 0
 
     card = await press(
-        demo_bot,
+        teams_bot,
         director,
         "kloe.decide",
         cycle_id=cycle_id,
@@ -217,7 +227,7 @@ async def test_sending_back_needs_a_comment_and_tells_the_audit_team(
     assert told and "Add a KLOE on neglect" in told[0].payload["text"]
 
     stale = await press(
-        demo_bot,
+        teams_bot,
         await person(db, HOS),
         "kloe.decide",
         cycle_id=cycle_id,
@@ -241,14 +251,14 @@ async def open_demo_cycle(db: Database):
     return audits[0]
 
 
-async def test_exemption_from_request_to_reallocation(db: Database, demo_bot: RunningBot):
+async def test_exemption_from_request_to_reallocation(db: Database, teams_bot: RunningBot):
     audit = await open_demo_cycle(db)
     async with db.sessions() as session:
         auditor = await repo.get_staff(session, audit.auditor_id)
     hos = await person(db, HOS)
 
     card = await press(
-        demo_bot,
+        teams_bot,
         auditor,
         "exemption.request",
         audit_id=audit.id,
@@ -265,21 +275,21 @@ async def test_exemption_from_request_to_reallocation(db: Database, demo_bot: Ru
     assert request is not None and len(to_hos) == 1
 
     refused = await press(
-        demo_bot, auditor, "exemption.decide", request_id=request.id, decision="approved"
+        teams_bot, auditor, "exemption.decide", request_id=request.id, decision="approved"
     )
     assert "Head of Service for Children's Social Care" in texts_in(refused)
 
     decided = await press(
-        demo_bot, hos, "exemption.decide", request_id=request.id, decision="approved"
+        teams_bot, hos, "exemption.decide", request_id=request.id, decision="approved"
     )
     assert "Approved by Helen Whitfield" in texts_in(decided)
     again = await press(
-        demo_bot, hos, "exemption.decide", request_id=request.id, decision="declined"
+        teams_bot, hos, "exemption.decide", request_id=request.id, decision="declined"
     )
     assert again == decided
 
     audit_team = await person(db, AUDIT_TEAM)
-    done = await press(demo_bot, audit_team, "audit.reallocate", audit_id=audit.id)
+    done = await press(teams_bot, audit_team, "audit.reallocate", audit_id=audit.id)
     assert "Reallocated to" in texts_in(done)
     async with db.sessions() as session:
         old = await repo.get_audit(session, audit.id)
@@ -289,23 +299,23 @@ async def test_exemption_from_request_to_reallocation(db: Database, demo_bot: Ru
     assert new.auditor_id != auditor.id and new.state is AuditState.ALLOCATED
     assert request.state is ExemptionState.APPROVED
 
-    twice = await press(demo_bot, audit_team, "audit.reallocate", audit_id=audit.id)
+    twice = await press(teams_bot, audit_team, "audit.reallocate", audit_id=audit.id)
     assert "Already reallocated to" in texts_in(twice)
     async with db.sessions() as session:
         assert len(await repo.list_audits_in_cycle(session, audit.cycle_id)) == 5
 
-    stale = await press(demo_bot, auditor, "exemption.request", audit_id=audit.id, reason="again")
+    stale = await press(teams_bot, auditor, "exemption.request", audit_id=audit.id, reason="again")
     assert "can no longer be exempted" in texts_in(stale)
 
 
 async def test_an_exemption_request_without_a_reason_changes_nothing(
-    db: Database, demo_bot: RunningBot
+    db: Database, teams_bot: RunningBot
 ):
     audit = await open_demo_cycle(db)
     async with db.sessions() as session:
         auditor = await repo.get_staff(session, audit.auditor_id)
 
-    card = await press(demo_bot, auditor, "exemption.request", audit_id=audit.id, reason="")
+    card = await press(teams_bot, auditor, "exemption.request", audit_id=audit.id, reason="")
 
     assert "Give a reason" in texts_in(card)
     async with db.sessions() as session:
@@ -313,15 +323,15 @@ async def test_an_exemption_request_without_a_reason_changes_nothing(
 
 
 async def test_a_button_from_an_unknown_person_or_an_unknown_verb_is_refused(
-    db: Database, demo_bot: RunningBot
+    db: Database, teams_bot: RunningBot
 ):
     audit = await open_demo_cycle(db)
     stranger = Staff(aad_object_id="0f0f0f0f-0000-4000-8000-000000000000", display_name="Stranger")
 
-    card = await press(demo_bot, stranger, "exemption.request", audit_id=audit.id, reason="x")
+    card = await press(teams_bot, stranger, "exemption.request", audit_id=audit.id, reason="x")
     assert "not in auditbot's staff list" in texts_in(card)
 
     async with db.sessions() as session:
         auditor = await repo.get_staff(session, audit.auditor_id)
-    card = await press(demo_bot, auditor, "no.such.verb", audit_id=audit.id)
+    card = await press(teams_bot, auditor, "no.such.verb", audit_id=audit.id)
     assert "out of date" in texts_in(card)

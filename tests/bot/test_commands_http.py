@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 from storage import repositories as repo
 from storage.enums import RecommendationLevel
 from storage.models import Staff
-from tests.bot.conftest import RunningBot, teams_activity
 from tests.bot.test_messages import card_of, texts_in
 from tests.conftest import Database
 from tests.factories import create_audit, create_case, create_service, create_staff, create_team
+from tests.harness import RunningBot, teams_activity
 from workflow.roles import Role
 from workflow.states import AuditState
 
@@ -42,17 +42,17 @@ async def an_audit(db: Database):
     return service, audit, auditor
 
 
-async def test_my_audits_over_http(db: Database, demo_bot: RunningBot):
+async def test_my_audits_over_http(db: Database, teams_bot: RunningBot):
     _, _, auditor = await an_audit(db)
 
-    text = texts_in(await ask(demo_bot, auditor, "My Audits"))
+    text = texts_in(await ask(teams_bot, auditor, "My Audits"))
 
     assert "CSC-26-0007" in text
     assert "Auditor: finish and submit the audit" in text
     assert "Overdue: was due" in text
 
 
-async def test_my_actions_over_http(db: Database, demo_bot: RunningBot):
+async def test_my_actions_over_http(db: Database, teams_bot: RunningBot):
     _, audit, _ = await an_audit(db)
     async with db.sessions.begin() as session:
         owner = await repo.get_staff(session, audit.team_manager_id)
@@ -66,51 +66,51 @@ async def test_my_actions_over_http(db: Database, demo_bot: RunningBot):
             date.today() + timedelta(days=7),
         )
 
-    text = texts_in(await ask(demo_bot, owner, "my actions"))
+    text = texts_in(await ask(teams_bot, owner, "my actions"))
 
     assert "CSC-26-0007" in text
     assert "Hold a review meeting with the family" in text
 
 
-async def test_status_over_http_for_someone_allowed(db: Database, demo_bot: RunningBot):
+async def test_status_over_http_for_someone_allowed(db: Database, teams_bot: RunningBot):
     service, _, _ = await an_audit(db)
     async with db.sessions.begin() as session:
         head = await create_staff(session, roles=[(Role.HEAD_OF_SERVICE, service)])
 
-    text = texts_in(await ask(demo_bot, head, "status csc-26-0007"))
+    text = texts_in(await ask(teams_bot, head, "status csc-26-0007"))
 
     assert "Audit of CSC-26-0007" in text
     assert "In progress" in text
 
 
-async def test_status_over_http_for_someone_not_allowed(db: Database, demo_bot: RunningBot):
+async def test_status_over_http_for_someone_not_allowed(db: Database, teams_bot: RunningBot):
     await an_audit(db)
     async with db.sessions.begin() as session:
         stranger = await create_staff(session)
 
-    text = texts_in(await ask(demo_bot, stranger, "status CSC-26-0007"))
+    text = texts_in(await ask(teams_bot, stranger, "status CSC-26-0007"))
 
     assert "I can't find an audit for that reference that you can see." in text
     assert "CSC-26-0007" not in text
 
 
-async def test_cycle_status_over_http_for_the_audit_team(db: Database, demo_bot: RunningBot):
+async def test_cycle_status_over_http_for_the_audit_team(db: Database, teams_bot: RunningBot):
     service, _, _ = await an_audit(db)
     async with db.sessions.begin() as session:
         audit_team = await create_staff(session, roles=[(Role.AUDIT_TEAM, service)])
 
-    text = texts_in(await ask(demo_bot, audit_team, "cycle status"))
+    text = texts_in(await ask(teams_bot, audit_team, "cycle status"))
 
     assert "Overdue: 1 audit" in text
     assert "CSC-26-0007: audit was due" in text
 
 
 async def test_cycle_status_over_http_for_someone_else_is_refused_politely(
-    db: Database, demo_bot: RunningBot
+    db: Database, teams_bot: RunningBot
 ):
     _, _, auditor = await an_audit(db)
 
-    card = await ask(demo_bot, auditor, "cycle status")
+    card = await ask(teams_bot, auditor, "cycle status")
     text = texts_in(card)
 
     assert "Only the Audit Team or the Audit Manager can use **cycle status**" in text

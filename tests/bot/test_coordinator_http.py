@@ -9,11 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.config import load_settings
 from dialogs.moderation import ask_moderator
 from dialogs.progress_reports import prompt_progress_reports
 from storage import repositories as repo
-from tests.bot.conftest import RunningBot, start_bot
 from tests.bot.test_card_actions import press
 from tests.conftest import Database
 from tests.dialogs.test_moderation_setup import (
@@ -27,7 +25,9 @@ from tests.dialogs.test_moderation_setup import (
     texts,
     verbs,
 )
+from tests.harness import RunningBot, bot_settings, start_bot
 from tests.standins.connector import ConnectorStandIn
+from tests.standins.identity import IdentityStandIn
 from workflow.calendar import FixedClock
 from workflow.grades import Grade
 from workflow.moderation import OVERALL
@@ -44,11 +44,9 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 async def bot(
-    db: Database, connector: ConnectorStandIn, clock: FixedClock
+    db: Database, connector: ConnectorStandIn, identity: IdentityStandIn, clock: FixedClock
 ) -> AsyncIterator[RunningBot]:
-    server, running = await start_bot(
-        load_settings(demo=True, database_url=db.url), connector, clock
-    )
+    server, running = await start_bot(bot_settings(db, identity), connector, identity, clock)
     yield running
     await running.http.close()
     await server.close()

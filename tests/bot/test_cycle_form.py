@@ -5,10 +5,10 @@ from __future__ import annotations
 from storage import repositories as repo
 from storage.demo import load_demo
 from storage.enums import CycleState
-from tests.bot.conftest import RunningBot, teams_activity
 from tests.bot.test_card_actions import AUDIT_TEAM, HOS, PRACTITIONER, person, press
 from tests.bot.test_messages import card_of, texts_in
 from tests.conftest import Database
+from tests.harness import RunningBot, teams_activity
 
 
 async def say(bot: RunningBot, who, text: str) -> dict:
@@ -22,11 +22,11 @@ def inputs_of(card: dict) -> dict[str, dict]:
     return {element["id"]: element for element in card["body"] if "id" in element}
 
 
-async def test_the_audit_team_gets_a_form_for_their_services(db: Database, demo_bot: RunningBot):
+async def test_the_audit_team_gets_a_form_for_their_services(db: Database, teams_bot: RunningBot):
     async with db.sessions.begin() as session:
         await load_demo(session)
 
-    form = await say(demo_bot, await person(db, AUDIT_TEAM), "Open cycle")
+    form = await say(teams_bot, await person(db, AUDIT_TEAM), "Open cycle")
 
     fields = inputs_of(form)
     assert {c["value"] for c in fields["service"]["choices"]} == {"CSC", "EH"}
@@ -34,21 +34,21 @@ async def test_the_audit_team_gets_a_form_for_their_services(db: Database, demo_
     assert form["actions"][0]["verb"] == "cycle.propose"
 
 
-async def test_others_are_told_who_can_open_a_cycle(db: Database, demo_bot: RunningBot):
+async def test_others_are_told_who_can_open_a_cycle(db: Database, teams_bot: RunningBot):
     async with db.sessions.begin() as session:
         await load_demo(session)
 
-    card = await say(demo_bot, await person(db, PRACTITIONER), "open cycle")
+    card = await say(teams_bot, await person(db, PRACTITIONER), "open cycle")
 
     assert "Only the Audit Team or the Audit Manager can use" in texts_in(card)
 
 
-async def test_submitting_the_form_proposes_the_cycle(db: Database, demo_bot: RunningBot):
+async def test_submitting_the_form_proposes_the_cycle(db: Database, teams_bot: RunningBot):
     async with db.sessions.begin() as session:
         await load_demo(session)
 
     card = await press(
-        demo_bot,
+        teams_bot,
         await person(db, AUDIT_TEAM),
         "cycle.propose",
         service="CSC",
@@ -70,13 +70,13 @@ async def test_submitting_the_form_proposes_the_cycle(db: Database, demo_bot: Ru
 
 
 async def test_a_form_without_kloes_comes_back_with_what_was_typed(
-    db: Database, demo_bot: RunningBot
+    db: Database, teams_bot: RunningBot
 ):
     async with db.sessions.begin() as session:
         await load_demo(session)
 
     card = await press(
-        demo_bot,
+        teams_bot,
         await person(db, AUDIT_TEAM),
         "cycle.propose",
         service="CSC",
@@ -92,12 +92,12 @@ async def test_a_form_without_kloes_comes_back_with_what_was_typed(
         assert await repo.list_cycles(session, service.id) == []
 
 
-async def test_only_the_audit_team_may_submit_the_form(db: Database, demo_bot: RunningBot):
+async def test_only_the_audit_team_may_submit_the_form(db: Database, teams_bot: RunningBot):
     async with db.sessions.begin() as session:
         await load_demo(session)
 
     card = await press(
-        demo_bot,
+        teams_bot,
         await person(db, HOS),
         "cycle.propose",
         service="CSC",

@@ -11,11 +11,11 @@ import pytest
 
 from storage import repositories as repo
 from storage.imports import import_staff, import_teams
-from tests.bot.conftest import RunningBot, teams_activity
 from tests.bot.test_wizard_http import allocated, audit_now, click, staff, today
 from tests.bot.test_wizard_http import allocation_card as allocation_card_of
 from tests.conftest import Database
 from tests.dialogs.test_wizard_cards import fill_step, inputs_of, texts
+from tests.harness import RunningBot, teams_activity
 from workflow.grades import Grade
 from workflow.text import BIDI_CONTROLS, clean_text
 
@@ -31,17 +31,17 @@ def test_right_to_left_writing_itself_is_kept():
     assert clean_text("زيارة في الوقت") == "زيارة في الوقت"
 
 
-async def test_a_wizard_answer_is_saved_and_shown_without_them(db: Database, demo_bot: RunningBot):
+async def test_a_wizard_answer_is_saved_and_shown_without_them(db: Database, teams_bot: RunningBot):
     audit = await allocated(db, "CSC")
     auditor = await staff(db, audit.auditor_id)
-    card = await click(demo_bot, auditor, await allocation_card_of(db, audit), "Start audit")
+    card = await click(teams_bot, auditor, await allocation_card_of(db, audit), "Start audit")
     typed = fill_step(card, Grade.GOOD, today=today(), outcomes_met=True)
     text_inputs = [i for i, node in inputs_of(card).items() if node["type"] == "Input.Text"]
     assert text_inputs
     typed[text_inputs[0]] = f"Seen with {RLO}drawkcab{PDF} mother"
 
-    card = await click(demo_bot, auditor, card, "Save and continue", **typed)
-    card = await click(demo_bot, auditor, card, "Back")
+    card = await click(teams_bot, auditor, card, "Save and continue", **typed)
+    card = await click(teams_bot, auditor, card, "Back")
 
     saved = (await audit_now(db, audit.id)).draft
     assert RLO not in repr(saved) and PDF not in repr(saved)
@@ -49,19 +49,19 @@ async def test_a_wizard_answer_is_saved_and_shown_without_them(db: Database, dem
     assert RLO not in texts(card) + repr(inputs_of(card))
 
 
-async def test_a_chat_command_with_them_is_understood(db: Database, demo_bot: RunningBot):
+async def test_a_chat_command_with_them_is_understood(db: Database, teams_bot: RunningBot):
     await allocated(db, "CSC")
     async with db.sessions() as session:
         alex = await repo.get_staff_by_upn(session, "alex.wilber@demo-council.gov.uk")
     assert alex is not None
 
-    await demo_bot.post(
+    await teams_bot.post(
         teams_activity(
-            demo_bot.connector, aad_object_id=alex.aad_object_id, text=f"cycle{RLO} status"
+            teams_bot.connector, aad_object_id=alex.aad_object_id, text=f"cycle{RLO} status"
         )
     )
 
-    [sent] = await demo_bot.connector.wait_for(1)
+    [sent] = await teams_bot.connector.wait_for(1)
     shown = repr(sent.activity)
     assert "Cycle" in shown and "didn't recognise" not in shown
 

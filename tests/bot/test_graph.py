@@ -26,6 +26,7 @@ from cryptography.x509.oid import NameOID
 from bot.config import ConfigError, Settings, load_settings
 from bot.graph import GraphCalendar, build_calendar, iana_zone
 from dialogs.calendar_port import CalendarUnavailable, NewEvent
+from tests.harness import DEPLOYED
 from tests.standins.graph import CLIENT_ID, CLIENT_SECRET, TENANT_ID, GraphStandIn
 
 ORGANISER = "auditor@council.gov.uk"
@@ -44,7 +45,7 @@ class RecordedWaits(list[float]):
 
 def graph_settings(graph: GraphStandIn, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "demo": True,
+        **DEPLOYED,
         **graph.settings(),
         "graph_retry_backoff_seconds": 0.5,
         "graph_max_retry_wait_seconds": 10,
@@ -554,7 +555,8 @@ from bot.graph import build_calendar
 
 MODEL = "msgraph.generated.models.calendar_permission"
 settings = load_settings(
-    demo=True, graph_tenant_id=sys.argv[1], graph_client_id=sys.argv[2],
+    app_id=sys.argv[1], app_type="UserAssignedMSI", tenant_id=sys.argv[1],
+    graph_tenant_id=sys.argv[1], graph_client_id=sys.argv[2],
     graph_client_secret="unused: warming up calls nobody",
 )
 
@@ -627,13 +629,13 @@ def test_half_a_graph_configuration_names_the_variable_to_fix(
     settings: dict[str, Any], variable: str
 ) -> None:
     with pytest.raises(ConfigError) as raised:
-        load_settings(demo=True, **settings)
+        load_settings(**DEPLOYED, **settings)
     assert str(raised.value).startswith(f"{variable}:")
 
 
 def test_a_complete_graph_configuration_is_accepted() -> None:
     settings = load_settings(
-        demo=True,
+        **DEPLOYED,
         graph_tenant_id=TENANT_ID,
         graph_client_id=CLIENT_ID,
         graph_client_secret=CLIENT_SECRET,

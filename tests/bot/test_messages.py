@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from storage.models import ConversationRef
-from tests.bot.conftest import APP_ID, RunningBot, teams_activity
 from tests.conftest import Database
 from tests.factories import create_service, create_staff, create_team
+from tests.harness import APP_ID, RunningBot, teams_activity
 from tests.standins.identity import IdentityStandIn
 from workflow.roles import Role
 
@@ -41,14 +41,14 @@ def texts_in(card: dict) -> str:
     return "\n".join(found)
 
 
-async def test_help_message_is_answered_with_the_help_card(demo_bot: RunningBot):
+async def test_help_message_is_answered_with_the_help_card(teams_bot: RunningBot):
     aad_id = str(uuid.uuid4())
-    response = await demo_bot.post(
-        teams_activity(demo_bot.connector, aad_object_id=aad_id, text="HELP")
+    response = await teams_bot.post(
+        teams_activity(teams_bot.connector, aad_object_id=aad_id, text="HELP")
     )
 
     assert response.status in (200, 201)
-    [sent] = await demo_bot.connector.wait_for(1)
+    [sent] = await teams_bot.connector.wait_for(1)
     assert sent.conversation_id == f"a:personal-{aad_id}"
     card = card_of(sent)
     assert card["version"] == "1.5"
@@ -56,19 +56,21 @@ async def test_help_message_is_answered_with_the_help_card(demo_bot: RunningBot)
     assert "help" in texts_in(card)
 
 
-async def test_unknown_command_gets_the_help_card_not_an_error(demo_bot: RunningBot):
+async def test_unknown_command_gets_the_help_card_not_an_error(teams_bot: RunningBot):
     activity = teams_activity(
-        demo_bot.connector, aad_object_id=str(uuid.uuid4()), text="what's for lunch"
+        teams_bot.connector, aad_object_id=str(uuid.uuid4()), text="what's for lunch"
     )
-    await demo_bot.post(activity)
+    await teams_bot.post(activity)
 
-    [sent] = await demo_bot.connector.wait_for(1)
+    [sent] = await teams_bot.connector.wait_for(1)
     text = texts_in(card_of(sent))
     assert "didn't recognise" in text
     assert "lunch" not in text  # what people type is never echoed back
 
 
-async def test_install_greets_the_user_with_the_roles_they_hold(db: Database, demo_bot: RunningBot):
+async def test_install_greets_the_user_with_the_roles_they_hold(
+    db: Database, teams_bot: RunningBot
+):
     async with db.sessions.begin() as session:
         service = await create_service(session, name="Children's Social Care", code="CSC")
         team = await create_team(session, service=service, name="Child Protection")
@@ -78,14 +80,14 @@ async def test_install_greets_the_user_with_the_roles_they_hold(db: Database, de
             roles=[(Role.AUDITOR, service), (Role.TEAM_MANAGER, team)],
         )
     activity = teams_activity(
-        demo_bot.connector,
+        teams_bot.connector,
         aad_object_id=person.aad_object_id,
         type="conversationUpdate",
         membersAdded=[{"id": "28:auditbot"}],
     )
-    await demo_bot.post(activity)
+    await teams_bot.post(activity)
 
-    [sent] = await demo_bot.connector.wait_for(1)
+    [sent] = await teams_bot.connector.wait_for(1)
     text = texts_in(card_of(sent))
     assert "Hello Priya" in text
     assert "Auditor (Children's Social Care)" in text
@@ -93,29 +95,29 @@ async def test_install_greets_the_user_with_the_roles_they_hold(db: Database, de
 
 
 async def test_install_by_someone_not_in_the_staff_list_says_who_can_add_them(
-    demo_bot: RunningBot,
+    teams_bot: RunningBot,
 ):
     activity = teams_activity(
-        demo_bot.connector,
+        teams_bot.connector,
         aad_object_id=str(uuid.uuid4()),
         name="Sam Newstarter",
         type="conversationUpdate",
         membersAdded=[{"id": "28:auditbot"}],
     )
-    await demo_bot.post(activity)
+    await teams_bot.post(activity)
 
-    [sent] = await demo_bot.connector.wait_for(1)
+    [sent] = await teams_bot.connector.wait_for(1)
     text = texts_in(card_of(sent))
     assert "Hello Sam" in text
     assert "ask your Audit Team to add you" in text
 
 
 async def test_talking_to_the_bot_stores_the_conversation_reference(
-    db: Database, demo_bot: RunningBot
+    db: Database, teams_bot: RunningBot
 ):
     aad_id = str(uuid.uuid4())
-    await demo_bot.post(teams_activity(demo_bot.connector, aad_object_id=aad_id, text="help"))
-    await demo_bot.connector.wait_for(1)
+    await teams_bot.post(teams_activity(teams_bot.connector, aad_object_id=aad_id, text="help"))
+    await teams_bot.connector.wait_for(1)
 
     async with db.sessions() as session:
         saved = await session.scalar(
@@ -123,19 +125,19 @@ async def test_talking_to_the_bot_stores_the_conversation_reference(
         )
     assert saved is not None
     assert saved.conversation_id == f"a:personal-{aad_id}"
-    assert saved.service_url == demo_bot.connector.url
+    assert saved.service_url == teams_bot.connector.url
 
 
 async def test_request_without_a_token_is_refused_and_changes_nothing(
-    db: Database, secured_bot: RunningBot
+    db: Database, teams_bot: RunningBot
 ):
     aad_id = str(uuid.uuid4())
-    response = await secured_bot.post(
-        teams_activity(secured_bot.connector, aad_object_id=aad_id, text="help")
+    response = await teams_bot.post(
+        teams_activity(teams_bot.connector, aad_object_id=aad_id, text="help"), signed=False
     )
 
     assert response.status == 401
-    assert secured_bot.connector.sent == []
+    assert teams_bot.connector.sent == []
     async with db.sessions() as session:
         count = await session.scalar(select(func.count()).select_from(ConversationRef))
     assert count == 0
@@ -146,12 +148,12 @@ def install_activity(connector, aad_id: str) -> dict:
 
 
 async def test_request_with_a_valid_channel_token_is_accepted(
-    db: Database, secured_bot: RunningBot, identity: IdentityStandIn
+    db: Database, teams_bot: RunningBot, identity: IdentityStandIn
 ):
     aad_id = str(uuid.uuid4())
-    token = identity.issue_token(audience=APP_ID, service_url=secured_bot.connector.url)
-    response = await secured_bot.post(
-        install_activity(secured_bot.connector, aad_id),
+    token = identity.issue_token(audience=APP_ID, service_url=teams_bot.connector.url)
+    response = await teams_bot.post(
+        install_activity(teams_bot.connector, aad_id),
         headers={"Authorization": f"Bearer {token}"},
     )
 
@@ -206,30 +208,31 @@ async def test_request_with_a_valid_channel_token_is_accepted(
     ],
 )
 async def test_request_with_an_invalid_token_is_refused_and_changes_nothing(
-    db: Database, secured_bot: RunningBot, identity: IdentityStandIn, forge
+    db: Database, teams_bot: RunningBot, identity: IdentityStandIn, forge
 ):
-    token = forge(identity, secured_bot.connector.url)
-    response = await secured_bot.post(
-        install_activity(secured_bot.connector, str(uuid.uuid4())),
+    token = forge(identity, teams_bot.connector.url)
+    response = await teams_bot.post(
+        install_activity(teams_bot.connector, str(uuid.uuid4())),
         headers={"Authorization": f"Bearer {token}"},
     )
 
     assert response.status == 401
-    assert secured_bot.connector.sent == []
+    assert teams_bot.connector.sent == []
     async with db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(ConversationRef)) == 0
 
 
-async def test_healthz_reports_the_database_reachable(demo_bot: RunningBot):
-    response = await demo_bot.http.get(f"{demo_bot.url}/healthz")
+async def test_healthz_reports_the_database_reachable(teams_bot: RunningBot):
+    response = await teams_bot.http.get(f"{teams_bot.url}/healthz")
 
     assert response.status == 200
     assert await response.json() == {"status": "ok", "database": True}
 
 
-async def test_messages_must_be_json(demo_bot: RunningBot):
-    response = await demo_bot.http.post(
-        f"{demo_bot.url}/api/messages", data="help", headers={"Content-Type": "text/plain"}
+async def test_messages_must_be_json(teams_bot: RunningBot):
+    headers = {"Content-Type": "text/plain", **teams_bot.auth_headers(teams_bot.connector.url)}
+    response = await teams_bot.http.post(
+        f"{teams_bot.url}/api/messages", data="help", headers=headers
     )
 
     assert response.status == 415

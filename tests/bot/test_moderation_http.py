@@ -14,12 +14,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.config import load_settings
 from dialogs.inadequate import on_submitted
 from dialogs.moderation import ask_moderator
 from storage import repositories as repo
 from storage.models import AuditEvent, Dispute, Moderation, OutboxMessage, Staff
-from tests.bot.conftest import RunningBot, start_bot
 from tests.bot.test_card_actions import press
 from tests.conftest import Database
 from tests.dialogs.test_moderation_setup import (
@@ -36,7 +34,9 @@ from tests.dialogs.test_moderation_setup import (
     texts,
     verbs,
 )
+from tests.harness import RunningBot, bot_settings, start_bot
 from tests.standins.connector import ConnectorStandIn
+from tests.standins.identity import IdentityStandIn
 from workflow.calendar import FixedClock
 from workflow.grades import Grade
 from workflow.moderation import OVERALL, field_id
@@ -54,12 +54,10 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 async def bot(
-    db: Database, connector: ConnectorStandIn, clock: FixedClock
+    db: Database, connector: ConnectorStandIn, identity: IdentityStandIn, clock: FixedClock
 ) -> AsyncIterator[RunningBot]:
-    """The bot in demo mode (no authentication) on the test database, on a fixed clock."""
-    server, running = await start_bot(
-        load_settings(demo=True, database_url=db.url), connector, clock
-    )
+    """The bot on the test database, on a fixed clock."""
+    server, running = await start_bot(bot_settings(db, identity), connector, identity, clock)
     yield running
     await running.http.close()
     await server.close()

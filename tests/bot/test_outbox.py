@@ -20,7 +20,6 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.adapter import build_adapter
-from bot.config import load_settings
 from bot.connector import BotConnector
 from bot.outbox import OutboxSender, SenderOptions
 from bot.ratelimit import Clock, ManualClock
@@ -29,10 +28,11 @@ from storage.enums import OutboxState
 from storage.models import OutboxMessage, Staff
 from storage.repositories.conversations import get_conversation_ref, save_conversation_ref
 from storage.repositories.outbox import WAITING_FOR_A_CHAT, list_messages
-from tests.bot.conftest import TENANT_ID
 from tests.conftest import Database
 from tests.factories import create_service, create_staff
+from tests.harness import TENANT_ID, bot_settings
 from tests.standins.connector import ConnectorStandIn
+from tests.standins.identity import IdentityStandIn
 from workflow.roles import Role
 
 
@@ -57,11 +57,17 @@ class Outbox:
 
 @asynccontextmanager
 async def running_outbox(
-    db: Database, connector: ConnectorStandIn, *, clock: Clock | None = None, **options: Any
+    db: Database,
+    connector: ConnectorStandIn,
+    identity: IdentityStandIn,
+    *,
+    clock: Clock | None = None,
+    **options: Any,
 ) -> AsyncIterator[Outbox]:
-    """A sender in demo mode (no token) pointed at the stand-in, as `auditbot demo` builds it."""
-    adapter = build_adapter(load_settings(demo=True, database_url=db.url))
-    bot_connector = BotConnector(adapter, "", workers=8, timeout=5.0)
+    """A sender pointed at the stand-in, signing with the managed identity's tokens, as
+    `auditbot serve` builds it."""
+    settings = bot_settings(db, identity)
+    bot_connector = BotConnector(build_adapter(settings), settings.app_id, workers=8, timeout=5.0)
     options = {"tenant_id": TENANT_ID, "default_service_url": connector.url, **options}
     sender = OutboxSender(
         db.sessions,
@@ -78,8 +84,10 @@ async def running_outbox(
 
 
 @pytest.fixture
-async def outbox(db: Database, connector: ConnectorStandIn) -> AsyncIterator[Outbox]:
-    async with running_outbox(db, connector) as running:
+async def outbox(
+    db: Database, connector: ConnectorStandIn, identity: IdentityStandIn
+) -> AsyncIterator[Outbox]:
+    async with running_outbox(db, connector, identity) as running:
         yield running
 
 
@@ -150,7 +158,9 @@ async def test_a_message_is_delivered_to_the_persons_stored_chat(outbox: Outbox)
     assert sent.activity["text"] == "notice 1"
     assert sent.activity["recipient"]["aadObjectId"] == person.aad_object_id
     assert sent.reply_to is None
-    assert sent.authorization is None  # demo mode sends without a token, as replies do
+    # Signed with the token the managed identity issued, as replies are.
+    assert sent.authorization is not None and outbox.connector.tokens is not None
+    assert sent.authorization.removeprefix("Bearer ") in outbox.connector.tokens
     message = (await outbox.messages())[key(1, person)]
     assert message.state is OutboxState.SENT
     assert message.sent_at == outbox.clock.now()
@@ -249,12 +259,12 @@ async def test_server_errors_are_retried_with_growing_backoff_then_delivered_onc
 
 
 async def test_retries_are_bounded_and_end_as_a_recorded_failure(
-    db: Database, connector: ConnectorStandIn
+    db: Database, connector: ConnectorStandIn, identity: IdentityStandIn
 ):
     from bot.delivery import RetryPolicy
 
     connector.fail_next = [504] * 10
-    async with running_outbox(db, connector, retry=RetryPolicy(max_attempts=3)) as outbox:
+    async with running_outbox(db, connector, identity, retry=RetryPolicy(max_attempts=3)) as outbox:
         async with db.sessions.begin() as session:
             person = await create_person(session, connector)
             await queue_notice(session, person, 1)
@@ -456,9 +466,9 @@ async def test_the_audit_manager_of_the_persons_service_is_told_too_and_other_se
 
 
 async def test_without_a_tenant_messages_wait_for_the_person_and_go_when_they_talk_to_the_bot(
-    db: Database, connector: ConnectorStandIn
+    db: Database, connector: ConnectorStandIn, identity: IdentityStandIn
 ):
-    async with running_outbox(db, connector, tenant_id="") as outbox:
+    async with running_outbox(db, connector, identity, tenant_id="") as outbox:
         async with db.sessions.begin() as session:
             person = await create_person(session, connector, has_chat=False)
             await queue_notice(session, person, 1)
@@ -487,11 +497,13 @@ async def test_without_a_tenant_messages_wait_for_the_person_and_go_when_they_ta
 
 
 async def test_without_a_tenant_someone_who_never_opens_a_chat_is_in_the_end_unreachable(
-    db: Database, connector: ConnectorStandIn
+    db: Database, connector: ConnectorStandIn, identity: IdentityStandIn
 ):
     from bot.delivery import RetryPolicy
 
-    async with running_outbox(db, connector, tenant_id="", retry=RetryPolicy(2)) as outbox:
+    async with running_outbox(
+        db, connector, identity, tenant_id="", retry=RetryPolicy(2)
+    ) as outbox:
         async with db.sessions.begin() as session:
             service, audit_team = await audit_team_for(session, connector)
             person = await create_person(

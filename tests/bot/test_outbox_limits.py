@@ -18,6 +18,7 @@ from storage.enums import OutboxState
 from tests.bot.test_outbox import create_person, personal_chat, queue_notice, running_outbox
 from tests.conftest import Database
 from tests.standins.connector import ConnectorStandIn
+from tests.standins.identity import IdentityStandIn
 
 
 def assert_within(stamps: list[float], windows, slack: float = 1e-9) -> None:
@@ -204,10 +205,14 @@ def test_a_bundle_is_one_activity_with_a_list_of_cards_and_a_one_line_summary():
     assert activity.summary == activity.text
 
 
-async def test_sends_keep_under_every_limit_the_stand_in_enforces(db: Database):
+async def test_sends_keep_under_every_limit_the_stand_in_enforces(
+    db: Database, identity: IdentityStandIn
+):
     conversation = ((3, 0.5), (4, 1.0))
     app = ((10, 0.5),)
-    async with ConnectorStandIn(conversation_limits=conversation, app_limits=app) as connector:
+    async with ConnectorStandIn(
+        conversation_limits=conversation, app_limits=app, tokens=identity.issued
+    ) as connector:
         async with db.sessions.begin() as session:
             busy = await create_person(session, connector)
             others = [await create_person(session, connector) for _ in range(16)]
@@ -222,7 +227,9 @@ async def test_sends_keep_under_every_limit_the_stand_in_enforces(db: Database):
             # when the loop is busy; the margin covers that as it covers network jitter.
             "margin_seconds": 0.1,
         }
-        async with running_outbox(db, connector, clock=SystemClock(), **options) as outbox:
+        async with running_outbox(
+            db, connector, identity, clock=SystemClock(), **options
+        ) as outbox:
             await outbox.drain(timeout=30)
 
         assert connector.throttled == 0
@@ -237,11 +244,13 @@ async def test_sends_keep_under_every_limit_the_stand_in_enforces(db: Database):
 
 
 async def test_two_hundred_rows_reach_the_right_people_exactly_once_while_teams_throttles(
-    db: Database,
+    db: Database, identity: IdentityStandIn
 ):
     # The stand-in allows less than the sender believes it may send, so it throttles for real,
     # and throttles every seventh send besides, however fast or slow this machine is today.
-    async with ConnectorStandIn(app_limits=((60, 1.0),), throttle_every=7) as connector:
+    async with ConnectorStandIn(
+        app_limits=((60, 1.0),), throttle_every=7, tokens=identity.issued
+    ) as connector:
         async with db.sessions.begin() as session:
             people = [
                 await create_person(session, connector, has_chat=n % 2 == 0) for n in range(100)
@@ -252,7 +261,9 @@ async def test_two_hundred_rows_reach_the_right_people_exactly_once_while_teams_
                 await queue_notice(session, person, n)
                 expected[f"notice {n}"] = person
         options = {"app_windows": (Window(100, 1.0),), "margin_seconds": 0.0}
-        async with running_outbox(db, connector, clock=SystemClock(), **options) as outbox:
+        async with running_outbox(
+            db, connector, identity, clock=SystemClock(), **options
+        ) as outbox:
             await outbox.sender.start()
             await connector.wait_until(lambda: len(connector.sent) >= 200, timeout=60)
             await outbox.sender.stop()

@@ -1,10 +1,9 @@
-"""The real service as a process (`auditbot serve`, demo mode): killed mid-fan-out and
+"""The real service as a process (`auditbot serve`, as deployed): killed mid-fan-out and
 restarted, or two side by side on one PostgreSQL, it delivers every notice exactly once."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import sys
@@ -15,10 +14,11 @@ from pathlib import Path
 
 from storage.enums import OutboxState
 from storage.repositories.outbox import count_messages_by_state
-from tests.bot.conftest import TENANT_ID
 from tests.bot.test_outbox import create_person, personal_chat, queue_notice
 from tests.conftest import POSTGRES_ONLY, Database
+from tests.harness import deployed_environment
 from tests.standins.connector import ConnectorStandIn
+from tests.standins.identity import IdentityStandIn
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTICES, PEOPLE = 200, 100
@@ -31,15 +31,18 @@ class Service:
 
     @classmethod
     async def start(
-        cls, db: Database, connector: ConnectorStandIn, folder: Path, name: str, **settings: str
+        cls,
+        db: Database,
+        connector: ConnectorStandIn,
+        identity: IdentityStandIn,
+        folder: Path,
+        name: str,
+        **settings: str,
     ) -> Service:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITBOT_")}
+        env = deployed_environment(db.url, identity)
         env.update(
-            AUDITBOT_DEMO="true",
-            AUDITBOT_DATABASE_URL=db.url,
             AUDITBOT_HOST="127.0.0.1",
             AUDITBOT_PORT=str(free_port()),
-            AUDITBOT_TENANT_ID=TENANT_ID,
             AUDITBOT_TEAMS_SERVICE_URL=connector.url,
             AUDITBOT_OUTBOX_REQUEST_TIMEOUT_SECONDS="2",
             AUDITBOT_OUTBOX_CLAIM_TIMEOUT_SECONDS="7",
@@ -119,12 +122,12 @@ def assert_each_reached_its_chat(connector: ConnectorStandIn, expected: dict[str
 
 
 async def test_a_service_killed_mid_fan_out_and_restarted_delivers_every_notice_exactly_once(
-    db: Database, connector: ConnectorStandIn, tmp_path: Path
+    db: Database, connector: ConnectorStandIn, identity: IdentityStandIn, tmp_path: Path
 ):
     expected = await seed(db, connector)
     # After 80, Teams holds requests without taking them: the kill lands with sends in flight.
     connector.stall_before_accepting(after=80)
-    first = await Service.start(db, connector, tmp_path, "first")
+    first = await Service.start(db, connector, identity, tmp_path, "first")
     try:
         await connector.wait_until(lambda: connector.stalled >= 1, timeout=60)
         await eventually(lambda: _sent_is(db, 80))
@@ -133,7 +136,7 @@ async def test_a_service_killed_mid_fan_out_and_restarted_delivers_every_notice_
     assert (await states(db)).get(OutboxState.CLAIMED, 0) > 0  # claims left by the dead sender
     connector.drop_stalled()
 
-    second = await Service.start(db, connector, tmp_path, "second")
+    second = await Service.start(db, connector, identity, tmp_path, "second")
     try:
         await connector.wait_until(lambda: len(connector.sent) >= NOTICES, timeout=90)
     finally:
@@ -145,13 +148,13 @@ async def test_a_service_killed_mid_fan_out_and_restarted_delivers_every_notice_
 
 
 async def test_a_crash_after_teams_accepted_but_before_the_outcome_was_saved_resends_only_those(
-    db: Database, connector: ConnectorStandIn, tmp_path: Path
+    db: Database, connector: ConnectorStandIn, identity: IdentityStandIn, tmp_path: Path
 ):
     """The one window exactly-once cannot close: Teams' connector takes no idempotency key, so
     a message accepted just before the crash, and not yet recorded, is sent again. Never lost."""
     expected = await seed(db, connector)
     connector.stall_after_accepting(after=80)
-    first = await Service.start(db, connector, tmp_path, "first")
+    first = await Service.start(db, connector, identity, tmp_path, "first")
     try:
         await connector.wait_until(lambda: connector.stalled >= 1, timeout=60)
         await eventually(lambda: _sent_is(db, 80))
@@ -160,7 +163,7 @@ async def test_a_crash_after_teams_accepted_but_before_the_outcome_was_saved_res
     in_the_window = {sent.activity["text"] for sent in connector.sent[80:]}
     connector.drop_stalled()
 
-    second = await Service.start(db, connector, tmp_path, "second")
+    second = await Service.start(db, connector, identity, tmp_path, "second")
     try:
         await connector.wait_until(lambda: set(texts(connector)) >= set(expected), timeout=90)
     finally:
@@ -177,14 +180,15 @@ async def test_a_crash_after_teams_accepted_but_before_the_outcome_was_saved_res
 
 @POSTGRES_ONLY
 async def test_two_services_sharing_one_postgresql_deliver_every_notice_exactly_once(
-    db: Database, tmp_path: Path
+    db: Database, identity: IdentityStandIn, tmp_path: Path
 ):
     # Each service keeps its own count of Teams' app-wide limit, so together they exceed it
     # and Teams throttles them; that must cost time, never a duplicate.
-    async with ConnectorStandIn.with_teams_limits() as connector:
+    async with ConnectorStandIn.with_teams_limits(tokens=identity.issued) as connector:
         expected = await seed(db, connector)
         services = [
-            await Service.start(db, connector, tmp_path, name) for name in ("left", "right")
+            await Service.start(db, connector, identity, tmp_path, name)
+            for name in ("left", "right")
         ]
         try:
             await connector.wait_until(lambda: len(connector.sent) >= NOTICES, timeout=90)

@@ -13,11 +13,9 @@ from typing import Any
 
 import pytest
 
-from bot.config import load_settings
 from storage import repositories as repo
 from storage.enums import MeetingKind, MeetingState, RecommendationSource
 from storage.models import OutboxMessage, Staff
-from tests.bot.conftest import RunningBot, start_bot
 from tests.bot.test_card_actions import press
 from tests.bot.test_moderation_http import checked
 from tests.conftest import Database
@@ -30,17 +28,21 @@ from tests.dialogs.test_uopp_record_setup import (
     plan_row,
     uopp_actions,
 )
+from tests.harness import RunningBot, bot_settings, start_bot
 from tests.standins.connector import ConnectorStandIn
+from tests.standins.identity import IdentityStandIn
 from workflow.calendar import FixedClock
 from workflow.grades import Grade
 from workflow.states import AuditState
 
 
 @pytest.fixture
-async def bot(db: Database, connector: ConnectorStandIn) -> AsyncIterator[RunningBot]:
-    """The bot in demo mode (no authentication) on the test database, on a fixed clock."""
-    settings = load_settings(demo=True, database_url=db.url)
-    server, running = await start_bot(settings, connector, FixedClock(ANSWERED_AT))
+async def bot(
+    db: Database, connector: ConnectorStandIn, identity: IdentityStandIn
+) -> AsyncIterator[RunningBot]:
+    """The bot on the test database, on a fixed clock."""
+    settings = bot_settings(db, identity)
+    server, running = await start_bot(settings, connector, identity, FixedClock(ANSWERED_AT))
     yield running
     await running.http.close()
     await server.close()

@@ -20,7 +20,6 @@ from storage import repositories as repo
 from storage.demo import load_demo
 from storage.enums import GradeStage
 from storage.models import Audit, AuditEvent, Staff
-from tests.bot.conftest import RunningBot
 from tests.bot.test_card_actions import AUDIT_TEAM, KLOES, person, press
 from tests.conftest import Database
 from tests.dialogs.test_wizard_cards import (
@@ -32,6 +31,7 @@ from tests.dialogs.test_wizard_cards import (
     step_of,
     texts,
 )
+from tests.harness import RunningBot
 from workflow.calendar import SystemClock
 from workflow.grades import Grade
 from workflow.rules import ProgrammeRules
@@ -105,14 +105,14 @@ async def answer_every_step(
 
 
 async def test_a_good_audit_from_the_allocation_card_to_the_moderator(
-    db: Database, demo_bot: RunningBot
+    db: Database, teams_bot: RunningBot
 ):
     audit = await allocated(db, "CSC")
     auditor = await staff(db, audit.auditor_id)
     allocation = await allocation_card(db, audit)
 
-    card = await click(demo_bot, auditor, allocation, "Start audit")
-    summary, seen = await answer_every_step(demo_bot, auditor, card, Grade.GOOD)
+    card = await click(teams_bot, auditor, allocation, "Start audit")
+    summary, seen = await answer_every_step(teams_bot, auditor, card, Grade.GOOD)
     assert seen == [
         "_conversation",
         "review_focus",
@@ -128,7 +128,7 @@ async def test_a_good_audit_from_the_allocation_card_to_the_moderator(
         "service_recommendations",
     ]
     assert "The completeness check finds nothing missing." in texts(summary)
-    done = await click(demo_bot, auditor, summary, "Submit the audit")
+    done = await click(teams_bot, auditor, summary, "Submit the audit")
 
     assert "Submitted: audit of case" in texts(done)
     submitted = await audit_now(db, audit.id)
@@ -140,7 +140,7 @@ async def test_a_good_audit_from_the_allocation_card_to_the_moderator(
 
     audit_team = await person(db, AUDIT_TEAM)
     check = await card_sent(db, audit_team, "completeness")
-    accepted = await click(demo_bot, audit_team, check, "Accept: send for moderation")
+    accepted = await click(teams_bot, audit_team, check, "Accept: send for moderation")
     assert "The moderator has been asked to moderate." in texts(accepted)
     moderator = await staff(db, audit.moderator_id)
     moderation = await card_sent(db, moderator, "moderation")
@@ -148,23 +148,23 @@ async def test_a_good_audit_from_the_allocation_card_to_the_moderator(
 
 
 async def test_a_requires_improvement_audit_with_the_practitioner_s_own_section(
-    db: Database, demo_bot: RunningBot
+    db: Database, teams_bot: RunningBot
 ):
     audit = await allocated(db, "EH")
     auditor = await staff(db, audit.auditor_id)
     practitioner = await staff(db, audit.practitioner_id)
-    card = await click(demo_bot, auditor, await allocation_card(db, audit), "Start audit")
+    card = await click(teams_bot, auditor, await allocation_card(db, audit), "Start audit")
 
     request = await card_sent(db, practitioner, "reflection")
     saved = await click(
-        demo_bot, practitioner, request, "Send my section", prompt_3="Plans were co-produced."
+        teams_bot, practitioner, request, "Send my section", prompt_3="Plans were co-produced."
     )
     assert "Saved." in texts(saved)
 
-    summary, seen = await answer_every_step(demo_bot, auditor, card, Grade.REQUIRES_IMPROVEMENT)
+    summary, seen = await answer_every_step(teams_bot, auditor, card, Grade.REQUIRES_IMPROVEMENT)
     assert len(seen) == 14 and "practitioner_section" in seen
     assert "Written by the practitioner" in texts(summary)
-    await click(demo_bot, auditor, summary, "Submit the audit")
+    await click(teams_bot, auditor, summary, "Submit the audit")
 
     submitted = await audit_now(db, audit.id)
     assert submitted.initial_grade is Grade.REQUIRES_IMPROVEMENT
@@ -174,13 +174,13 @@ async def test_a_requires_improvement_audit_with_the_practitioner_s_own_section(
     assert {r.owner_id for r in recommendations} == {practitioner.id}
 
 
-async def test_a_returned_audit_is_fixed_and_resubmitted(db: Database, demo_bot: RunningBot):
+async def test_a_returned_audit_is_fixed_and_resubmitted(db: Database, teams_bot: RunningBot):
     audit = await allocated(db, "CSC")
     auditor = await staff(db, audit.auditor_id)
-    card = await click(demo_bot, auditor, await allocation_card(db, audit), "Start audit")
-    card = await click(demo_bot, auditor, card, "Save and continue", held="no")
-    summary, _ = await answer_every_step(demo_bot, auditor, card, Grade.GOOD)
-    await click(demo_bot, auditor, summary, "Submit the audit")
+    card = await click(teams_bot, auditor, await allocation_card(db, audit), "Start audit")
+    card = await click(teams_bot, auditor, card, "Save and continue", held="no")
+    summary, _ = await answer_every_step(teams_bot, auditor, card, Grade.GOOD)
+    await click(teams_bot, auditor, summary, "Submit the audit")
     audit_team = await person(db, AUDIT_TEAM)
     check = await card_sent(db, audit_team, "completeness")
     assert "No audit conversation with the practitioner is recorded." in texts(check)
@@ -188,57 +188,62 @@ async def test_a_returned_audit_is_fixed_and_resubmitted(db: Database, demo_bot:
     fix_by = (today() + timedelta(days=7)).isoformat()
     form = buttons(check)["Return to the auditor"]
     returned = await press(
-        demo_bot, audit_team, form["verb"], **form["data"], reasons="Talk to the worker", due=fix_by
+        teams_bot,
+        audit_team,
+        form["verb"],
+        **form["data"],
+        reasons="Talk to the worker",
+        due=fix_by,
     )
     assert "Returned to the auditor" in texts(returned)
     assert (await audit_now(db, audit.id)).state is AuditState.RETURNED
 
     told = await card_sent(db, auditor, "completeness")
-    card = await click(demo_bot, auditor, told, "Continue audit")
+    card = await click(teams_bot, auditor, told, "Continue audit")
     assert step_of(card) == "_conversation"
     yesterday = (today() - timedelta(days=1)).isoformat()
-    card = await click(demo_bot, auditor, card, "Save and continue", held="yes", held_on=yesterday)
-    summary, _ = await answer_every_step(demo_bot, auditor, card, Grade.GOOD)
-    await click(demo_bot, auditor, summary, "Resubmit the audit")
+    card = await click(teams_bot, auditor, card, "Save and continue", held="yes", held_on=yesterday)
+    summary, _ = await answer_every_step(teams_bot, auditor, card, Grade.GOOD)
+    await click(teams_bot, auditor, summary, "Resubmit the audit")
 
     assert (await audit_now(db, audit.id)).state is AuditState.SUBMITTED
     again = await card_sent(db, audit_team, "completeness")
     assert "found nothing missing" in texts(again)
 
 
-async def test_stop_and_resume_another_day_keeps_every_answer(db: Database, demo_bot: RunningBot):
+async def test_stop_and_resume_another_day_keeps_every_answer(db: Database, teams_bot: RunningBot):
     audit = await allocated(db, "CSC")
     auditor = await staff(db, audit.auditor_id)
-    card = await click(demo_bot, auditor, await allocation_card(db, audit), "Start audit")
+    card = await click(teams_bot, auditor, await allocation_card(db, audit), "Start audit")
     card = await click(
-        demo_bot,
+        teams_bot,
         auditor,
         card,
         "Save and continue",
         **fill_step(card, Grade.GOOD, today=today(), outcomes_met=True),
     )
 
-    stopped = await click(demo_bot, auditor, card, "Save and stop", kloe_1="Half written")
-    resumed = await press(demo_bot, auditor, "wizard.resume", audit_id=audit.id)
+    stopped = await click(teams_bot, auditor, card, "Save and stop", kloe_1="Half written")
+    resumed = await press(teams_bot, auditor, "wizard.resume", audit_id=audit.id)
 
     assert "Everything is saved" in texts(stopped)
     assert step_of(resumed) == "review_focus"
     assert inputs_of(resumed)["kloe_1"]["value"] == "Half written"
-    again = await click(demo_bot, auditor, await allocation_card(db, audit), "Start audit")
+    again = await click(teams_bot, auditor, await allocation_card(db, audit), "Start audit")
     assert again == resumed  # "Start audit" once started shows where the audit is
 
 
-async def test_validation_messages_keep_what_was_typed(db: Database, demo_bot: RunningBot):
+async def test_validation_messages_keep_what_was_typed(db: Database, teams_bot: RunningBot):
     audit = await allocated(db, "CSC")
     auditor = await staff(db, audit.auditor_id)
-    card = await click(demo_bot, auditor, await allocation_card(db, audit), "Start audit")
-    summary, _ = await answer_every_step(demo_bot, auditor, card, Grade.GOOD)
-    card = await click(demo_bot, auditor, summary, "Back")
-    card = await click(demo_bot, auditor, card, "Back")
+    card = await click(teams_bot, auditor, await allocation_card(db, audit), "Start audit")
+    summary, _ = await answer_every_step(teams_bot, auditor, card, Grade.GOOD)
+    card = await click(teams_bot, auditor, summary, "Back")
+    card = await click(teams_bot, auditor, card, "Back")
     assert step_of(card) == "child_recommendations"
 
     card = await click(
-        demo_bot, auditor, card, "Save and continue", r0_owner="", r0_action="Keep this text"
+        teams_bot, auditor, card, "Save and continue", r0_owner="", r0_action="Keep this text"
     )
 
     assert "Error: Choose who will do this." in errors_in(card)
@@ -246,20 +251,20 @@ async def test_validation_messages_keep_what_was_typed(db: Database, demo_bot: R
 
 
 async def test_wrong_person_stale_card_and_repeats_change_nothing(
-    db: Database, demo_bot: RunningBot
+    db: Database, teams_bot: RunningBot
 ):
     audit = await allocated(db, "CSC")
     auditor = await staff(db, audit.auditor_id)
     practitioner = await staff(db, audit.practitioner_id)
     allocation = await allocation_card(db, audit)
 
-    refused = await click(demo_bot, practitioner, allocation, "Start audit")
+    refused = await click(teams_bot, practitioner, allocation, "Start audit")
     assert "Only the auditor allocated to this audit can do this" in texts(refused)
     assert (await audit_now(db, audit.id)).state is AuditState.ALLOCATED
 
-    first = await click(demo_bot, auditor, allocation, "Start audit")
+    first = await click(teams_bot, auditor, allocation, "Start audit")
     step_two = await click(
-        demo_bot,
+        teams_bot,
         auditor,
         first,
         "Save and continue",
@@ -268,9 +273,9 @@ async def test_wrong_person_stale_card_and_repeats_change_nothing(
     events = await count_events(db)
     version = (await audit_now(db, audit.id)).version
 
-    repeat = await click(demo_bot, auditor, first, "Save and continue", held="no")
-    stale_stop = await click(demo_bot, auditor, first, "Save and stop")
-    other = await click(demo_bot, practitioner, step_two, "Save and continue")
+    repeat = await click(teams_bot, auditor, first, "Save and continue", held="no")
+    stale_stop = await click(teams_bot, auditor, first, "Save and stop")
+    other = await click(teams_bot, practitioner, step_two, "Save and continue")
 
     assert repeat == step_two and stale_stop == step_two
     assert "This isn't yours to do" in texts(other)

@@ -30,6 +30,7 @@ from tests.dialogs.test_moderation_setup import (
     texts,
 )
 from tests.dialogs.test_uopp_booking import WEDNESDAY_9, moderate, the_meeting, utc
+from tests.harness import DEPLOYED
 from tests.standins.graph import GraphStandIn
 from workflow.availability import Slot
 from workflow.calendar import FixedClock
@@ -56,7 +57,7 @@ def waits() -> RecordedWaits:
 
 @pytest.fixture
 async def calendar(graph: GraphStandIn, waits: RecordedWaits) -> AsyncIterator[GraphCalendar]:
-    settings: dict[str, Any] = {"demo": True, **graph.settings(), "graph_max_retries": 2}
+    settings: dict[str, Any] = {**DEPLOYED, **graph.settings(), "graph_max_retries": 2}
     built = build_calendar(load_settings(**settings), sleep=waits)
     assert built is not None
     yield built

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from storage.enums import MeetingState
-from tests.bot.conftest import connector  # noqa: F401 (the Bot Connector stand-in fixture)
 from tests.bot.test_card_actions import press
 from tests.bot.test_moderation_http import bot, clock  # noqa: F401 (the bot on a fixed clock)
 from tests.conftest import Database

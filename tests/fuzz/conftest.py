@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.bot.conftest import connector, demo_bot  # noqa: F401 (fixtures for the invoke fuzz)
 from tests.bot.test_card_actions import open_demo_cycle
 from tests.conftest import Database
 from tests.fuzz.world import World, build_world

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from dialogs import flows  # noqa: F401 (declares every card action)
 from dialogs.actions import ACTIONS
-from tests.bot.conftest import RunningBot, teams_activity
 from tests.conftest import Database
 from tests.fuzz.strategies import JSON, NOT_TEXT
+from tests.harness import RunningBot, teams_activity
 
 AUDIT_TEAM_AAD = "710a5d02-4435-5ac8-af63-1c74d553e317"  # Alex Wilber, demo Audit Team
 HUGE = st.sampled_from([10_000, 200_000, 900_000]).map(lambda n: "x" * n)
@@ -82,14 +82,14 @@ def invoke(bot: RunningBot, aad_object_id: str, value: Any, *, omit_value: bool)
 )
 async def test_hostile_invokes_never_get_a_server_error(
     db: Database,
-    demo_bot: RunningBot,
+    teams_bot: RunningBot,
     demo_data_loaded: None,
     value: Any,
     omit_value: bool,
     stranger: bool,
 ):
     aad = "0f0f0f0f-0000-4000-8000-000000000000" if stranger else AUDIT_TEAM_AAD
-    response = await demo_bot.post(invoke(demo_bot, aad, value, omit_value=omit_value))
+    response = await teams_bot.post(invoke(teams_bot, aad, value, omit_value=omit_value))
 
     assert response.status < 500, f"{response.status} for value={value!r:.300}"
     if response.status == 200:
@@ -101,17 +101,17 @@ async def test_hostile_invokes_never_get_a_server_error(
 
 
 async def test_a_body_over_a_megabyte_is_refused_not_a_server_error(
-    demo_bot: RunningBot, demo_data_loaded: None
+    teams_bot: RunningBot, demo_data_loaded: None
 ):
     value = {"action": {"type": "Action.Execute", "verb": "x", "data": {"x": "y" * 1_100_000}}}
-    response = await demo_bot.post(invoke(demo_bot, AUDIT_TEAM_AAD, value, omit_value=False))
+    response = await teams_bot.post(invoke(teams_bot, AUDIT_TEAM_AAD, value, omit_value=False))
     assert response.status == 413
 
 
 async def test_an_action_of_another_type_is_a_bad_request(
-    demo_bot: RunningBot, demo_data_loaded: None
+    teams_bot: RunningBot, demo_data_loaded: None
 ):
     value = {"action": {"type": "Action.Submit", "verb": "kloe.decide", "data": {}}}
-    response = await demo_bot.post(invoke(demo_bot, AUDIT_TEAM_AAD, value, omit_value=False))
+    response = await teams_bot.post(invoke(teams_bot, AUDIT_TEAM_AAD, value, omit_value=False))
     body = await response.json()
     assert response.status == 400 and body["type"] == "application/vnd.microsoft.error"

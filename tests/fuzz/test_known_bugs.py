@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.bot.conftest import RunningBot, teams_activity
 from tests.conftest import Database
 from tests.fuzz.world import World, actor_for
+from tests.harness import RunningBot, teams_activity
 
 AUDIT_TEAM_AAD = "710a5d02-4435-5ac8-af63-1c74d553e317"  # Alex Wilber, demo Audit Team
 GENUINE_PROPOSAL = {"service": "CSC", "month": "2027-02", "cases": "3", "kloes": "Is it safe?"}
@@ -75,26 +75,26 @@ async def post_invoke(bot: RunningBot, value: Any) -> int:
 
 @pytest.mark.parametrize("action", ["Action.Execute", [1, 2], True, 5])
 async def test_an_action_that_is_not_an_object_is_a_bad_request(
-    demo_bot: RunningBot, demo_data_loaded: None, action: Any
+    teams_bot: RunningBot, demo_data_loaded: None, action: Any
 ):
-    assert await post_invoke(demo_bot, {"action": action}) == 400
+    assert await post_invoke(teams_bot, {"action": action}) == 400
 
 
 @pytest.mark.parametrize("verb", [["kloe.decide"], {"verb": "kloe.decide"}])
 async def test_a_verb_that_is_not_text_is_refused(
-    demo_bot: RunningBot, demo_data_loaded: None, verb: Any
+    teams_bot: RunningBot, demo_data_loaded: None, verb: Any
 ):
     value = {"action": {"type": "Action.Execute", "verb": verb, "data": {}}}
-    assert await post_invoke(demo_bot, value) < 500
+    assert await post_invoke(teams_bot, value) < 500
 
 
 async def test_text_with_a_nul_character_is_refused_not_a_server_error(
-    db: Database, demo_bot: RunningBot, demo_data_loaded: None
+    db: Database, teams_bot: RunningBot, demo_data_loaded: None
 ):
     """PostgreSQL cannot store U+0000 in text (asyncpg: CharacterNotInRepertoireError)."""
     data = {**GENUINE_PROPOSAL, "kloes": "Is it\x00 safe?"}
     value = {"action": {"type": "Action.Execute", "verb": "cycle.propose", "data": data}}
-    assert await post_invoke(demo_bot, value) == 200
+    assert await post_invoke(teams_bot, value) == 200
 
 
 @pytest.mark.parametrize(
@@ -102,8 +102,12 @@ async def test_text_with_a_nul_character_is_refused_not_a_server_error(
     [b"{{{{", b"[1, 2]", b'"invoke"', b'{"type": "invoke", "from": "someone"}',
      b'{"type": "invoke", "conversation": "c"}'],
 )  # fmt: skip
-async def test_a_body_that_is_not_an_activity_is_a_bad_request(demo_bot: RunningBot, body: bytes):
-    response = await demo_bot.http.post(
-        f"{demo_bot.url}/api/messages", data=body, headers={"Content-Type": "application/json"}
+async def test_a_body_that_is_not_an_activity_is_a_bad_request(teams_bot: RunningBot, body: bytes):
+    headers = {
+        "Content-Type": "application/json",
+        **teams_bot.auth_headers(teams_bot.connector.url),
+    }
+    response = await teams_bot.http.post(
+        f"{teams_bot.url}/api/messages", data=body, headers=headers
     )
     assert response.status == 400

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select
 
-from bot.config import load_settings
 from cards.digest import OPEN_DECISION
 from scheduler.digest import send_weekly_digests
 from storage.enums import ExemptionState
 from storage.models import ExemptionRequest, OutboxMessage
-from tests.bot.conftest import RunningBot, start_bot
 from tests.bot.test_card_actions import press
 from tests.conftest import Database
+from tests.harness import RunningBot
 from tests.render.checks import card_problems, execute_verbs, nodes
 from tests.scheduler.dataset import NOW, Dataset, build_dataset
-from tests.standins.connector import ConnectorStandIn
 from workflow.calendar import FixedClock
 from workflow.rules import ProgrammeRules
 
@@ -30,12 +27,8 @@ async def world(db: Database) -> Dataset:
 
 
 @pytest.fixture
-async def bot(db: Database) -> AsyncIterator[RunningBot]:
-    async with ConnectorStandIn() as connector:
-        server, running = await start_bot(load_settings(demo=True, database_url=db.url), connector)
-        yield running
-        await running.http.close()
-        await server.close()
+async def bot(teams_bot: RunningBot) -> RunningBot:
+    return teams_bot
 
 
 def open_buttons(card: dict) -> list[dict]:

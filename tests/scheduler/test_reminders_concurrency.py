@@ -7,7 +7,6 @@ day after day; then two real `auditbot tick` processes race on PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections import Counter
 from datetime import date
@@ -20,6 +19,7 @@ from storage.db import make_engine, session_factory
 from storage.models import AuditEvent, OutboxMessage, Service
 from tests.conftest import POSTGRES_ONLY, Database
 from tests.factories import create_staff
+from tests.harness import deployed_environment
 from tests.scheduler.helpers import RULES, cast_in, end_of, late_audit, london
 from workflow.calendar import FixedClock
 from workflow.roles import Role
@@ -100,8 +100,7 @@ async def test_two_tick_processes_on_one_postgresql_send_every_reminder_exactly_
 
 
 async def _tick_process(db: Database, at: str) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITBOT_")}
-    env.update(AUDITBOT_DEMO="true", AUDITBOT_DATABASE_URL=db.url, AUDITBOT_LOG_LEVEL="WARNING")
+    env = {**deployed_environment(db.url), "AUDITBOT_LOG_LEVEL": "WARNING"}
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "tick", "--job", "reminders", "--at", at,
         cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,

@@ -9,14 +9,13 @@ from datetime import date
 
 import pytest
 
-from bot.config import load_settings
 from cards.reminders import ACTION_PROGRESS, SNOOZE
 from storage import repositories as repo
 from storage.enums import RecommendationLevel, RecommendationStatus
 from storage.repositories import reminders as due
-from tests.bot.conftest import RunningBot, start_bot, teams_activity
 from tests.bot.test_card_actions import press
 from tests.conftest import Database
+from tests.harness import RunningBot, bot_settings, start_bot, teams_activity
 from tests.scheduler.helpers import (
     cast_in,
     end_of,
@@ -28,6 +27,7 @@ from tests.scheduler.helpers import (
     tick_at,
 )
 from tests.standins.connector import ConnectorStandIn
+from tests.standins.identity import IdentityStandIn
 from workflow.calendar import FixedClock
 from workflow.states import AuditState
 
@@ -36,15 +36,11 @@ MAX_CARD_BYTES = 80 * 1024
 
 
 @pytest.fixture
-async def connector() -> AsyncIterator[ConnectorStandIn]:
-    async with ConnectorStandIn() as stand_in:
-        yield stand_in
-
-
-@pytest.fixture
-async def bot(db: Database, connector: ConnectorStandIn) -> AsyncIterator[RunningBot]:
-    settings = load_settings(demo=True, database_url=db.url, scheduler_enabled=False)
-    server, running = await start_bot(settings, connector, FixedClock(MONDAY))
+async def bot(
+    db: Database, connector: ConnectorStandIn, identity: IdentityStandIn
+) -> AsyncIterator[RunningBot]:
+    settings = bot_settings(db, identity, scheduler_enabled=False)
+    server, running = await start_bot(settings, connector, identity, FixedClock(MONDAY))
     yield running
     await running.http.close()
     await server.close()

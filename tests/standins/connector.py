@@ -14,6 +14,8 @@ arrived exactly once, and it can be told to behave like Teams on a bad day:
 - answer 403 MessageWritesBlocked for people in `blocked` (they blocked the
   bot), 403 BotNotInConversationRoster for people in `not_installed`, and 404
   ConversationNotFound for conversation ids in `gone`;
+- refuse requests without a token it trusts (`tokens`, the tokens the managed identity
+  stand-in issued), with 401 as the Bot Connector does; None accepts any (demo mode);
 - stall: hold requests before accepting them (`stall_before_accepting`, as
   if Teams had not received them yet) or after accepting them
   (`stall_after_accepting`, as if the answer were lost), until `drop_stalled`.
@@ -72,6 +74,9 @@ class ConnectorStandIn:
     gone: set[str] = field(default_factory=set)
     # Accept sends with 200 and no body, as the Agents Playground does.
     empty_answers: bool = False
+    # Bearer tokens it accepts (the set may grow as they are issued); None accepts anything.
+    tokens: set[str] | None = None
+    unauthorised: int = 0
     created: list[Created] = field(default_factory=list)
     throttled: int = 0
     failed: int = 0
@@ -145,7 +150,18 @@ class ConnectorStandIn:
         self._unstall.set()
         self._unstall = asyncio.Event()
 
+    def _authorised(self, request: web.Request) -> bool:
+        if self.tokens is None:
+            return True
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme == "Bearer" and token in self.tokens:
+            return True
+        self.unauthorised += 1
+        return False
+
     async def _create(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return _denied()
         refused = self._refuse_first(None)
         if refused is not None:
             return refused
@@ -170,6 +186,8 @@ class ConnectorStandIn:
         return web.json_response({"id": conversation_id}, status=201)
 
     async def _send(self, request: web.Request) -> web.StreamResponse:
+        if not self._authorised(request):
+            return _denied()
         conversation_id = request.match_info["conversation_id"]
         every = self.throttle_every and next(self._sends) % self.throttle_every == 0
         if self.throttle_next > 0 or every:
@@ -273,6 +291,12 @@ def _wait(log: deque[float], limits: Limits, now: float) -> float:
         if len(log) >= count:
             wait = max(wait, log[-count] + seconds - now)
     return wait
+
+
+def _denied() -> web.Response:
+    return web.json_response(
+        {"message": "Authorization has been denied for this request."}, status=401
+    )
 
 
 def _error(

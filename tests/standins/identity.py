@@ -1,26 +1,39 @@
-"""A local stand-in for Bot Framework's token signing keys (OpenID metadata and JWKS).
+"""A local stand-in for the identity services a deployed bot talks to.
 
-botbuilder fetches these with the blocking `requests` library from inside the
-event loop, so this stand-in runs its own HTTP server in a thread: served from
-the test's loop, the fetch would wait for itself forever.
+- Bot Framework's token signing keys (OpenID metadata and JWKS): `issue_token`
+  signs a token as the Bot Framework channel would for Teams; tokens signed
+  with any other key, or with the wrong claims, must be refused.
+- The managed identity endpoint of Azure App Service and Container Apps, from
+  which a bot deployed with `AUDITBOT_APP_TYPE=UserAssignedMSI` gets the token
+  it sends to the Bot Connector. MSAL finds it through the IDENTITY_ENDPOINT
+  and IDENTITY_HEADER environment variables (`managed_identity_environment`),
+  asks `GET ?api-version=2019-08-01&resource=...&client_id=...` with the header
+  `X-IDENTITY-HEADER`, and gets `access_token` and `expires_on` back, as the
+  App Service reference documents. The tokens it issued are in `issued`, so the
+  Bot Connector stand-in can refuse any other.
 
-`issue_token` signs a token as the Bot Framework channel would for Teams;
-tokens signed with any other key, or with the wrong claims, must be refused.
+botbuilder and MSAL fetch these with the blocking `requests` library from
+inside the event loop, so this stand-in runs its own HTTP server in a thread:
+served from the test's loop, the fetch would wait for itself forever.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import secrets
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 ISSUER = "https://api.botframework.com"
+BOT_CONNECTOR_RESOURCE = "https://api.botframework.com"
+MANAGED_IDENTITY_PATH = "/msi/token"
 
 
 def _b64(number: int) -> str:
@@ -34,6 +47,9 @@ class IdentityStandIn:
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.identity_header = secrets.token_hex(16)
+        self.issued: set[str] = set()
+        self.token_requests = 0
 
     @property
     def base_url(self) -> str:
@@ -43,6 +59,13 @@ class IdentityStandIn:
     @property
     def metadata_url(self) -> str:
         return f"{self.base_url}/v1/.well-known/openidconfiguration"
+
+    def managed_identity_environment(self) -> dict[str, str]:
+        """The variables App Service sets for the managed identity endpoint (this one)."""
+        return {
+            "IDENTITY_ENDPOINT": f"{self.base_url}{MANAGED_IDENTITY_PATH}",
+            "IDENTITY_HEADER": self.identity_header,
+        }
 
     def __enter__(self) -> IdentityStandIn:
         self._thread.start()
@@ -91,14 +114,44 @@ class IdentityStandIn:
             },
         }
 
+    def _managed_identity_token(
+        self, query: dict[str, list[str]], header: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        """Answer as App Service's token endpoint: the header must match, and the resource be
+        the Bot Connector's."""
+        self.token_requests += 1
+        if header != self.identity_header:
+            return 401, {"statusCode": 401, "message": "X-IDENTITY-HEADER is missing or wrong"}
+        if query.get("api-version") != ["2019-08-01"]:
+            return 400, {"statusCode": 400, "message": "unsupported api-version"}
+        resource = (query.get("resource") or [""])[0].removesuffix("/.default")
+        if resource != BOT_CONNECTOR_RESOURCE:
+            return 500, {"statusCode": 500, "message": f"no token for resource {resource!r}"}
+        token = secrets.token_urlsafe(24)
+        self.issued.add(token)
+        return 200, {
+            "access_token": token,
+            "expires_on": str(int(time.time()) + 3600),
+            "resource": BOT_CONNECTOR_RESOURCE,
+            "token_type": "Bearer",
+            "client_id": (query.get("client_id") or [""])[0],
+        }
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                document = stand_in._documents().get(self.path)
+                url = urlsplit(self.path)
+                if url.path == MANAGED_IDENTITY_PATH:
+                    status, document = stand_in._managed_identity_token(
+                        parse_qs(url.query), self.headers.get("X-IDENTITY-HEADER")
+                    )
+                else:
+                    document = stand_in._documents().get(self.path)
+                    status = 200 if document else 404
                 body = json.dumps(document or {"error": "not found"}).encode()
-                self.send_response(200 if document else 404)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
