@@ -5,11 +5,17 @@ raises `ConfigError` whose message is one line naming the variable, so the
 operator knows exactly what to fix; the CLI prints it and exits. There are no
 placeholder credentials: authentication is off only in the explicit demo
 mode (`AUDITBOT_DEMO=true`), and the service says so loudly when it is.
+
+Demo mode accepts unsigned requests from anyone who can reach it, so it runs
+only as a demo: listening on loopback, on SQLite, with no tenant and no
+credentials of any kind. Any of those settings alongside it stops the start,
+naming the one in the way, rather than serving real data unauthenticated.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -180,6 +186,13 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _demo_stays_local(self) -> Settings:
+        problem = _demo_problem(self)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
     def _credentials_agree(self) -> Settings:
         problem = _credential_problem(self)
         if problem:
@@ -221,15 +234,59 @@ class Settings(BaseSettings):
         return bool(self.app_cert_thumbprint)
 
 
+# Settings that mean a real deployment: demo mode refuses to start beside any of them.
+PRODUCTION_SETTINGS = (
+    ("tenant_id", "a Microsoft Entra tenant"),
+    ("app_id", "the bot's Entra app id"),
+    ("app_password", "the bot's client secret"),
+    ("app_cert_thumbprint", "the bot's certificate"),
+    ("graph_tenant_id", "Microsoft Graph credentials"),
+    ("graph_client_id", "Microsoft Graph credentials"),
+    ("graph_client_secret", "Microsoft Graph credentials"),
+    ("graph_certificate_path", "Microsoft Graph credentials"),
+)
+LOOPBACK_NAMES = frozenset({"localhost"})
+
+
+def _demo_problem(s: Settings) -> str | None:
+    """Why demo mode (authentication off) must not start with these settings, naming the
+    setting in the way; None when it may, or when demo mode is off."""
+    if not s.demo:
+        return None
+    off = "demo mode (AUDITBOT_DEMO) has authentication off, so it"
+    if not _is_loopback(s.host):
+        return (
+            f"AUDITBOT_HOST: {off} listens on this machine only, and {s.host!r} is not a "
+            "loopback address; use 127.0.0.1, or unset AUDITBOT_DEMO to serve others"
+        )
+    if not s.database_url.startswith("sqlite"):
+        return (
+            f"AUDITBOT_DATABASE_URL: {off} runs on its own SQLite file, never on PostgreSQL; "
+            "unset AUDITBOT_DATABASE_URL, or unset AUDITBOT_DEMO to serve this database"
+        )
+    for name, meaning in PRODUCTION_SETTINGS:
+        if getattr(s, name):
+            variable = PREFIX + name.upper()
+            return (
+                f"{variable}: {off} cannot run with {meaning}; unset {variable}, or unset "
+                "AUDITBOT_DEMO to run authenticated"
+            )
+    return None
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _credential_problem(s: Settings) -> str | None:
     """The first thing wrong with the credentials, phrased as `VARIABLE: why`."""
     if s.demo:
-        if s.app_id or s.app_password or s.app_cert_thumbprint:
-            return (
-                "AUDITBOT_DEMO: demo mode turns authentication off, so AUDITBOT_APP_ID and its "
-                "secret must not be set alongside it; unset one or the other"
-            )
-        return None
+        return None  # _demo_problem: demo mode has no credentials at all
     if not s.app_id:
         return (
             "AUDITBOT_APP_ID: required (the bot's Microsoft Entra app id) unless AUDITBOT_DEMO=true"
