@@ -1,7 +1,11 @@
 """The `auditbot` command: serve, demo, db upgrade, import, cycle open, manifest build.
 
 Every command reads the same settings as the service, so a setting that would
-stop the service stops the command too, with the same one-line message.
+stop the service stops the command too, with the same one-line message. A
+command that uses the database checks it first (`storage.db.check_database`),
+before migrating or changing anything. What an operator can fix (a setting, the
+database, the file given) ends the command with one line and exit status 2,
+never a traceback.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_rules, load_settings
+from storage.errors import DatabaseUnavailable, ImportFileError
 
 log = logging.getLogger("auditbot")
 
@@ -27,8 +32,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except ConfigError as error:
-        print(f"auditbot: configuration error: {error}", file=sys.stderr)
-        return 2
+        return _refuse(f"configuration error: {error}")
+    except DatabaseUnavailable as error:
+        return _refuse(f"database error: {error}")
+    except ImportFileError as error:
+        return _refuse(f"cannot import: {error}")
+    except Exception as error:
+        from sqlalchemy.exc import DBAPIError
+
+        if not isinstance(error, DBAPIError):
+            raise
+        from storage.db import describe_database_error
+
+        return _refuse(f"database error: {describe_database_error(error, _database_url())}")
+
+
+def _refuse(line: str) -> int:
+    print(f"auditbot: {line}", file=sys.stderr)
+    return 2
+
+
+def _database_url() -> str:
+    try:
+        return load_settings().database_url
+    except ConfigError:
+        return "sqlite:///"
+
+
+def _configured(**overrides: object) -> Settings:
+    """The settings, with the programme's AUDITBOT_RULE_* numbers checked too, so a mistake
+    in either stops the command before it touches the database."""
+    settings = load_settings(**overrides)
+    load_rules(settings)
+    return settings
+
+
+def _database_ready(settings: Settings) -> None:
+    from storage.db import check_database
+
+    asyncio.run(check_database(settings.database_url))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -160,10 +202,11 @@ def _serve(args: argparse.Namespace) -> int:
     from bot.service import serve
 
     overrides = {k: v for k, v in (("port", args.port), ("host", args.host)) if v is not None}
-    settings = load_settings(**overrides)
+    settings = _configured(**overrides)
     _configure_logging(settings)
     from storage.db import upgrade
 
+    _database_ready(settings)
     upgrade(settings.database_url)
     serve(settings)
     return 0
@@ -180,7 +223,7 @@ def _demo(args: argparse.Namespace) -> int:
     if "AUDITBOT_TEAMS_SERVICE_URL" not in os.environ:
         # People who never talked to the bot are reached through the Playground's connector.
         overrides["teams_service_url"] = PLAYGROUND_CONNECTOR
-    settings = load_settings(**overrides)
+    settings = _configured(**overrides)
     _configure_logging(settings)
     summary = asyncio.run(prepare_demo(settings, fresh=args.fresh))
     print(summary)
@@ -200,7 +243,8 @@ def _demo_playground(args: argparse.Namespace) -> int:
 def _db_upgrade(args: argparse.Namespace) -> int:
     from storage.db import upgrade
 
-    settings = load_settings()
+    settings = _configured()
+    _database_ready(settings)
     upgrade(settings.database_url)
     print("database is at the latest schema")
     return 0
@@ -209,10 +253,10 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from bot.operations import import_file
 
-    settings = load_settings()
+    settings = _configured()
     if not args.file.is_file():
-        print(f"auditbot: no such file: {args.file}", file=sys.stderr)
-        return 2
+        return _refuse(f"no such file: {args.file}")
+    _database_ready(settings)
     report = asyncio.run(import_file(settings, args.kind, args.file))
     print(report.summary())
     for rejected in report.rejected:
@@ -242,8 +286,9 @@ def _report(operation, args: argparse.Namespace) -> int:
     """Run an operation against the database; print what happened, or why not (exit 1)."""
     from bot.operations import CycleRequestError
 
-    settings = load_settings()
+    settings = _configured()
     _configure_logging(settings)
+    _database_ready(settings)
     try:
         outcome = asyncio.run(operation(settings, args))
     except CycleRequestError as error:
@@ -265,15 +310,20 @@ def _tick(args: argparse.Namespace) -> int:
     from storage.db import make_engine, session_factory
     from workflow.calendar import Clock, FixedClock, SystemClock
 
-    settings = load_settings()
+    settings = _configured()
     _configure_logging(settings)
     clock: Clock = SystemClock()
     if args.at:
-        at = datetime.fromisoformat(args.at)
+        try:
+            at = datetime.fromisoformat(args.at)
+        except ValueError:
+            return _refuse(
+                f"--at must be an ISO time such as 2026-11-23T09:00+00:00, not {args.at!r}"
+            )
         if at.tzinfo is None:
-            print("auditbot: --at needs a time zone, e.g. 2026-11-23T09:00+00:00", file=sys.stderr)
-            return 2
+            return _refuse("--at needs a time zone, e.g. 2026-11-23T09:00+00:00")
         clock = FixedClock(at)
+    _database_ready(settings)
 
     async def run() -> dict[str, int]:
         engine = make_engine(settings.database_url)

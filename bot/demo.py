@@ -16,7 +16,7 @@ from bot.config import Settings, load_rules
 from dialogs.cycles import CycleRequest, open_cycle
 from dialogs.kloes import propose_cycle
 from storage import repositories as repo
-from storage.db import async_upgrade, make_engine, session_factory
+from storage.db import async_upgrade, check_database, make_engine, session_factory
 from storage.demo import load_demo
 from workflow.calendar import SystemClock
 
@@ -42,6 +42,7 @@ async def prepare_demo(settings: Settings, *, fresh: bool = False) -> str:
     database = Path(make_url(settings.database_url).database or "")
     if fresh and database.exists():
         database.unlink()
+    await check_database(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
         await async_upgrade(engine)

@@ -69,6 +69,7 @@ from bot.delivery import (
 )
 from bot.ratelimit import Clock, RateLimiter, SystemClock, Ticket, Window, parse_windows
 from storage.models import ConversationRef, Staff
+from storage.outage import Outage
 from storage.repositories.conversations import (
     forget_conversation_ref,
     get_conversation_ref,
@@ -187,6 +188,9 @@ class OutboxSender:
         self._task: asyncio.Task[None] | None = None
         self._next_poll = float("-inf")
         self._next_sweep = float("-inf")
+        self._outage = Outage(
+            "the outbox sender", first_wait=self._options.poll_seconds, longest=60.0
+        )
 
     async def start(self) -> None:
         """Run in the background until `stop`."""
@@ -224,9 +228,11 @@ class OutboxSender:
                     claimed = await self._step()
                     if until_idle and await self._idle(claimed):
                         return
-                except Exception:  # the database went away, a bug: log, pause, carry on
-                    log.exception("outbox sender step failed; trying again shortly")
-                    self._next_poll = self._clock.monotonic() + self._options.poll_seconds
+                except Exception:  # the database went away, a bug: log, back off, carry on
+                    wait = self._outage.failed(self._clock.monotonic(), log)
+                    self._next_poll = self._clock.monotonic() + wait
+                else:
+                    self._outage.succeeded(self._clock.monotonic(), log)
                 now = self._clock.monotonic()
                 await self._clock.wait(self._wake, self._seconds_to_next(now))
         finally:

@@ -14,13 +14,19 @@ Register jobs where the service is built:
 
 Tests do not start it: they call the job functions on a FixedClock, or
 `run_now`, which runs registered jobs once in order.
+
+A job that fails (the database gone or damaged) is logged with its traceback
+once; while it keeps failing, its triggered runs back off (doubling from one
+tick, up to 15 minutes) and it logs one line at most every 15 minutes, then
+one line when it works again (storage.outage).
 """
 
 from __future__ import annotations
 
 import logging
+import time as monotonic_time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -30,9 +36,13 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from storage.outage import Outage
+
 log = logging.getLogger(__name__)
 
 Job = Callable[[], Awaitable[int]]
+Monotonic = Callable[[], float]
+LONGEST_BACK_OFF_SECONDS = 900.0
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -60,18 +70,24 @@ class ScheduleOptions:
         ZoneInfo(self.timezone)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Registered:
     name: str
     cadence: Cadence
     job: Job
+    outage: Outage
+    # While it keeps failing, triggered runs before this (monotonic) time are skipped.
+    retry_at: float = field(default=float("-inf"))
 
 
 class Scheduler:
     """A registry of jobs by cadence, and the AsyncIOScheduler that triggers them."""
 
-    def __init__(self, options: ScheduleOptions | None = None) -> None:
+    def __init__(
+        self, options: ScheduleOptions | None = None, monotonic: Monotonic | None = None
+    ) -> None:
         self.options = options or ScheduleOptions()
+        self._monotonic = monotonic or monotonic_time.monotonic
         self._jobs: dict[str, Registered] = {}
         self._runner: AsyncIOScheduler | None = None
 
@@ -96,7 +112,13 @@ class Scheduler:
     def _register(self, name: str, cadence: Cadence, job: Job) -> None:
         if name in self._jobs:
             raise ValueError(f"scheduled job {name!r} registered twice")
-        self._jobs[name] = Registered(name, cadence, job)
+        outage = Outage(
+            f"scheduled job {name}",
+            first_wait=self.options.tick_seconds,
+            longest=LONGEST_BACK_OFF_SECONDS,
+            remind_every=LONGEST_BACK_OFF_SECONDS,
+        )
+        self._jobs[name] = Registered(name, cadence, job, outage)
         if self._runner is not None:
             self._add(self._jobs[name])
 
@@ -110,7 +132,7 @@ class Scheduler:
         done: dict[str, int] = {}
         for job in self._jobs.values():
             if (cadence is None or job.cadence is cadence) and (name is None or job.name == name):
-                done[job.name] = await run_job(job)
+                done[job.name] = await self.run_job(job, when_due=False)
         return done
 
     def start(self) -> None:
@@ -147,7 +169,7 @@ class Scheduler:
     def _add(self, job: Registered) -> None:
         assert self._runner is not None
         self._runner.add_job(
-            run_job,
+            self.run_job,
             trigger=self._trigger(job.cadence),
             args=[job],
             id=job.name,
@@ -171,15 +193,21 @@ class Scheduler:
             day_of_week=self.options.weekly_day, hour=at.hour, minute=at.minute, timezone=zone
         )
 
-
-async def run_job(job: Registered) -> int:
-    """Run one job, logging by name and count only; a failure is logged, never raised into
-    the scheduler (the next run tries again: the work is still in the database)."""
-    try:
-        done = await job.job()
-    except Exception:
-        log.exception("scheduled job %s failed", job.name)
-        return -1
-    if done:
-        log.info("scheduled job %s did %d", job.name, done)
-    return done
+    async def run_job(self, job: Registered, when_due: bool = True) -> int:
+        """Run one job, logging by name and count only; a failure is logged (see the module's
+        notes), never raised into the scheduler: the next run tries again, since the work is
+        still in the database. A triggered run (`when_due`) is skipped, as 0, while the job
+        backs off after failing."""
+        now = self._monotonic()
+        if when_due and now < job.retry_at:
+            return 0
+        try:
+            done = await job.job()
+        except Exception:
+            job.retry_at = now + job.outage.failed(now, log)
+            return -1
+        job.outage.succeeded(self._monotonic(), log)
+        job.retry_at = float("-inf")
+        if done:
+            log.info("scheduled job %s did %d", job.name, done)
+        return done

@@ -8,14 +8,17 @@ the URL their hosting gives them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -24,9 +27,15 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.errors import DatabaseUnavailable
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+# How long a SQLite statement waits for another writer's lock before failing. Anything that
+# must finish in bounded time (an outbox claim) has to allow for it.
+SQLITE_BUSY_TIMEOUT_SECONDS = 15.0
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 _BACKEND_ALIASES = {"postgres": "postgresql"}
@@ -72,7 +81,7 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
         cursor.execute("PRAGMA journal_mode=WAL")
     finally:
         cursor.close()
@@ -89,16 +98,125 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+# What /healthz reads: the schema version, and the newest row of the table the outbox
+# sender reads every second, through its primary key. A query of no table (SELECT 1) would
+# answer "healthy" for a file whose pages are overwritten.
+HEALTH_QUERIES = (
+    "SELECT version_num FROM alembic_version",
+    "SELECT id FROM outbox ORDER BY id DESC LIMIT 1",
+)
+
+
 async def ping(engine: AsyncEngine, timeout: float = 2.0) -> bool:
-    """True when the database answers a trivial query within timeout seconds."""
+    """True when the database answers reads of real tables within timeout seconds."""
     try:
         async with asyncio.timeout(timeout):
             async with engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+                for query in HEALTH_QUERIES:
+                    await connection.execute(text(query))
     except Exception as error:  # noqa: BLE001 - any failure means "not healthy"
         log.warning("database ping failed: %s", type(error).__name__)
         return False
     return True
+
+
+async def check_database(url: str | URL, timeout: float = 10.0) -> None:
+    """Raise DatabaseUnavailable, with one line saying what is wrong and what to do, unless
+    the database can be opened and read.
+
+    On SQLite the folder must exist and the file pass SQLite's quick check (every page
+    read, so a damaged file stops the start instead of failing later, one query at a
+    time); on PostgreSQL the server must accept the connection and answer a query. Either
+    way a database already migrated must answer for its schema version. Call it before
+    migrating or serving.
+    """
+    parsed = async_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        await asyncio.to_thread(_check_sqlite_file, parsed)
+        return
+    engine = make_engine(parsed)
+    try:
+        async with asyncio.timeout(timeout), engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+            if await connection.run_sync(lambda sync: inspect(sync).has_table("alembic_version")):
+                await connection.execute(text(HEALTH_QUERIES[0]))
+    except TimeoutError:
+        raise DatabaseUnavailable(
+            f"{_where(parsed)} did not answer within {timeout:g} s; check that it is running "
+            "and AUDITBOT_DATABASE_URL points at it"
+        ) from None
+    except Exception as error:
+        raise DatabaseUnavailable(describe_database_error(error, parsed)) from None
+    finally:
+        await engine.dispose()
+
+
+def _check_sqlite_file(url: URL) -> None:
+    """The SQLite half of check_database. The file is opened read-only, without the pragmas
+    auditbot's engines set (switching to WAL writes to the file): a file refused here is
+    left exactly as it was. A file that does not exist yet is fine, in a folder that does."""
+    if not url.database or url.database == ":memory:":
+        return
+    path = Path(url.database).expanduser().resolve()
+    if not path.parent.is_dir():
+        raise DatabaseUnavailable(
+            f"the folder {path.parent} for the SQLite file does not exist; create it, or "
+            "point AUDITBOT_DATABASE_URL at a file in an existing folder"
+        )
+    if not path.exists():
+        return
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+            found = [row[0] for row in db.execute("PRAGMA quick_check")]
+            if found == ["ok"] and db.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'"
+            ).fetchone():
+                db.execute(HEALTH_QUERIES[0]).fetchall()
+    except sqlite3.Error as error:
+        raise DatabaseUnavailable(describe_database_error(error, url)) from None
+    if found != ["ok"]:
+        raise DatabaseUnavailable(
+            f"{_where(url)} is damaged (SQLite's quick check found {len(found)} problem(s), "
+            f"the first: {str(found[0])[:120]}); restore it from a backup"
+        )
+
+
+def describe_database_error(error: BaseException, url: str | URL) -> str:
+    """One line for an operator: what went wrong opening the database at `url`, and what to
+    do. Names the file or the server, never the password."""
+    parsed = async_url(url)
+    where = _where(parsed)
+    cause = getattr(error, "orig", None) or error
+    message = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    if parsed.get_backend_name() == "sqlite":
+        lowered = message.lower()
+        if "not a database" in lowered:
+            return (
+                f"{where} is not a SQLite database; point AUDITBOT_DATABASE_URL at auditbot's "
+                "database file, or restore it from a backup"
+            )
+        if "malformed" in lowered or "corrupt" in lowered:
+            return f"{where} is damaged ({message}); restore it from a backup"
+        if "unable to open" in lowered or "readonly" in lowered:
+            return f"cannot open {where} ({message}); check that auditbot may read and write it"
+        if "locked" in lowered:
+            return f"{where} is locked by another process; stop it, or wait and try again"
+        return f"cannot use {where} ({message}); check AUDITBOT_DATABASE_URL"
+    if isinstance(cause, socket.gaierror):
+        return f"cannot find the PostgreSQL host {parsed.host!r}; check AUDITBOT_DATABASE_URL"
+    if isinstance(cause, OSError):
+        reason = cause.strerror or type(cause).__name__
+        return (
+            f"cannot reach {where} ({reason}); check that the server is running and "
+            "AUDITBOT_DATABASE_URL points at it"
+        )
+    return f"{where} refused: {message}; check AUDITBOT_DATABASE_URL and the database's users"
+
+
+def _where(url: URL) -> str:
+    if url.get_backend_name() == "sqlite":
+        return f"the SQLite file {url.database}"
+    return f"PostgreSQL at {url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -27,3 +27,13 @@ class LiveAuditExists(Exception):
     def __init__(self, cycle_id: int, case_id: int, audit_id: int) -> None:
         super().__init__(f"case {case_id} already has live audit {audit_id} in cycle {cycle_id}")
         self.audit_id = audit_id
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be used: unreachable, refused, not a database, or damaged. The
+    message is one line saying what is wrong and what to do, and never holds a password."""
+
+
+class ImportFileError(Exception):
+    """A file to import cannot be read as CSV text at all; the message says why and what to
+    do, and nothing was loaded."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.errors import ImportFileError
 from storage.repositories.events import Actor, record_event
 from workflow.text import clean_text
 
@@ -52,12 +53,21 @@ class ImportReport:
 
 
 def read_text(source: str | Path) -> str:
-    """source is a Path, a path string naming an existing file, or the CSV text itself."""
-    if isinstance(source, Path):
+    """source is a Path, a path string naming an existing file, or the CSV text itself.
+
+    Raises ImportFileError when the file is not UTF-8 text (Excel's plain "CSV" is not).
+    """
+    if not isinstance(source, Path):
+        if "\n" in source or not Path(source).is_file():
+            return source.removeprefix("\ufeff")
+        source = Path(source)
+    try:
         return source.read_text(encoding="utf-8-sig")
-    if "\n" not in source and Path(source).is_file():
-        return Path(source).read_text(encoding="utf-8-sig")
-    return source.removeprefix("\ufeff")
+    except UnicodeDecodeError as error:
+        raise ImportFileError(
+            f"{source.name} is not UTF-8 text (byte {error.object[error.start]:#04x} at "
+            f'position {error.start}); save it as "CSV UTF-8" and import it again'
+        ) from None
 
 
 def read_rows(

@@ -128,3 +128,39 @@ async def test_the_service_starts_and_stops_the_scheduler_with_every_job(db: Dat
 async def test_the_scheduler_can_be_switched_off(db: Database):
     settings = load_settings(demo=True, database_url=db.url, scheduler_enabled=False)
     assert SCHEDULER not in build_service(settings)
+
+
+async def test_a_job_that_keeps_failing_backs_off_and_logs_at_a_bounded_rate(
+    caplog: pytest.LogCaptureFixture,
+):
+    """A damaged database fails every minute job every minute; an hour of that is one
+    traceback, a few reminders, and tries spread out to 15 minutes apart."""
+    calls: list[str] = []
+
+    async def broken() -> int:
+        calls.append("tried")
+        raise RuntimeError("database disk image is malformed")
+
+    now = [0.0]
+    scheduler = Scheduler(ScheduleOptions(tick_seconds=60), monotonic=lambda: now[0])
+    scheduler.every_minute("reminders", broken)
+    [job] = scheduler.jobs
+    caplog.set_level(logging.INFO, logger="scheduler.engine")
+
+    outcomes = []
+    for minute in range(60):
+        now[0] = minute * 60.0
+        outcomes.append(await scheduler.run_job(job))
+
+    assert outcomes.count(-1) == len(calls) == 7  # minutes 0, 1, 3, 7, 15, 30 and 45
+    records = [r for r in caplog.records if r.name == "scheduler.engine"]
+    assert len([r for r in records if r.exc_info]) == 1
+    assert len(records) <= 1 + 60 // 15
+
+    async def mended() -> int:
+        return 2
+
+    job.job = mended
+    now[0] = 3600.0
+    assert await scheduler.run_now(name="reminders") == {"reminders": 2}  # by hand: at once
+    assert job.outage.failures == 0
