@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=3978, ge=1, le=65535)
     database_url: str = DEFAULT_DATABASE_URL
+    # How long a SQLite write waits for another's lock before failing.
+    database_busy_timeout_seconds: float = Field(default=15.0, gt=0, le=600)
 
     app_id: str = ""
     app_password: str = ""
@@ -201,12 +203,15 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _claims_outlast_sends(self) -> Settings:
-        # A sender gives up a claim older than claim - 2 x request timeout; leave it room.
-        if self.outbox_claim_timeout_seconds <= 3 * self.outbox_request_timeout_seconds:
+        budget = send_budget(
+            self.outbox_request_timeout_seconds, self.database_busy_timeout_seconds
+        )
+        if self.outbox_claim_timeout_seconds <= budget:
             raise ValueError(
-                "AUDITBOT_OUTBOX_CLAIM_TIMEOUT_SECONDS: must be more than three times "
-                "AUDITBOT_OUTBOX_REQUEST_TIMEOUT_SECONDS, so a live sender's claim never expires "
-                "under it"
+                "AUDITBOT_OUTBOX_CLAIM_TIMEOUT_SECONDS: must be more than everything one send "
+                "can wait on, 2 x AUDITBOT_OUTBOX_REQUEST_TIMEOUT_SECONDS + 2 x "
+                f"AUDITBOT_DATABASE_BUSY_TIMEOUT_SECONDS (here {budget:g} s), so a live "
+                "sender's claim never expires under it"
             )
         return self
 
@@ -246,6 +251,13 @@ PRODUCTION_SETTINGS = (
     ("graph_certificate_path", "Microsoft Graph credentials"),
 )
 LOOPBACK_NAMES = frozenset({"localhost"})
+
+
+def send_budget(request_timeout: float, database_wait: float) -> float:
+    """The longest the outbox sender's send-and-record can take once started: two requests
+    to Teams (creating the chat, sending) and two database writes (saving the chat,
+    recording the outcome), each bounded by its timeout."""
+    return 2 * request_timeout + 2 * database_wait
 
 
 def _demo_problem(s: Settings) -> str | None:

@@ -43,10 +43,11 @@ class Row:
     payload: dict[str, Any]
     attempts: int
     claimed_at: datetime
+    claim: str  # this claim of the row (claimed_by): outcomes are recorded against it
 
     @classmethod
     def of(cls, message: OutboxMessage) -> Row:
-        assert message.claimed_at is not None
+        assert message.claimed_at is not None and message.claimed_by is not None
         return cls(
             message.id,
             message.recipient_id,
@@ -55,6 +56,7 @@ class Row:
             dict(message.payload or {}),
             message.attempts,
             message.claimed_at,
+            message.claimed_by,
         )
 
     @property
@@ -93,6 +95,11 @@ class Delivery:
     @property
     def claimed_at(self) -> datetime:
         return min(row.claimed_at for row in self.rows)
+
+    @property
+    def claim(self) -> str:
+        """The claim its rows were taken under (deliveries are made from one claimed batch)."""
+        return self.first.claim
 
 
 def conversation_key(row: Row) -> str:

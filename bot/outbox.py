@@ -16,24 +16,33 @@ it is sent, so:
   `claim_timeout_seconds`, and it is sent then, for the first time;
 - on PostgreSQL several senders share the outbox: claims skip rows locked by
   another (SKIP LOCKED) and are conditional updates, and outcomes are
-  recorded only by the sender holding the claim;
-- a sender gives up a claim rather than send on one older than
-  `claim_timeout - 2 × request_timeout`, so a live sender's claim is never
-  released under it.
+  recorded only under the claim they were taken with. Each claim has its own
+  token (`claimed_by`, the sender's name and a number), so an outcome for an
+  old claim can never undo a newer one, not even the same sender's;
+- a claim never expires under a live sender. A send-and-record can take two
+  requests (creating a chat, then sending) and two database writes (saving
+  the chat, recording the outcome), each bounded: `send_budget`, which
+  Settings requires to be less than `claim_timeout`. A send starts only
+  while its claim has that long left, and rows waiting in the sender's queue
+  (for a person's rate limit, say) are handed back by the sender itself
+  before they come that close to expiring.
 What remains: Teams' Bot Connector has no idempotency key. If the process
 dies after Teams accepted a message and before the "sent" commit (one HTTP
-response and one small UPDATE, committed per delivery), or a request fails
-ambiguously (read timeout, reset connection, a 5xx from a gateway after the
-service took it), the row is sent again: at least once, never lost. Those
-sends are logged as possibly repeated. Claims expire by wall-clock time, so
-sender hosts' clocks must agree to well within `claim_timeout - 2 ×
-request_timeout`, and a sender frozen longer than that (a paused VM) may
-find another has already sent its rows.
+response and one small UPDATE, committed per delivery), the message is sent
+again after the restart: at most `concurrency` messages per crashed sender,
+those it had in flight. A request that fails ambiguously (read timeout, reset
+connection, a 5xx from a gateway after the service took it) is sent again
+too: at most once more per such failure. Those sends are logged as possibly
+repeated; nothing is ever lost. Claims expire by wall-clock time, so sender
+hosts' clocks must agree to well within `claim_timeout - send_budget`, and a
+sender frozen longer than that (a paused VM) may find another has already
+sent its rows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import random
@@ -55,6 +64,7 @@ from botbuilder.schema import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.config import send_budget
 from bot.connector import BotConnector, ConnectorError
 from bot.delivery import (
     UNREACHABLE_REASONS,
@@ -68,6 +78,7 @@ from bot.delivery import (
     queue_undelivered_notices,
 )
 from bot.ratelimit import Clock, RateLimiter, SystemClock, Ticket, Window, parse_windows
+from storage.db import SQLITE_BUSY_TIMEOUT_SECONDS
 from storage.models import ConversationRef, Staff
 from storage.outage import Outage
 from storage.repositories.conversations import (
@@ -107,6 +118,8 @@ class SenderOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     claim_timeout_seconds: float = 120.0
     request_timeout_seconds: float = 30.0
+    # The longest one database write may wait for another's lock (SQLite's busy timeout).
+    database_wait_seconds: float = SQLITE_BUSY_TIMEOUT_SECONDS
     concurrency: int = 16
     poll_seconds: float = 1.0
     batch_size: int = 50
@@ -114,6 +127,18 @@ class SenderOptions:
     # Without a tenant to create a chat in (demo mode), how long to wait between tries for
     # someone to open one; talking to the bot brings their messages forward at once.
     wait_for_chat_seconds: float = 3600.0
+
+    def __post_init__(self) -> None:
+        if self.claim_timeout_seconds <= self.send_budget:
+            raise ValueError(
+                f"claim_timeout_seconds ({self.claim_timeout_seconds:g}) must be more than the "
+                f"send budget ({self.send_budget:g}), or every claim would be handed back unsent"
+            )
+
+    @property
+    def send_budget(self) -> float:
+        """The longest a send-and-record can take once started (bot.config.send_budget)."""
+        return send_budget(self.request_timeout_seconds, self.database_wait_seconds)
 
     @classmethod
     def from_settings(cls, settings: Any) -> SenderOptions:
@@ -130,6 +155,7 @@ class SenderOptions:
             ),
             claim_timeout_seconds=settings.outbox_claim_timeout_seconds,
             request_timeout_seconds=settings.outbox_request_timeout_seconds,
+            database_wait_seconds=settings.database_busy_timeout_seconds,
             concurrency=settings.outbox_concurrency,
             poll_seconds=settings.outbox_poll_seconds,
             batch_size=max(settings.outbox_concurrency, _per_second(settings.outbox_app_limits)),
@@ -171,6 +197,7 @@ class OutboxSender:
         self._clock = clock or SystemClock()
         self._rng = rng or random.Random()
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self._claims = itertools.count(1)
         self._limiter = RateLimiter(
             self._options.app_windows,
             self._options.conversation_windows,
@@ -215,6 +242,11 @@ class OutboxSender:
     def clock(self) -> Clock:
         return self._clock
 
+    @property
+    def in_flight(self) -> int:
+        """Deliveries started and not yet recorded."""
+        return len(self._sending)
+
     def wake(self) -> None:
         """Look for due rows now rather than at the next poll (e.g. just after queueing some)."""
         self._next_poll = float("-inf")
@@ -244,6 +276,7 @@ class OutboxSender:
             self._next_sweep = now + max(1.0, self._options.claim_timeout_seconds / 4)
             self._limiter.forget_idle(now)
             await self._release_stale()
+        await self._release_expiring()
         claimed = 0
         if now >= self._next_poll and len(self._queue) < self._options.batch_size:
             claimed = await self._claim(now)
@@ -261,9 +294,10 @@ class OutboxSender:
         busy = self._limiter.busy_conversations(now, self._options.horizon_seconds, waiting)
         limit = self._options.batch_size - len(self._queue)
         skip = {int(key.split(":")[1]) for key in busy if key.startswith("staff:")}
+        claim = f"{self.worker}#{next(self._claims)}"
         async with self._sessions.begin() as session:
             messages = await claim_due_messages(
-                session, self.worker, self._clock.now(), limit, skip_recipients=skip
+                session, claim, self._clock.now(), limit, skip_recipients=skip
             )
             rows = [Row.of(message) for message in messages]
             recipients = {row.recipient_id for row in rows if row.recipient_id is not None}
@@ -301,7 +335,7 @@ class OutboxSender:
         self._wake.set()
 
     def _seconds_to_next(self, now: float) -> float:
-        deadlines = [self._next_sweep]
+        deadlines = [self._next_sweep, now + self._seconds_until_a_claim_expires()]
         if len(self._queue) < self._options.batch_size:
             deadlines.append(self._next_poll)
         if len(self._sending) < self._options.concurrency:
@@ -428,11 +462,33 @@ class OutboxSender:
         log.info("created the 1:1 chat with staff=%s", person.id)
         return Target(service_url, conversation_id, reference, person, tenant)
 
+    def _claim_left(self, delivery: Delivery) -> float:
+        """Seconds until a sweeper may release the delivery's claim."""
+        age = (self._clock.now() - delivery.claimed_at).total_seconds()
+        return self._options.claim_timeout_seconds - age
+
     def _claim_is_safe(self, delivery: Delivery) -> bool:
         """Whether the send, and recording it, surely end before a sweeper may release the claim."""
-        age = (self._clock.now() - delivery.claimed_at).total_seconds()
-        options = self._options
-        return age < options.claim_timeout_seconds - 2 * options.request_timeout_seconds
+        return self._claim_left(delivery) > self._options.send_budget
+
+    def _seconds_until_a_claim_expires(self) -> float:
+        """Until the first queued delivery may no longer start (then it is handed back)."""
+        budget = self._options.send_budget
+        return max(0.0, min((self._claim_left(d) - budget for d in self._queue), default=3600.0))
+
+    async def _release_expiring(self) -> None:
+        """Hand back the queued deliveries that can no longer start in time, before a sweeper
+        could take their claims from under this live sender."""
+        expiring = [delivery for delivery in self._queue if not self._claim_is_safe(delivery)]
+        if not expiring:
+            return
+        for delivery in expiring:
+            self._queue.remove(delivery)
+        async with self._sessions.begin() as session:
+            for delivery in expiring:
+                await release_claims(session, delivery.ids, delivery.claim)
+        log.info("handed back messages=%s still waiting their turn", [d.ids for d in expiring])
+        self._next_poll = float("-inf")
 
     async def _refused(
         self,
@@ -462,16 +518,18 @@ class OutboxSender:
     async def _record_sent(self, delivery: Delivery) -> None:
         """Record the delivery at once: until this commits, a crash means sending it again.
 
-        A failing database is retried briefly here, never by sending again.
+        A failing database is retried briefly here, never by sending again, and only while
+        the claim surely outlasts another try.
         """
+        wait = self._options.database_wait_seconds
         for pause in (0.2, 1.0, 3.0, None):
             try:
                 async with self._sessions.begin() as session:
                     recorded = await mark_sent(
-                        session, delivery.ids, self._clock.now(), worker=self.worker
+                        session, delivery.ids, self._clock.now(), claim=delivery.claim
                     )
             except Exception:
-                if pause is None:
+                if pause is None or self._claim_left(delivery) <= pause + wait:
                     log.exception(
                         "sent but not recorded: messages=%s will be sent again when the claim "
                         "expires",
@@ -509,7 +567,7 @@ class OutboxSender:
             self._limiter.hold(delivery.key, self._clock.monotonic() + retry_after)
         at = self._clock.now() + timedelta(seconds=delay)
         async with self._sessions.begin() as session:
-            await retry_later(session, delivery.ids, reason, at, worker=self.worker)
+            await retry_later(session, delivery.ids, reason, at, claim=delivery.claim)
         log.info("will retry messages=%s in %.1fs (%s)", delivery.ids, delay, reason)
         if delay < self._options.poll_seconds:
             self.wake()
@@ -523,7 +581,7 @@ class OutboxSender:
             return
         at = self._clock.now() + timedelta(seconds=wait)
         async with self._sessions.begin() as session:
-            await retry_later(session, delivery.ids, WAITING_FOR_A_CHAT, at, worker=self.worker)
+            await retry_later(session, delivery.ids, WAITING_FOR_A_CHAT, at, claim=delivery.claim)
         log.info("waiting for staff=%s to open a chat: messages=%s", person.id, delivery.ids)
 
     async def _record_unreachable(
@@ -550,7 +608,7 @@ class OutboxSender:
         async with self._sessions.begin() as session:
             if person is None and delivery.first.recipient_id is not None:
                 person = await get_staff(session, delivery.first.recipient_id)
-            if await mark(session, delivery.ids, reason, worker=self.worker):
+            if await mark(session, delivery.ids, reason, claim=delivery.claim):
                 for row in delivery.rows:
                     told += await queue_undelivered_notices(session, row, person, problem)
         log.warning(
@@ -566,7 +624,7 @@ class OutboxSender:
 
     async def _release(self, delivery: Delivery) -> None:
         async with self._sessions.begin() as session:
-            await release_claims(session, delivery.ids, self.worker)
+            await release_claims(session, delivery.ids, delivery.claim)
         self.wake()
 
     async def _release_stale(self) -> None:
@@ -584,15 +642,13 @@ class OutboxSender:
     async def _settle(self) -> None:
         """On the way out: wait for sends under way to finish and record, hand back the rest."""
         if self._sending:
-            await asyncio.wait(
-                list(self._sending), timeout=2 * self._options.request_timeout_seconds + 5
-            )
+            await asyncio.wait(list(self._sending), timeout=self._options.send_budget + 5)
         queued, self._queue = self._queue, []
         self._recipients.clear()
-        ids = [row_id for delivery in queued for row_id in delivery.ids]
-        if ids:
+        if queued:
             async with self._sessions.begin() as session:
-                await release_claims(session, ids, self.worker)
+                for delivery in queued:
+                    await release_claims(session, delivery.ids, delivery.claim)
 
 
 def addressed(activity: Activity, target: Target) -> Activity:

@@ -229,6 +229,17 @@ class ManualClock:
         self._start = start or datetime.now(UTC)
         self._elapsed = 0.0
         self._moved = asyncio.Event()
+        self._waiters: dict[int, tuple[float, asyncio.Event]] = {}
+
+    @property
+    def waiting(self) -> int:
+        """How many callers wait for time to pass: inside `wait`, their deadline ahead and
+        their event not set (a caller woken but not yet resumed is not counted)."""
+        return sum(
+            1
+            for deadline, event in self._waiters.values()
+            if deadline > self._elapsed and not event.is_set()
+        )
 
     def monotonic(self) -> float:
         return self._elapsed
@@ -242,6 +253,14 @@ class ManualClock:
         self._moved = asyncio.Event()
 
     async def wait(self, event: asyncio.Event, seconds: float) -> None:
+        key = id(asyncio.current_task())
+        self._waiters[key] = (self._elapsed + seconds, event)
+        try:
+            await self._wait(event, seconds)
+        finally:
+            del self._waiters[key]
+
+    async def _wait(self, event: asyncio.Event, seconds: float) -> None:
         deadline = self._elapsed + seconds
         while not event.is_set() and self._elapsed < deadline:
             moved = asyncio.ensure_future(self._moved.wait())

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 def build_service(settings: Settings, clock: Clock | None = None) -> web.Application:
     """The whole bot over one database; the engine is closed when the app stops."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, busy_timeout=settings.database_busy_timeout_seconds)
     sessions = session_factory(engine)
     bot = AuditBot(Conversations(sessions, rules=load_rules(settings), clock=clock))
     adapter = build_adapter(settings)

@@ -58,7 +58,12 @@ def async_url(url: str | URL) -> URL:
     return parsed
 
 
-def make_engine(url: str | URL, **engine_options: Any) -> AsyncEngine:
+def make_engine(
+    url: str | URL,
+    *,
+    busy_timeout: float = SQLITE_BUSY_TIMEOUT_SECONDS,
+    **engine_options: Any,
+) -> AsyncEngine:
     """An async engine; SQLite gets foreign keys on, WAL, a busy timeout, and transactions
     that take the write lock when they begin.
 
@@ -68,20 +73,26 @@ def make_engine(url: str | URL, **engine_options: Any) -> AsyncEngine:
     BEGIN IMMEDIATE makes transactions queue for the lock instead. PostgreSQL,
     the production database, needs none of this.
 
+    `busy_timeout` (seconds) bounds how long a SQLite statement waits for another
+    writer's lock (AUDITBOT_DATABASE_BUSY_TIMEOUT_SECONDS in the service).
     engine_options go to create_async_engine (e.g. connect_args, poolclass).
     """
     engine = create_async_engine(async_url(url), **engine_options)
     if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+
+        def configure(dbapi_connection: Any, _record: Any) -> None:
+            _configure_sqlite(dbapi_connection, busy_timeout)
+
+        event.listen(engine.sync_engine, "connect", configure)
         event.listen(engine.sync_engine, "begin", _begin_immediately)
     return engine
 
 
-def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+def _configure_sqlite(dbapi_connection: Any, busy_timeout: float) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cursor.execute("PRAGMA journal_mode=WAL")
     finally:
         cursor.close()
@@ -168,9 +179,12 @@ def _check_sqlite_file(url: URL) -> None:
     try:
         with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
             found = [row[0] for row in db.execute("PRAGMA quick_check")]
-            if found == ["ok"] and db.execute(
-                "SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'"
-            ).fetchone():
+            if (
+                found == ["ok"]
+                and db.execute(
+                    "SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'"
+                ).fetchone()
+            ):
                 db.execute(HEALTH_QUERIES[0]).fetchall()
     except sqlite3.Error as error:
         raise DatabaseUnavailable(describe_database_error(error, url)) from None

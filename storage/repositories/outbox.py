@@ -3,11 +3,12 @@
 A sender claims due rows (claim_due_messages), commits, sends outside any
 transaction, then records the outcome by message id in a new transaction.
 A claim means "a sender may be sending this now": claims are taken just
-before sending and released if the send does not start. Every outcome is
-recorded only while the row is still claimed (by that sender, when given),
-so a sender whose claim was released and retaken by another cannot overwrite
-the other's outcome. Errors stored in last_error must be a type or status
-code, never message content.
+before sending and released if the send does not start. A claim is named by
+its token, `claimed_by`, which the sender makes unique to each claim. Every
+outcome is recorded only while the row is still held under the claim given,
+so an outcome for a claim that was released and taken again (by another
+sender, or the same one) cannot overwrite the newer claim's. Errors stored in
+last_error must be a type or status code, never message content.
 """
 
 from __future__ import annotations
@@ -73,13 +74,13 @@ async def list_messages(
 
 async def claim_due_messages(
     session: AsyncSession,
-    worker: str,
+    claim: str,
     now: datetime,
     limit: int = 50,
     *,
     skip_recipients: Collection[int] = (),
 ) -> list[OutboxMessage]:
-    """Claim up to limit pending messages due by now, oldest first, for worker.
+    """Claim up to limit pending messages due by now, oldest first, under the token `claim`.
 
     On PostgreSQL rows locked by another sender are skipped (SKIP LOCKED), so
     several instances can share the outbox; on both databases the claim is one
@@ -104,19 +105,19 @@ async def claim_due_messages(
     ids = list((await session.scalars(query)).all())
     if not ids:
         return []
-    claim = (
+    taking = (
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(ids), OutboxMessage.state == OutboxState.PENDING)
         .values(
             state=OutboxState.CLAIMED,
-            claimed_by=worker,
+            claimed_by=claim,
             claimed_at=now,
             attempts=OutboxMessage.attempts + 1,
         )
         .returning(OutboxMessage)
         .execution_options(populate_existing=True)
     )
-    messages = list((await session.scalars(claim)).all())
+    messages = list((await session.scalars(taking)).all())
     return sorted(messages, key=lambda m: (m.next_attempt_at, m.id))
 
 
@@ -185,27 +186,27 @@ MessageIds = int | Sequence[int]
 
 
 async def mark_sent(
-    session: AsyncSession, message_id: MessageIds, at: datetime, *, worker: str | None = None
+    session: AsyncSession, message_id: MessageIds, at: datetime, *, claim: str | None = None
 ) -> bool:
     """Record delivery (of one message, or of a bundle sent as one).
 
-    False if any of them was no longer claimed (by worker, when given).
+    False if any of them was no longer claimed (under `claim`, when given).
     """
-    return await _finish(session, message_id, worker, OutboxState.SENT, sent_at=at, last_error=None)
+    return await _finish(session, message_id, claim, OutboxState.SENT, sent_at=at, last_error=None)
 
 
 async def mark_failed(
-    session: AsyncSession, message_id: MessageIds, error: str, *, worker: str | None = None
+    session: AsyncSession, message_id: MessageIds, error: str, *, claim: str | None = None
 ) -> bool:
     """A permanent failure (a 4xx other than throttling, or retries used up): kept, not retried."""
-    return await _finish(session, message_id, worker, OutboxState.FAILED, last_error=error)
+    return await _finish(session, message_id, claim, OutboxState.FAILED, last_error=error)
 
 
 async def mark_unreachable(
-    session: AsyncSession, message_id: MessageIds, error: str, *, worker: str | None = None
+    session: AsyncSession, message_id: MessageIds, error: str, *, claim: str | None = None
 ) -> bool:
     """No way to reach the person (app not installed, bot blocked or disabled)."""
-    return await _finish(session, message_id, worker, OutboxState.UNREACHABLE, last_error=error)
+    return await _finish(session, message_id, claim, OutboxState.UNREACHABLE, last_error=error)
 
 
 async def retry_later(
@@ -214,21 +215,21 @@ async def retry_later(
     error: str,
     next_attempt_at: datetime,
     *,
-    worker: str | None = None,
+    claim: str | None = None,
 ) -> bool:
     """Put a claimed message back in the queue after a retryable error (throttling, 5xx)."""
     return await _finish(
         session,
         message_id,
-        worker,
+        claim,
         OutboxState.PENDING,
         last_error=error,
         next_attempt_at=next_attempt_at,
     )
 
 
-async def release_claims(session: AsyncSession, message_ids: Sequence[int], worker: str) -> int:
-    """Hand back messages worker claimed but never started sending; the claim is not an attempt."""
+async def release_claims(session: AsyncSession, message_ids: Sequence[int], claim: str) -> int:
+    """Hand back messages claimed under `claim` but never sent; the claim is not an attempt."""
     if not message_ids:
         return 0
     result = await session.execute(
@@ -236,7 +237,7 @@ async def release_claims(session: AsyncSession, message_ids: Sequence[int], work
         .where(
             OutboxMessage.id.in_(list(message_ids)),
             OutboxMessage.state == OutboxState.CLAIMED,
-            OutboxMessage.claimed_by == worker,
+            OutboxMessage.claimed_by == claim,
         )
         .values(
             state=OutboxState.PENDING,
@@ -271,7 +272,7 @@ async def release_stale_claims(session: AsyncSession, claimed_before: datetime) 
 async def _finish(
     session: AsyncSession,
     message_id: MessageIds,
-    worker: str | None,
+    claim: str | None,
     state: OutboxState,
     **values: Any,
 ) -> bool:
@@ -279,8 +280,8 @@ async def _finish(
     query = update(OutboxMessage).where(
         OutboxMessage.id.in_(ids), OutboxMessage.state == OutboxState.CLAIMED
     )
-    if worker is not None:
-        query = query.where(OutboxMessage.claimed_by == worker)
+    if claim is not None:
+        query = query.where(OutboxMessage.claimed_by == claim)
     result = await session.execute(
         query.values(state=state, claimed_by=None, claimed_at=None, **values).execution_options(
             synchronize_session=False

@@ -123,6 +123,34 @@ def test_a_claim_that_could_expire_during_a_send_is_refused_at_start_up():
         load_settings(demo=True, outbox_request_timeout_seconds=30, outbox_claim_timeout_seconds=60)
 
 
+@pytest.mark.parametrize(
+    ("request_timeout", "busy_timeout", "claim_timeout", "refused"),
+    [
+        (1, 15, 20, True),  # two requests fit, but not a write waiting on SQLite's lock
+        (1, 15, 32, True),  # exactly the budget: nothing left to start a send in
+        (1, 15, 33, False),
+        (2, 1, 7, False),
+        (30, 15, 120, False),  # the defaults
+    ],
+)
+def test_a_claim_must_outlast_everything_one_send_can_wait_on(
+    request_timeout: float, busy_timeout: float, claim_timeout: float, refused: bool
+):
+    values = {
+        "outbox_request_timeout_seconds": request_timeout,
+        "database_busy_timeout_seconds": busy_timeout,
+        "outbox_claim_timeout_seconds": claim_timeout,
+    }
+    if refused:
+        with pytest.raises(ConfigError) as error:
+            load_settings(demo=True, **values)
+        assert str(error.value).startswith("AUDITBOT_OUTBOX_CLAIM_TIMEOUT_SECONDS: must be more")
+        assert f"(here {2 * request_timeout + 2 * busy_timeout:g} s)" in str(error.value)
+    else:
+        settings = load_settings(demo=True, **values)
+        assert SenderOptions.from_settings(settings).send_budget < claim_timeout
+
+
 def test_retry_after_is_honoured_with_a_little_jitter():
     policy = RetryPolicy(max_attempts=5)
     for attempt in (1, 3):
@@ -183,7 +211,7 @@ def test_blocked_is_recognised_when_teams_sends_it_as_a_sub_code():
 def row(n: int, recipient: int, bundle: str | None, card_chars: int = 10) -> Row:
     card = {"type": "AdaptiveCard", "version": "1.5", "body": [{"text": "x" * card_chars}]}
     payload = {"summary": f"s{n}", "card": card, "text": None, "bundle": bundle}
-    return Row(n, recipient, None, "k", payload, 1, datetime(2026, 1, 1, tzinfo=UTC))
+    return Row(n, recipient, None, "k", payload, 1, datetime(2026, 1, 1, tzinfo=UTC), "worker#1")
 
 
 def test_bundles_are_per_person_and_split_to_stay_under_teams_message_size():

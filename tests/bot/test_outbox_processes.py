@@ -45,7 +45,10 @@ class Service:
             AUDITBOT_PORT=str(free_port()),
             AUDITBOT_TEAMS_SERVICE_URL=connector.url,
             AUDITBOT_OUTBOX_REQUEST_TIMEOUT_SECONDS="2",
-            AUDITBOT_OUTBOX_CLAIM_TIMEOUT_SECONDS="7",
+            # A send can take 2 x 2 s of requests and 2 x 1 s of database waits: claims
+            # left by a killed service come back after 10 s, with 4 s to start a send in.
+            AUDITBOT_OUTBOX_CLAIM_TIMEOUT_SECONDS="10",
+            AUDITBOT_DATABASE_BUSY_TIMEOUT_SECONDS="1",
             AUDITBOT_OUTBOX_POLL_SECONDS="0.2",
             AUDITBOT_LOG_LEVEL="WARNING",
         )

@@ -124,8 +124,26 @@ async def test_only_the_sender_holding_the_claim_records_the_outcome(db: Databas
         await repo.enqueue_message(session, None, "k", {}, "a", not_before=NOW)
         (message,) = await claim_due_messages(session, "mine", NOW)
     async with db.sessions.begin() as session:
-        assert not await repo.mark_sent(session, message.id, NOW, worker="someone-else")
-        assert await repo.mark_sent(session, message.id, NOW, worker="mine")
+        assert not await repo.mark_sent(session, message.id, NOW, claim="someone-else")
+        assert await repo.mark_sent(session, message.id, NOW, claim="mine")
+
+
+async def test_an_outcome_for_an_old_claim_never_touches_a_newer_claim_of_the_same_row(
+    db: Database,
+):
+    later = NOW + timedelta(minutes=5)
+    async with db.sessions.begin() as session:
+        await repo.enqueue_message(session, None, "k", {}, "a", not_before=NOW)
+        await claim_due_messages(session, "sender#1", NOW)
+        assert await repo.release_stale_claims(session, later) == 1
+        (again,) = await claim_due_messages(session, "sender#2", later)
+    async with db.sessions.begin() as session:
+        assert await release_claims(session, [again.id], "sender#1") == 0
+        assert not await repo.retry_later(session, again.id, "HTTP 503", later, claim="sender#1")
+        assert not await repo.mark_sent(session, again.id, later, claim="sender#1")
+    async with db.sessions() as session:
+        held = await repo.get_message(session, again.id)
+    assert held is not None and (held.state, held.claimed_by) == (OutboxState.CLAIMED, "sender#2")
 
 
 async def test_a_bundle_is_recorded_sent_together(db: Database):
@@ -134,7 +152,7 @@ async def test_a_bundle_is_recorded_sent_together(db: Database):
             await repo.enqueue_message(session, None, "k", {}, key, not_before=NOW)
         claimed = await claim_due_messages(session, "w", NOW)
     async with db.sessions.begin() as session:
-        assert await repo.mark_sent(session, [m.id for m in claimed], NOW, worker="w")
+        assert await repo.mark_sent(session, [m.id for m in claimed], NOW, claim="w")
     async with db.sessions() as session:
         assert await count_messages_by_state(session) == {OutboxState.SENT: 3}
 
