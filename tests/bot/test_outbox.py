@@ -44,7 +44,7 @@ class Outbox:
     sender: OutboxSender
     clock: Any
 
-    async def drain(self, timeout: float = 20.0) -> None:
+    async def drain(self, timeout: float = 60.0) -> None:
         await asyncio.wait_for(self.sender.drain(), timeout)
 
     async def messages(self) -> dict[str, OutboxMessage]:
@@ -68,7 +68,7 @@ async def running_outbox(
     """A sender pointed at the stand-in, signing with the managed identity's tokens, as
     `auditbot serve` builds it."""
     settings = bot_settings(db, identity)
-    bot_connector = BotConnector(build_adapter(settings), settings.app_id, workers=8, timeout=5.0)
+    bot_connector = BotConnector(build_adapter(settings), settings.app_id, workers=8, timeout=30.0)
     options = {"tenant_id": TENANT_ID, "default_service_url": connector.url, **options}
     sender = OutboxSender(
         db.sessions,

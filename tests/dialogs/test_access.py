@@ -31,7 +31,7 @@ async def an_audit(session: AsyncSession) -> tuple[Audit, Service, Team]:
 
 async def sees(session: AsyncSession, staff: Staff | None, audit: Audit) -> bool:
     # Bounded, so a check that loops on bad data fails instead of hanging the suite.
-    return await asyncio.wait_for(can_see_audit(session, staff, audit), timeout=5)
+    return await asyncio.wait_for(can_see_audit(session, staff, audit), timeout=60)
 
 
 @pytest.mark.parametrize(

@@ -100,7 +100,7 @@ async def test_action_progress_over_http_from_the_card_and_the_chat(
     )
     response = await bot.post(activity)
     assert response.status in (200, 201)
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(60):
         while not any(f"Action {action_id} recorded" in _sent_text(s) for s in connector.sent):
             await asyncio.sleep(0.05)
     async with db.sessions() as session:

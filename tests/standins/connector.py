@@ -118,12 +118,12 @@ class ConnectorStandIn:
         self.drop_stalled()
         await self._server.close()
 
-    async def wait_for(self, count: int, timeout: float = 5.0) -> list[Sent]:
+    async def wait_for(self, count: int, timeout: float = 60.0) -> list[Sent]:
         """Wait until `count` activities have arrived; event-driven, not a sleep loop."""
         await self.wait_until(lambda: len(self.sent) >= count, timeout)
         return self.sent
 
-    async def wait_until(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    async def wait_until(self, condition: Callable[[], bool], timeout: float = 60.0) -> None:
         """Wait until condition() holds; it is checked whenever a request is answered or held."""
         async with self._arrived:
             await asyncio.wait_for(self._arrived.wait_for(condition), timeout)

@@ -1,4 +1,3 @@
-import time
 from collections import Counter
 
 import pytest
@@ -214,7 +213,8 @@ def test_duplicate_case_references_are_refused():
         )
 
 
-def test_500_cases_and_60_auditors_allocate_well_under_a_second():
+def test_500_cases_and_60_auditors_are_allocated_evenly():
+    """How fast is bench/allocate_500.py's to say; here only what is allocated."""
     teams = [f"T{i}" for i in range(12)]
     cases = [
         make_case(
@@ -224,11 +224,8 @@ def test_500_cases_and_60_auditors_allocate_well_under_a_second():
     ]
     auditors = [make_auditor(f"a{i:02}", teams[i % 12], load=i % 3) for i in range(60)]
     moderators = [make_moderator(f"a{i:02}", teams[(i + 5) % 12]) for i in range(0, 60, 4)]
-    started = time.perf_counter()
     result = allocate(cases, auditors, moderators)
-    elapsed = time.perf_counter() - started
     assert len(result) == 500
-    assert elapsed < 0.5
     loads = Counter(a.auditor_id for a in result)
     final = [loads[f"a{i:02}"] + i % 3 for i in range(60)]
     assert max(final) - min(final) <= 2
