@@ -112,10 +112,27 @@ def _parser() -> argparse.ArgumentParser:
 
     imports = commands.add_parser("import", help="load staff or cases from a CSV file")
     import_kinds = imports.add_subparsers(required=True, metavar="WHAT")
-    for kind in ("teams", "staff", "cases"):
-        one = import_kinds.add_parser(kind, help=f"import {kind} (re-importing updates)")
+    for kind, what in (
+        ("teams", "services and teams (re-importing updates)"),
+        ("staff", "staff and their roles (re-importing updates)"),
+        ("case-attributes", "the case attributes declared for thematic selection (whole)"),
+        ("cases", "open cases, by reference and declared attributes (re-importing updates)"),
+    ):
+        one = import_kinds.add_parser(kind, help=f"import {what}")
         one.add_argument("file", type=Path)
         one.set_defaults(run=_import, kind=kind)
+
+    cases = commands.add_parser("cases", help="cases already stored")
+    case_commands = cases.add_subparsers(required=True, metavar="ACTION")
+    case_commands.add_parser(
+        "undeclared", help="find case attributes stored that the council has not declared"
+    ).set_defaults(run=_cases_undeclared)
+    purging = case_commands.add_parser(
+        "purge-undeclared",
+        help="remove them everywhere they are stored, the audit trail included (with --yes)",
+    )
+    purging.add_argument("--yes", action="store_true", help="purge; without it, only show")
+    purging.set_defaults(run=_cases_purge)
 
     cycle = commands.add_parser("cycle", help="audit cycles")
     cycle_commands = cycle.add_subparsers(required=True, metavar="ACTION")
@@ -274,6 +291,18 @@ def _cycle_open(args: argparse.Namespace) -> int:
     from bot.operations import open_cycle_from_cli
 
     return _report(open_cycle_from_cli, args)
+
+
+def _cases_undeclared(args: argparse.Namespace) -> int:
+    from bot.operations import find_undeclared_from_cli
+
+    return _report(find_undeclared_from_cli, args)
+
+
+def _cases_purge(args: argparse.Namespace) -> int:
+    from bot.operations import purge_undeclared_from_cli
+
+    return _report(purge_undeclared_from_cli, args)
 
 
 def _audit_reallocate(args: argparse.Namespace) -> int:

@@ -28,20 +28,34 @@ from dialogs.reallocation import reallocate_audit
 from storage import repositories as repo
 from storage.db import make_engine, session_factory
 from storage.enums import CycleState, ExemptionState
-from storage.imports import ImportReport, import_cases, import_staff, import_teams
+from storage.imports import (
+    ImportReport,
+    import_case_attributes,
+    import_cases,
+    import_staff,
+    import_teams,
+)
+from storage.purge import find_undeclared, purge_undeclared
 from workflow.calendar import SystemClock
 from workflow.states import AuditState
 from workflow.text import clean_text
 
 __all__ = [
     "CycleRequestError",
+    "find_undeclared_from_cli",
     "import_file",
     "open_cycle_from_cli",
     "propose_cycle_from_cli",
+    "purge_undeclared_from_cli",
     "reallocate_from_cli",
 ]
 
-IMPORTERS = {"teams": import_teams, "staff": import_staff, "cases": import_cases}
+IMPORTERS = {
+    "teams": import_teams,
+    "staff": import_staff,
+    "case-attributes": import_case_attributes,
+    "cases": import_cases,
+}
 
 
 async def import_file(settings: Settings, kind: str, path: Path) -> ImportReport:
@@ -115,6 +129,30 @@ async def reallocate_from_cli(settings: Settings, args: argparse.Namespace) -> s
         )
         auditor = await repo.get_staff(session, successor.auditor_id)
         return f"Audit {audit.id} reallocated to {auditor.display_name} (audit {successor.id})."
+
+
+async def find_undeclared_from_cli(settings: Settings, args: argparse.Namespace) -> str:
+    """Where case attributes the council has not declared are stored; changes nothing."""
+    async with _transaction(settings) as session:
+        findings = await find_undeclared(session)
+    advice = [] if findings.empty else ["Purge them with: auditbot cases purge-undeclared --yes"]
+    return "\n".join(findings.lines() + advice)
+
+
+async def purge_undeclared_from_cli(settings: Settings, args: argparse.Namespace) -> str:
+    """Purge what find_undeclared finds (with --yes), recording the purge on the trail."""
+    async with _transaction(settings) as session:
+        if not args.yes:
+            findings = await find_undeclared(session)
+            if findings.empty:
+                return "\n".join(findings.lines())
+            return "\n".join(
+                [*findings.lines(), "Nothing was changed: run again with --yes to purge these."]
+            )
+        findings = await purge_undeclared(session, "cli", SystemClock().now())
+    if findings.empty:
+        return "\n".join(findings.lines())
+    return "\n".join(["Purged:", *findings.lines(), "The purge is on the audit trail."])
 
 
 @asynccontextmanager

@@ -21,6 +21,7 @@ from storage.enums import CycleState
 from storage.models import Audit, Case, Cycle, Service, Staff
 from workflow.allocation import Allocation, AuditorCandidate, CaseToAllocate, allocate
 from workflow.calendar import WorkingCalendar
+from workflow.case_attributes import Declaration
 from workflow.deadlines import audit_due, moderation_due
 from workflow.errors import AllocationImpossible, SelectionError
 from workflow.roles import Role
@@ -104,7 +105,8 @@ async def check_request(session: AsyncSession, request: CycleRequest) -> tuple[S
         raise CycleRequestError(f"There is no audit tool called {tool_id!r}.") from None
     cases = await repo.list_open_cases(session, service.id)
     teams = await repo.list_teams(session, service.id)
-    _select(plan_of(request), cases, {t.id: t.code for t in teams})
+    declared = await repo.declared_case_attributes(session)
+    _select(plan_of(request), cases, {t.id: t.code for t in teams}, declared)
     return service, tool_id
 
 
@@ -146,7 +148,9 @@ async def open_planned_cycle(
     rules = rules.with_overrides(service.rules_overrides or {})
     cases = await repo.list_open_cases(session, service.id)
     teams = {team.id: team for team in await repo.list_teams(session, service.id)}
-    selection = _select(cycle.selection_plan, cases, {t.id: t.code for t in teams.values()})
+    declared = await repo.declared_case_attributes(session)
+    codes = {t.id: t.code for t in teams.values()}
+    selection = _select(cycle.selection_plan, cases, codes, declared)
     chosen = {case.case_ref: case for case in cases}
     picked = [chosen[open_case.case_ref] for open_case in selection.cases]
     allocations = await allocate_picked(session, service.id, picked)
@@ -179,10 +183,10 @@ def plan_of(request: CycleRequest) -> dict[str, Any]:
     }
 
 
-def describe_plan(plan: Mapping[str, Any]) -> str:
-    """The plan in words, for approvers."""
+def describe_plan(plan: Mapping[str, Any], declared: Declaration) -> str:
+    """The plan in words, for approvers: criteria only on declared attributes are shown."""
     if plan.get("criteria"):
-        wanted = ", ".join(f"{key} = {value}" for key, value in plan["criteria"].items())
+        wanted = declared.describe_criteria(plan["criteria"])
         limit = f", up to {plan['total']}" if plan.get("total") else ""
         return f"Thematic: open cases where {wanted}{limit}"
     parts = [f"{n} from {team}" for team, n in (plan.get("quotas") or {}).items()]
@@ -192,8 +196,13 @@ def describe_plan(plan: Mapping[str, Any]) -> str:
 
 
 def _select(
-    plan: Mapping[str, Any], cases: Sequence[Case], team_codes: Mapping[int, str]
+    plan: Mapping[str, Any],
+    cases: Sequence[Case],
+    team_codes: Mapping[int, str],
+    declared: Declaration,
 ) -> Selection:
+    """The plan's cases. Criteria may only name declared attributes with declared values:
+    checked here, where both proposing and opening a cycle pass."""
     open_cases = [
         OpenCase(
             case_ref=case.case_ref,
@@ -205,6 +214,9 @@ def _select(
     ]
     quotas: dict[str, int] = dict(plan.get("quotas") or {})
     criteria: dict[str, str] = dict(plan.get("criteria") or {})
+    problem = declared.criteria_problem(criteria)
+    if problem:
+        raise CycleRequestError(problem)
     total, seed = plan.get("total"), int(plan["seed"])
     unknown = set(quotas) - set(team_codes.values())
     if unknown:

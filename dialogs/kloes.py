@@ -117,7 +117,7 @@ async def kloe_proposal(session: AsyncSession, cycle: Cycle) -> KloeProposal:
         service=service.name if service else "",
         month=f"{cycle.month:%B %Y}",
         kloes=[kloe.text for kloe in await repo.list_kloes(session, cycle.id)],
-        plan=describe_plan(cycle.selection_plan),
+        plan=describe_plan(cycle.selection_plan, await repo.declared_case_attributes(session)),
         proposed_by=proposer.display_name if proposer else "The Audit Team",
         decisions=decisions,
     )

@@ -11,14 +11,22 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.imports import ImportReport, import_cases, import_staff, import_teams
+from storage.imports import (
+    ImportReport,
+    import_case_attributes,
+    import_cases,
+    import_staff,
+    import_teams,
+)
 
 DEMO_FILES = Path(__file__).parent
 
 
-async def load_demo(session: AsyncSession) -> tuple[ImportReport, ImportReport, ImportReport]:
-    """Import the demo teams, staff and cases; the caller commits."""
-    teams = await import_teams(session, DEMO_FILES / "teams.csv", actor="demo")
-    staff = await import_staff(session, DEMO_FILES / "staff.csv", actor="demo")
-    cases = await import_cases(session, DEMO_FILES / "cases.csv", actor="demo")
-    return teams, staff, cases
+async def load_demo(session: AsyncSession) -> tuple[ImportReport, ...]:
+    """Import the demo teams, staff, declared case attributes and cases; the caller commits."""
+    return (
+        await import_teams(session, DEMO_FILES / "teams.csv", actor="demo"),
+        await import_staff(session, DEMO_FILES / "staff.csv", actor="demo"),
+        await import_case_attributes(session, DEMO_FILES / "case_attributes.csv", actor="demo"),
+        await import_cases(session, DEMO_FILES / "cases.csv", actor="demo"),
+    )

@@ -2,7 +2,10 @@
 
 A case is a reference and who holds the work. Nothing here may carry a
 child's name or details: references are checked against a strict pattern,
-and a refused reference is never echoed back or logged.
+and a refused reference is never echoed back or logged. Besides the columns
+below, a file may carry only the case attributes the council declared
+(workflow.case_attributes); any other column refuses the whole file, and a
+value outside an attribute's declared values refuses its row, unechoed.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +32,9 @@ from storage.imports.common import (
     split_list,
 )
 from storage.models import Case, CaseInvolvement, Staff, Team
+from storage.repositories.cases import declared_case_attributes
 from storage.repositories.events import Actor, snapshot
+from workflow.case_attributes import Declaration
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +43,6 @@ CASE_REF = re.compile(r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9/-]{0,63}$")
 CASE_REF_RULE = (
     "case_ref must be a case reference: letters, digits, hyphens or slashes, "
     "with at least one digit and no spaces (never a child's name)"
-)
-# Columns that would bring a child's details into the bot; such a file is refused.
-PERSONAL_COLUMNS = frozenset(
-    "name child_name first_name forename last_name surname full_name "
-    "dob date_of_birth birth_date address postcode nhs_number".split()
 )
 CASE_FIELDS = ("case_ref", "team_id", "practitioner_id", "status", "opened_on", "attributes")
 
@@ -67,15 +68,16 @@ async def import_cases(
     """Create or update cases from CSV text or a file; never commits.
 
     Columns: case_ref, team_code, practitioner_upn, status (open/closed),
-    opened_on (YYYY-MM-DD), involved_upns (semicolon-separated); any other
-    column becomes a case attribute for thematic selection (e.g. plan=CP);
-    a column named like personal details (name, dob, address...) refuses the file.
-    Staff and teams must be loaded first. Bad rows are reported and skipped.
+    opened_on (YYYY-MM-DD), involved_upns (semicolon-separated), and any of the
+    declared case attributes (e.g. plan). Any other column refuses the file.
+    Staff, teams and the declaration must be loaded first. Bad rows are
+    reported and skipped.
     """
     report = ImportReport()
-    rows = read_rows(source, COLUMNS, report, refused=PERSONAL_COLUMNS)
+    declared = await declared_case_attributes(session)
+    rows = read_rows(source, COLUMNS, report, allowed=partial(_undeclared_columns, declared))
     directory = await _load_directory(session, rows)
-    parsed = _parse_rows(rows, directory, report)
+    parsed = _parse_rows(rows, directory, declared, report)
     await _load(session, parsed, actor, report)
     log.info(
         "case import: created=%d updated=%d unchanged=%d rejected=%d",
@@ -85,6 +87,18 @@ async def import_cases(
         len(report.rejected),
     )
     return report
+
+
+def _undeclared_columns(declared: Declaration, header: list[str]) -> str | None:
+    unknown = [name for name in header if name not in COLUMNS and name not in declared.attributes]
+    if not unknown:
+        return None
+    listed = ", ".join(repr(name) for name in unknown)
+    return (
+        f"column(s) {listed} are neither cases columns nor declared case attributes "
+        f"(declared: {', '.join(declared.names) or 'none'}); remove them, or declare them "
+        "with auditbot import case-attributes"
+    )
 
 
 async def _load_directory(session: AsyncSession, rows: list[Row]) -> Directory:
@@ -100,12 +114,14 @@ async def _load_directory(session: AsyncSession, rows: list[Row]) -> Directory:
     )
 
 
-def _parse_rows(rows: list[Row], directory: Directory, report: ImportReport) -> list[CaseRow]:
+def _parse_rows(
+    rows: list[Row], directory: Directory, declared: Declaration, report: ImportReport
+) -> list[CaseRow]:
     parsed: list[CaseRow] = []
     seen: dict[str, int] = {}
     for number, values in rows:
         try:
-            row = _parse_row(number, values, directory)
+            row = _parse_row(number, values, directory, declared)
             first = seen.get(row.fields["case_ref"])
             if first is not None:
                 raise RowError(f"duplicate case_ref: already on row {first}")
@@ -117,7 +133,9 @@ def _parse_rows(rows: list[Row], directory: Directory, report: ImportReport) -> 
     return parsed
 
 
-def _parse_row(number: int, values: dict[str, str], directory: Directory) -> CaseRow:
+def _parse_row(
+    number: int, values: dict[str, str], directory: Directory, declared: Declaration
+) -> CaseRow:
     case_ref = values["case_ref"]
     if not case_ref:
         raise RowError("case_ref is empty")
@@ -136,12 +154,22 @@ def _parse_row(number: int, values: dict[str, str], directory: Directory) -> Cas
         "practitioner_id": _staff_id(values["practitioner_upn"], "practitioner_upn", directory),
         "status": status,
         "opened_on": parse_date(values["opened_on"], "opened_on"),
-        "attributes": {k: v for k, v in values.items() if k not in COLUMNS and v},
+        "attributes": _attributes(values, declared),
     }
     involved = [
         _staff_id(u, "involved_upns", directory) for u in split_list(values["involved_upns"])
     ]
     return CaseRow(number=number, fields=fields, involved=frozenset(involved))
+
+
+def _attributes(values: dict[str, str], declared: Declaration) -> dict[str, str]:
+    attributes = {name: value for name, value in values.items() if name not in COLUMNS and value}
+    for name in declared.undeclared(attributes):
+        raise RowError(
+            f"{name} must be one of {declared.attributes[name].describe_values()} "
+            "(the value given is not repeated here)"
+        )
+    return attributes
 
 
 def _staff_id(upn: str, column: str, directory: Directory) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -41,14 +42,16 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     rejected: list[RejectedRow] = field(default_factory=list)
+    removed: int = 0  # for a file that is the whole list (the case attribute declaration)
 
     def reject(self, row: int, reason: str) -> None:
         self.rejected.append(RejectedRow(row, reason))
 
     def summary(self) -> str:
+        removed = f", {self.removed} removed" if self.removed else ""
         return (
-            f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{len(self.rejected)} rejected"
+            f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+            f"{removed}, {len(self.rejected)} rejected"
         )
 
 
@@ -74,13 +77,13 @@ def read_rows(
     source: str | Path,
     required: tuple[str, ...],
     report: ImportReport,
-    refused: frozenset[str] = frozenset(),
+    allowed: Callable[[list[str]], str | None] | None = None,
 ) -> list[Row]:
     """The file's non-blank rows as {column: stripped value}, numbered as in the file.
 
-    A file missing a required column, or having a refused one, is rejected
-    whole (row 1, the header); a row with more values than columns is
-    rejected on its own.
+    A file missing a required column, or whose header `allowed` finds a problem
+    with (it returns why), is rejected whole (row 1, the header); a row with
+    more values than columns is rejected on its own.
     """
     reader = csv.reader(io.StringIO(read_text(source)))
     header = [clean_text(name).lower() for name in next(reader, [])]
@@ -88,10 +91,12 @@ def read_rows(
     if missing:
         report.reject(1, f"missing required column(s): {', '.join(missing)}; nothing was loaded")
         return []
-    unwanted = [name for name in header if name in refused]
-    if unwanted:
-        reason = f"column(s) {', '.join(unwanted)} would hold personal details; nothing was loaded"
-        report.reject(1, reason)
+    problem = allowed(header) if allowed else None
+    if problem:
+        report.reject(1, f"{problem}; nothing was loaded")
+        return []
+    if len(set(header)) != len(header):
+        report.reject(1, "a column appears twice; nothing was loaded")
         return []
     rows: list[Row] = []
     for number, values in enumerate(reader, start=2):

@@ -8,10 +8,10 @@ from storage.models.audits import (
     SectionGrade,
 )
 from storage.models.base import Base
-from storage.models.cases import Case, CaseInvolvement
+from storage.models.cases import Case, CaseAttribute, CaseInvolvement
 from storage.models.cycles import Cycle, Kloe, KloeApproval
 from storage.models.disputes import Dispute
-from storage.models.events import AuditEvent
+from storage.models.events import AuditEvent, AuditEventRedaction
 from storage.models.follow_up import FollowUp, FollowUpKind
 from storage.models.meetings import Meeting, MeetingAttendee
 from storage.models.messaging import BotState, ConversationRef, OutboxMessage
@@ -21,9 +21,11 @@ from storage.models.reminders import Reminder, ReminderDay, SchedulerRun
 __all__ = [
     "Audit",
     "AuditEvent",
+    "AuditEventRedaction",
     "Base",
     "BotState",
     "Case",
+    "CaseAttribute",
     "CaseInvolvement",
     "ExemptionRequest",
     "FollowUp",

@@ -16,7 +16,7 @@ class Case(Stamped, Base):
 
     case_ref is the council's reference (imports refuse anything that looks
     like a name). attributes holds the thematic criteria for selection,
-    e.g. {"plan": "CP"}.
+    e.g. {"plan": "CP"}: only attributes the council declared (CaseAttribute).
     """
 
     __tablename__ = "cases"
@@ -40,3 +40,16 @@ class CaseInvolvement(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+
+
+class CaseAttribute(Stamped, Base):
+    """An attribute of cases the council declared for thematic selection, and the values it
+    may take (None: any value). Nothing else about a case is loaded
+    (workflow.case_attributes)."""
+
+    __tablename__ = "case_attributes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    allowed_values: Mapped[list[Any] | None]
+    description: Mapped[str] = mapped_column(String(200), default="")

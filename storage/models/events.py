@@ -1,4 +1,4 @@
-"""The audit trail: append-only, enforced by database triggers (see migration 0001)."""
+"""The audit trail: append-only, enforced by database triggers (migrations 0001 and 0009)."""
 
 from datetime import datetime
 from typing import Any
@@ -30,3 +30,17 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64))
     before: Mapped[dict[str, Any] | None]
     after: Mapped[dict[str, Any] | None]
+
+
+class AuditEventRedaction(Base):
+    """A redaction of one audit event: why and when values were blanked in its before and
+    after (a child's details that should never have been stored, purged). The database lets
+    an event's before/after change only when it has a redaction row, and nothing else about
+    it ever; redactions themselves are append-only."""
+
+    __tablename__ = "audit_event_redactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("audit_events.id"), index=True)
+    redacted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reason: Mapped[str] = mapped_column(String(200))

@@ -49,6 +49,7 @@ from storage.repositories.audits import (
 from storage.repositories.cases import (
     add_case,
     cases_by_ids,
+    declared_case_attributes,
     get_case,
     get_case_by_ref,
     involved_staff_ids,
@@ -80,7 +81,13 @@ from storage.repositories.disputes import (
     latest_event,
     list_staff_with_role_for_team,
 )
-from storage.repositories.events import jsonable, list_events, record_event, snapshot
+from storage.repositories.events import (
+    jsonable,
+    list_events,
+    record_event,
+    redact_event,
+    snapshot,
+)
 from storage.repositories.meetings import (
     add_meeting,
     busy_times_by_email,
@@ -162,6 +169,7 @@ __all__ = [
     "successor_of",
     "add_case",
     "cases_by_ids",
+    "declared_case_attributes",
     "add_meeting",
     "add_moderation",
     "add_recommendation",
@@ -227,6 +235,7 @@ __all__ = [
     "mark_unreachable",
     "read_bot_state",
     "record_event",
+    "redact_event",
     "record_kloe_decision",
     "release_stale_claims",
     "retry_later",

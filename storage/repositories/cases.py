@@ -10,7 +10,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.enums import CaseStatus
-from storage.models import Case, CaseInvolvement, Team
+from storage.models import Case, CaseAttribute, CaseInvolvement, Team
+from workflow.case_attributes import Declaration, DeclaredAttribute
 
 
 async def add_case(
@@ -109,3 +110,16 @@ async def list_involvements(session: AsyncSession, case_id: int) -> list[int]:
         .order_by(CaseInvolvement.staff_id)
     )
     return list((await session.scalars(query)).all())
+
+
+async def declared_case_attributes(session: AsyncSession) -> Declaration:
+    """The case attributes the council declared, with the values each may take."""
+    rows = await session.scalars(select(CaseAttribute).order_by(CaseAttribute.name))
+    return Declaration.of(
+        DeclaredAttribute(
+            row.name,
+            None if row.allowed_values is None else frozenset(row.allowed_values),
+            row.description,
+        )
+        for row in rows
+    )

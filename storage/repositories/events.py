@@ -8,10 +8,10 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AuditEvent, Staff
+from storage.models import AuditEvent, AuditEventRedaction, Staff
 from storage.types import utcnow
 
 Actor = Staff | int | str | None
@@ -64,6 +64,28 @@ async def list_events(session: AsyncSession, entity: str, entity_id: int) -> lis
         .order_by(AuditEvent.occurred_at, AuditEvent.id)
     )
     return list((await session.scalars(query)).all())
+
+
+async def redact_event(
+    session: AsyncSession,
+    event_id: int,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    *,
+    reason: str,
+    at: datetime | None = None,
+) -> None:
+    """Replace an event's before and after, recording why: the one change the database allows
+    to the trail, for what should never have been in it (a child's details). Everything
+    else about the event stays; `reason` must say what was removed, never what it was."""
+    session.add(AuditEventRedaction(event_id=event_id, reason=reason, redacted_at=at or utcnow()))
+    await session.flush()
+    await session.execute(
+        update(AuditEvent)
+        .where(AuditEvent.id == event_id)
+        .values(before=jsonable(before), after=jsonable(after))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def snapshot(row: Any, fields: Iterable[str] | None = None) -> dict[str, Any]:

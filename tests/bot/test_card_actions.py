@@ -335,3 +335,40 @@ async def test_a_button_from_an_unknown_person_or_an_unknown_verb_is_refused(
         auditor = await repo.get_staff(session, audit.auditor_id)
     card = await press(teams_bot, auditor, "no.such.verb", audit_id=audit.id)
     assert "out of date" in texts_in(card)
+
+
+async def test_kloe_cards_show_only_criteria_on_declared_attributes(
+    db: Database, teams_bot: RunningBot
+):
+    """A thematic plan stored before attributes had to be declared (a criterion such as
+    young_person=<a name>) is never shown to the three approvers, and cannot open."""
+    cycle_id = await proposed_cycle(db)
+    async with db.sessions.begin() as session:
+        cycle = await repo.get_cycle(session, cycle_id)
+        criteria = {"plan": "CP", "young_person": "Jane Smith"}
+        cycle.selection_plan = {**cycle.selection_plan, "total": 3, "criteria": criteria}
+
+    shown = []
+    for upn, role in ((HOS, "head_of_service"), (COORDINATOR, "coordinator")):
+        card = await press(
+            teams_bot, await person(db, upn), "kloe.decide",
+            cycle_id=cycle_id, role=role, decision="approved",
+        )  # fmt: skip
+        shown.append(texts_in(card))
+    card = await press(
+        teams_bot, await person(db, DIRECTOR), "kloe.decide",
+        cycle_id=cycle_id, role="divisional_director", decision="approved",
+    )  # fmt: skip
+    shown.append(texts_in(card))
+
+    for text in shown:
+        assert "plan = CP" in text
+        assert "1 criterion on an attribute not declared (not shown)" in text
+        assert "Jane" not in text and "young_person" not in text
+    async with db.sessions() as session:
+        cycle = await repo.get_cycle(session, cycle_id)
+        told = [m for m in await repo.list_messages(session) if m.kind == "audit_team"]
+    assert cycle.state is CycleState.KLOE_APPROVED
+    assert await repo_audit_count(db, cycle_id) == 0
+    [reason] = {m.payload["text"] for m in told if "could not be allocated" in m.payload["text"]}
+    assert "young_person is not a declared case attribute" in reason and "Jane" not in reason

@@ -122,3 +122,35 @@ def test_cycle_propose_needs_the_three_approvers_set_up(operator_env, tmp_path, 
 def test_reallocating_needs_an_existing_audit(operator_env, capsys):
     assert main(["audit", "reallocate", "999"]) == 1
     assert "There is no audit 999" in capsys.readouterr().err
+
+
+def test_the_operator_finds_and_purges_attributes_no_longer_declared(
+    operator_env, tmp_path, capsys
+):
+    declared = "attribute,values,description\nplan,CP;CIN,\nfamily,,Family name (a mistake)\n"
+    cases = CASES.replace("involved_upns\n", "involved_upns,plan,family\n")
+    cases = cases.replace("2026-01-05,\n", "2026-01-05,,CP,Smith\n")
+    cases = cases.replace("2026-02-05,\n", "2026-02-05,,CIN,Smith\n")
+    main(["import", "teams", write(tmp_path, "teams.csv", TEAMS)])
+    main(["import", "staff", write(tmp_path, "staff.csv", STAFF)])
+    assert main(["import", "case-attributes", write(tmp_path, "declared.csv", declared)]) == 0
+    main(["import", "cases", write(tmp_path, "cases.csv", cases)])
+    undeclare = "attribute,values,description\nplan,CP;CIN,\n"
+    assert main(["import", "case-attributes", write(tmp_path, "declared.csv", undeclare)]) == 0
+    assert "1 removed" in capsys.readouterr().out
+
+    assert main(["cases", "undeclared"]) == 0
+    found = capsys.readouterr().out
+    assert "attribute family: a value not declared in 2 case(s)" in found
+    assert "auditbot cases purge-undeclared --yes" in found and "Smith" not in found
+
+    assert main(["cases", "purge-undeclared"]) == 0
+    assert "Nothing was changed: run again with --yes" in capsys.readouterr().out
+    assert main(["cases", "undeclared"]) == 0
+    assert "family" in capsys.readouterr().out
+
+    assert main(["cases", "purge-undeclared", "--yes"]) == 0
+    purged = capsys.readouterr().out
+    assert purged.startswith("Purged:") and "on the audit trail" in purged
+    assert main(["cases", "undeclared"]) == 0
+    assert capsys.readouterr().out.strip() == "No undeclared case attributes are stored."

@@ -101,6 +101,31 @@ async def test_thematic_audit_picks_by_criteria(db: Database):
     assert len(opened.allocations) == 14
 
 
+@pytest.mark.parametrize(
+    ("criteria", "reason"),
+    [
+        (
+            {"young_person": "Jane Smith"},
+            "young_person is not a declared case attribute, so cases cannot be selected by it "
+            "(declared: plan).",
+        ),
+        (
+            {"plan": "Jane Smith"},
+            "plan can only be one of CIN, CLA, CP, early_help_plan, family_support.",
+        ),
+    ],
+)
+async def test_a_thematic_criterion_must_be_a_declared_attribute_and_value(
+    db: Database, criteria: dict[str, str], reason: str
+):
+    with pytest.raises(CycleRequestError) as refused:
+        await open_demo_cycle(db, csc_request(total=None, criteria=criteria))
+
+    assert str(refused.value) == reason
+    async with db.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Cycle)) == 0
+
+
 async def test_opening_records_the_cycle_and_each_allocation_on_the_trail(db: Database):
     opened = await open_demo_cycle(db, csc_request())
 

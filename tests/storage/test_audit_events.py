@@ -46,11 +46,41 @@ async def test_orm_updates_and_deletes_of_audit_events_fail_too(db: Database):
             await session.execute(delete(AuditEvent).where(AuditEvent.id == event_id))
 
 
+async def test_a_recorded_redaction_may_blank_before_and_after_and_nothing_else(db: Database):
+    event_id = await _one_event(db)
+    async with db.sessions.begin() as session:
+        await repo.redact_event(session, event_id, None, {"a": "[purged]"}, reason="test")
+    async with db.sessions() as session:
+        [event] = await repo.list_events(session, "audit", 7)
+    assert (event.action, event.after) == ("created", {"a": "[purged]"})
+
+    async with db.engine.connect() as connection:
+        for statement in (
+            "UPDATE audit_events SET action = 'tampered'",
+            "UPDATE audit_events SET entity_id = 8",
+            "DELETE FROM audit_events",
+            "UPDATE audit_event_redactions SET reason = 'nothing happened'",
+            "DELETE FROM audit_event_redactions",
+        ):
+            with pytest.raises(IntegrityError, match="append-only"):
+                await connection.execute(text(statement))
+            await connection.rollback()
+
+
+async def test_without_a_recorded_redaction_before_and_after_cannot_change(db: Database):
+    event_id = await _one_event(db)
+    async with db.engine.connect() as connection:
+        with pytest.raises(IntegrityError, match="append-only"):
+            await connection.execute(
+                text("UPDATE audit_events SET after = NULL WHERE id = :id"), {"id": event_id}
+            )
+
+
 @POSTGRES_ONLY
 async def test_truncate_still_empties_the_table_for_test_resets(db: Database):
     await _one_event(db)
     async with db.engine.begin() as connection:
-        await connection.execute(text("TRUNCATE audit_events"))
+        await connection.execute(text("TRUNCATE audit_events, audit_event_redactions"))
         assert await connection.scalar(text("SELECT count(*) FROM audit_events")) == 0
 
 

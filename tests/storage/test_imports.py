@@ -6,7 +6,13 @@ from sqlalchemy import func, select
 
 from storage import repositories as repo
 from storage.enums import CaseStatus, ServiceKind
-from storage.imports import ImportReport, RejectedRow, import_cases, import_staff
+from storage.imports import (
+    ImportReport,
+    RejectedRow,
+    import_case_attributes,
+    import_cases,
+    import_staff,
+)
 from storage.models import AuditEvent, Case, Staff
 from tests.conftest import Database
 from tests.factories import create_service, create_staff, create_team
@@ -29,6 +35,9 @@ CASES_CSV = CASES_HEADER + (
 )
 
 
+ATTRIBUTES_CSV = "attribute,values,description\nplan,CP;CIN;CLA,The child's plan\n"
+
+
 @pytest.fixture
 async def organisation(db: Database) -> None:
     async with db.sessions.begin() as session:
@@ -43,7 +52,10 @@ async def _import_staff(db: Database, source: str | Path) -> ImportReport:
 
 
 async def _import_cases(db: Database, source: str | Path) -> ImportReport:
+    """Import the cases, the council having declared its `plan` attribute."""
     async with db.sessions.begin() as session:
+        declared = await import_case_attributes(session, ATTRIBUTES_CSV)
+        assert declared.rejected == []
         return await import_cases(session, source)
 
 
@@ -264,11 +276,48 @@ async def test_a_cases_file_missing_a_column_is_rejected_whole(db: Database, org
     assert await _count(db, Case) == 0
 
 
-async def test_a_cases_file_with_a_personal_details_column_is_refused(db: Database, organisation):
+@pytest.mark.parametrize("column", ["child_name", "Child Name", "young_person", "family", "DOB"])
+async def test_a_cases_file_with_a_column_nobody_declared_is_refused_whole(
+    db: Database, organisation, column: str
+):
     await _import_staff(db, STAFF_CSV)
-    report = await _import_cases(db, CASES_CSV.replace(",plan", ",child_name"))
-    assert report.rejected[0].row == 1
-    assert "child_name would hold personal details" in report.rejected[0].reason
+    text = CASES_CSV.replace(",plan\n", f",plan,{column}\n")
+    text = text.replace(",CP\n", ",CP,Jane Smith\n").replace(",,\n", ",,Jane Smith\n")
+    report = await _import_cases(db, text)
+    [rejected] = report.rejected
+    assert rejected.row == 1
+    assert rejected.reason == (
+        f"column(s) {column.lower()!r} are neither cases columns nor declared case attributes "
+        "(declared: plan); remove them, or declare them with auditbot import case-attributes; "
+        "nothing was loaded"
+    )
+    assert await _count(db, Case) == 0
+    async with db.sessions() as session:
+        assert await session.scalar(select(func.count()).where(AuditEvent.entity == "case")) == 0
+
+
+async def test_a_value_outside_a_declared_attributes_values_refuses_its_row_unechoed(
+    db: Database, organisation
+):
+    await _import_staff(db, STAFF_CSV)
+    report = await _import_cases(db, CASES_CSV.replace(",CP\n", ",Jane Smith\n"))
+    [rejected] = report.rejected
+    assert rejected == RejectedRow(
+        2, "plan must be one of CIN, CLA, CP (the value given is not repeated here)"
+    )
+    assert report.created == 1
+    async with db.sessions() as session:
+        assert await repo.get_case_by_ref(session, "CSC/0001") is None
+
+
+async def test_without_a_declaration_a_cases_file_may_carry_no_attributes(db: Database):
+    async with db.sessions.begin() as session:
+        csc = await create_service(session, code="CSC", kind=ServiceKind.CHILDRENS_SOCIAL_CARE)
+        await create_team(session, service=csc, code="CSC-T1")
+    await _import_staff(db, STAFF_CSV)
+    async with db.sessions.begin() as session:
+        report = await import_cases(session, CASES_CSV)
+    assert "(declared: none)" in report.rejected[0].reason
     assert await _count(db, Case) == 0
 
 

@@ -60,10 +60,15 @@ async def test_downgrade_removes_everything_and_upgrade_rebuilds_it(tmp_path: Pa
 async def test_migration_creates_the_append_only_triggers(db: Database):
     if db.dialect == "sqlite":
         query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
-        expected = {"audit_events_no_update", "audit_events_no_delete"}
+        expected = {
+            "audit_events_no_update",
+            "audit_events_no_delete",
+            "audit_event_redactions_no_update",
+            "audit_event_redactions_no_delete",
+        }
     else:
         query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
-        expected = {"audit_events_append_only"}
+        expected = {"audit_events_append_only", "audit_event_redactions_append_only"}
     async with db.engine.connect() as connection:
         names = set((await connection.execute(text(query))).scalars())
     assert names == expected

@@ -354,6 +354,16 @@ def rows(ids: dict[str, int]) -> list[tuple[str, type, dict[str, Any]]]:
                 "after": {"state": "moderated"},
             },
         ),
+        (
+            "redaction",
+            m.AuditEventRedaction,
+            {"event_id": ids.get("event"), "redacted_at": AT, "reason": "undeclared attributes"},
+        ),
+        (
+            "case_attribute",
+            m.CaseAttribute,
+            {"name": "plan", "allowed_values": ["cp", "cin"], "description": "The child's plan"},
+        ),
     ]
 
 
