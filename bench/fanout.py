@@ -3,7 +3,8 @@
 The connector stand-in runs in its own process (as Teams is elsewhere) and
 enforces Teams' documented limits itself, answering 429 with Retry-After
 when a request would exceed them. The sender runs as the service runs it
-(background task, default AUDITBOT_OUTBOX_* settings, demo mode: no token)
+(background task, default AUDITBOT_OUTBOX_* settings, a managed identity's
+token from the identity stand-in on every request)
 on SQLite and, when available, PostgreSQL. Scenarios:
 
 - fan-out: 1,000 notices to 1,000 people who have all talked to the bot
@@ -59,8 +60,10 @@ from storage.db import async_upgrade, make_engine, session_factory  # noqa: E402
 from storage.enums import OutboxState  # noqa: E402
 from storage.repositories.outbox import count_messages_by_state  # noqa: E402
 from tests.standins.connector import ConnectorStandIn  # noqa: E402
+from tests.standins.identity import IdentityStandIn  # noqa: E402
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+APP_ID = "0b1c2d3e-4f50-4617-8283-94a5b6c7d8e9"
 
 
 @dataclass(frozen=True)
@@ -161,11 +164,15 @@ async def run(url: str, database: str, scenario: Scenario, pipe: Any) -> Result:
         sessions = session_factory(engine)
         expected = await seed(sessions, scenario, service_url)
         settings = load_settings(
-            demo=True, database_url=url, tenant_id=TENANT, teams_service_url=service_url
+            app_id=APP_ID,
+            app_type="UserAssignedMSI",
+            database_url=url,
+            tenant_id=TENANT,
+            teams_service_url=service_url,
         )
         connector = BotConnector(
             build_adapter(settings),
-            "",
+            settings.app_id,
             workers=settings.outbox_concurrency,
             timeout=settings.outbox_request_timeout_seconds,
         )
@@ -261,6 +268,12 @@ def postgres_server_url() -> str | None:
 
 
 def main() -> None:
+    with IdentityStandIn() as identity:
+        os.environ.update(identity.managed_identity_environment())
+        fan_out()
+
+
+def fan_out() -> None:
     context = multiprocessing.get_context("spawn")
     here, there = context.Pipe()
     stand_in = context.Process(target=stand_in_process, args=(there,), daemon=True)

@@ -120,7 +120,12 @@ async def main() -> None:
         sessions = session_factory(engine)
         async with GraphStandIn() as graph:
             await build(sessions, graph, rng)
-            settings = load_settings(demo=True, **graph.settings())
+            settings = load_settings(
+                app_id=graph.client_id,
+                app_type="UserAssignedMSI",
+                tenant_id=graph.tenant_id,
+                **graph.settings(),
+            )
             calendar = build_calendar(settings)
             assert calendar is not None
             await calendar.warm_up()

@@ -6,7 +6,9 @@ real HTTP on loopback, against SQLite and PostgreSQL. Beside it, in the same
 run, a minimal botbuilder echo bot answers the same invokes with a fixed card:
 the floor set by the SDK and HTTP alone. It runs on auditbot's own adapter, so
 it gains what the adapter saves on every turn (msrest's retry policy, which
-was 90% of the echo bot's time before bot/adapter.py made it cheap). Run:
+was 90% of the echo bot's time before bot/adapter.py made it cheap). Both run
+as deployed: every invoke carries a Bot Framework token, checked against keys
+from the identity stand-in (tests/standins/identity.py). Run:
 
     python bench/wizard_step.py
 
@@ -49,10 +51,26 @@ from cards.notice import notice_card  # noqa: E402
 from dialogs.cycles import CycleRequest, open_cycle  # noqa: E402
 from storage import repositories as repo  # noqa: E402
 from storage.db import async_upgrade, make_engine, session_factory  # noqa: E402
+from tests.standins.identity import IdentityStandIn  # noqa: E402
 from workflow.rules import ProgrammeRules  # noqa: E402
 
 USERS, STEPS = 50, 8
 TENANT = "4d1f7e2a-6c3b-4f0e-9a51-2b8c7d6e5f40"
+APP_ID = "0b1c2d3e-4f50-4617-8283-94a5b6c7d8e9"
+SERVICE_URL = "http://127.0.0.1:9/"
+
+
+def deployed(identity: IdentityStandIn, **values: Any):
+    """The settings of a deployed bot whose requests are signed by `identity`."""
+    return load_settings(
+        app_id=APP_ID,
+        app_type="UserAssignedMSI",
+        tenant_id=TENANT,
+        botframework_openid_url=identity.metadata_url,
+        outbox_sender=False,
+        scheduler_enabled=False,
+        **values,
+    )
 
 
 def invoke(aad_object_id: str, verb: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -61,7 +79,7 @@ def invoke(aad_object_id: str, verb: str, data: dict[str, Any]) -> dict[str, Any
         "name": "adaptiveCard/action",
         "id": str(uuid.uuid4()),
         "channelId": "msteams",
-        "serviceUrl": "http://127.0.0.1:9/",
+        "serviceUrl": SERVICE_URL,
         "from": {"id": f"29:{aad_object_id}", "aadObjectId": aad_object_id, "name": "Auditor"},
         "conversation": {
             "id": f"a:{aad_object_id}",
@@ -119,12 +137,13 @@ def next_press(card: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
 
 
 async def one_user(
-    http: aiohttp.ClientSession, url: str, aad_id: str, first: tuple[str, dict]
+    http: aiohttp.ClientSession, url: str, token: str, aad_id: str, first: tuple[str, dict]
 ) -> list[float]:
     timings, press = [], first
+    headers = {"Authorization": f"Bearer {token}"}
     for _ in range(STEPS):
         started = time.perf_counter()
-        async with http.post(url, json=invoke(aad_id, *press)) as response:
+        async with http.post(url, json=invoke(aad_id, *press), headers=headers) as response:
             body = await response.json()
         timings.append((time.perf_counter() - started) * 1000)
         assert response.status == 200, body
@@ -135,7 +154,7 @@ async def one_user(
     return timings
 
 
-async def measure_wizard(db_url: str) -> list[float]:
+async def measure_wizard(db_url: str, identity: IdentityStandIn) -> list[float]:
     engine = make_engine(db_url)
     await async_upgrade(engine)
     sessions = session_factory(engine)
@@ -158,10 +177,7 @@ async def measure_wizard(db_url: str) -> list[float]:
             for a in audits
         ]
     await engine.dispose()
-    settings = load_settings(
-        demo=True, database_url=db_url, outbox_sender=False, scheduler_enabled=False
-    )
-    return await drive(build_bot(settings), starts)
+    return await drive(build_bot(deployed(identity, database_url=db_url)), starts, identity)
 
 
 class EchoBot(ActivityHandler):
@@ -179,18 +195,20 @@ class EchoBot(ActivityHandler):
         return InvokeResponse(status=200, body=body)
 
 
-async def measure_echo() -> list[float]:
-    settings = load_settings(demo=True, database_url="sqlite:///:memory:")
+async def measure_echo(identity: IdentityStandIn) -> list[float]:
+    settings = deployed(identity, database_url="sqlite:///:memory:")
 
     async def always_reachable() -> bool:
         return True
 
-    app = create_app(build_adapter(settings), EchoBot(), always_reachable, require_token=False)
+    app = create_app(build_adapter(settings), EchoBot(), always_reachable, require_token=True)
     starts = [(str(uuid.uuid4()), ("audit.start", {"audit_id": n})) for n in range(1, USERS + 1)]
-    return await drive(app, starts)
+    return await drive(app, starts, identity)
 
 
-async def drive(app, starts) -> list[float]:
+async def drive(app, starts, identity: IdentityStandIn) -> list[float]:
+    """Each user's presses, with the token Teams would send (one an hour, so made once)."""
+    token = identity.issue_token(audience=APP_ID, service_url=SERVICE_URL)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     url = str(server.make_url("/api/messages"))
@@ -198,7 +216,7 @@ async def drive(app, starts) -> list[float]:
         connector = aiohttp.TCPConnector(limit=USERS)
         async with aiohttp.ClientSession(connector=connector) as http:
             results = await asyncio.gather(
-                *(one_user(http, url, aad, first) for aad, first in starts)
+                *(one_user(http, url, token, aad, first) for aad, first in starts)
             )
     finally:
         await server.close()
@@ -210,11 +228,13 @@ def p95(values: list[float]) -> float:
 
 
 def main() -> None:
-    results = {"echo bot": asyncio.run(measure_echo())}
-    with tempfile.TemporaryDirectory() as folder:
-        results["sqlite"] = asyncio.run(measure_wizard(f"sqlite:///{folder}/bench.sqlite3"))
-    pg_url = asyncio.run(fresh_postgres_database(postgres_server_url()))
-    results["postgres"] = asyncio.run(measure_wizard(pg_url))
+    with IdentityStandIn() as identity:
+        results = {"echo bot": asyncio.run(measure_echo(identity))}
+        with tempfile.TemporaryDirectory() as folder:
+            sqlite = f"sqlite:///{folder}/bench.sqlite3"
+            results["sqlite"] = asyncio.run(measure_wizard(sqlite, identity))
+        pg_url = asyncio.run(fresh_postgres_database(postgres_server_url()))
+        results["postgres"] = asyncio.run(measure_wizard(pg_url, identity))
 
     print(f"Wizard steps at {USERS} concurrent users, up to {STEPS} presses each (milliseconds)")
     print(f"{'bot':<10} {'presses':>8} {'median':>8} {'p95':>8}")

@@ -94,7 +94,7 @@ def test_an_app_id_that_is_not_a_guid_refuses(operator_env, tmp_path, capsys):
 
 
 def test_demo_mode_has_no_app_id_to_package(operator_env, tmp_path, capsys):
-    for name in ("AUDITBOT_APP_ID", "AUDITBOT_APP_PASSWORD"):
+    for name in ("AUDITBOT_APP_ID", "AUDITBOT_APP_PASSWORD", "AUDITBOT_TENANT_ID"):
         operator_env.delenv(name)
     operator_env.setenv("AUDITBOT_DEMO", "true")
 
