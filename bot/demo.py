@@ -19,6 +19,7 @@ from storage import repositories as repo
 from storage.db import async_upgrade, check_database, make_engine, session_factory
 from storage.demo import load_demo
 from workflow.calendar import SystemClock
+from workflow.words import counted
 
 DEMO_SEED = 20261122
 DEMO_CYCLES = (
@@ -93,7 +94,8 @@ async def _summary(session, database: Path, opened: list[str]) -> str:
         cases = await repo.list_open_cases(session, service.id)
         audits = sum([len(await repo.list_audits_in_cycle(session, c.id)) for c in cycles])
         lines.append(
-            f"  {service.name}: {len(cases)} open cases, {len(cycles)} cycle(s), {audits} audits"
+            f"  {service.name}: {counted(len(cases), 'open case')}, "
+            f"{counted(len(cycles), 'cycle')}, {counted(audits, 'audit')}"
         )
     lines.extend(f"  {line}" for line in opened)
     lines.append(

@@ -24,6 +24,7 @@ from cards.base import VERSION, card, execute, facts, heading, paragraph
 from cards.escalations import escalation_actions
 from cards.wizard import continue_button
 from cards.wizard_steps import error_block
+from workflow.words import counted
 
 ACCEPT = "completeness.accept"
 RETURN = "completeness.return"
@@ -69,7 +70,7 @@ def completeness_card(view: CompletenessView) -> dict:
         lines = "\n".join(f"- {gap}" for gap in view.gaps)
         body.append(
             TextBlock(
-                text=f"**The automatic check found {len(view.gaps)} gap(s):**\n\n{lines}",
+                text=f"**The automatic check found {counted(len(view.gaps), 'gap')}:**\n\n{lines}",
                 wrap=True,
                 color="Attention",
             )

@@ -10,6 +10,7 @@ from microsoft_teams.cards import CardElement, Container, Fact, FactSet, TextBlo
 
 from cards.base import card, heading, paragraph
 from cards.dates import OVERDUE, day_label
+from workflow.words import counted
 
 # Bounds that keep the card far under Teams' ~100 KB message limit (DESIGN.md:
 # cards under 80 KB) however large a cycle is; the counts always cover everything.
@@ -56,7 +57,7 @@ def cycle_status_card(cycles: Sequence[CycleSummary], *, today: date) -> dict:
     if len(cycles) > MAX_CYCLES:
         body.append(paragraph(f"And {len(cycles) - MAX_CYCLES} more open cycles.", subtle=True))
     fallback = "; ".join(
-        f"{cycle.title}: {cycle.total} audits, {len(cycle.overdue)} overdue"
+        f"{cycle.title}: {counted(cycle.total, 'audit')}, {len(cycle.overdue)} overdue"
         for cycle in cycles[:MAX_CYCLES]
     )
     return card(body, fallback=fallback)
@@ -71,7 +72,7 @@ def _cycle(cycle: CycleSummary, today: date) -> Container:
         if cycle.moderation_due_on
         else "No moderation date set."
     )
-    items.append(paragraph(f"{_plural(cycle.total, 'audit')}. {moderation}"))
+    items.append(paragraph(f"{counted(cycle.total, 'audit')}. {moderation}"))
     if cycle.counts:
         items.append(
             FactSet(
@@ -84,7 +85,7 @@ def _cycle(cycle: CycleSummary, today: date) -> Container:
     if cycle.overdue:
         items.append(
             TextBlock(
-                text=f"{OVERDUE}: {_plural(len(cycle.overdue), 'audit')}",
+                text=f"{OVERDUE}: {counted(len(cycle.overdue), 'audit')}",
                 weight="Bolder",
                 color="Attention",
                 wrap=True,
@@ -102,7 +103,7 @@ def _cycle(cycle: CycleSummary, today: date) -> Container:
     if cycle.unreachable:
         items.append(
             TextBlock(
-                text=f"Could not reach {_plural(len(cycle.unreachable), 'person', 'people')}",
+                text=f"Could not reach {counted(len(cycle.unreachable), 'person', 'people')}",
                 weight="Bolder",
                 wrap=True,
             )
@@ -113,7 +114,3 @@ def _cycle(cycle: CycleSummary, today: date) -> Container:
             more = len(cycle.unreachable) - MAX_LISTED
             items.append(paragraph(f"And {more} more.", subtle=True))
     return Container(separator=True, spacing="Medium", items=items)
-
-
-def _plural(n: int, noun: str, plural: str | None = None) -> str:
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"

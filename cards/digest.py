@@ -28,6 +28,7 @@ from microsoft_teams.cards import (
 
 from cards.base import card, execute, facts, heading, paragraph
 from cards.dates import OVERDUE, day_label
+from workflow.words import counted
 
 OPEN_DECISION = "digest.open_decision"
 
@@ -146,11 +147,11 @@ def _headline(view: DigestView) -> TextBlock:
         return TextBlock(text=NOTHING_NEEDS_YOU, wrap=True, weight="Bolder")
     parts = []
     if view.decisions_total:
-        parts.append(_plural(view.decisions_total, "decision waits", "decisions wait") + " for you")
+        parts.append(counted(view.decisions_total, "decision waits", "decisions wait") + " for you")
     if view.overdue_total:
-        parts.append(f"{_plural(view.overdue_total, 'item')} overdue")
+        parts.append(f"{counted(view.overdue_total, 'item')} overdue")
     if view.inadequate_total:
-        parts.append(f"{_plural(view.inadequate_total, 'piece')} of Inadequate work open")
+        parts.append(f"{counted(view.inadequate_total, 'piece')} of Inadequate work open")
     return TextBlock(text=_sentence(parts), wrap=True, weight="Bolder")
 
 
@@ -276,7 +277,7 @@ def _overdue(view: DigestView) -> list[CardElement]:
         return [_section(OVERDUE), paragraph("Nothing is overdue.")]
     out: list[CardElement] = [
         TextBlock(
-            text=f"{OVERDUE}: {_plural(view.overdue_total, 'item')}, by who owes them",
+            text=f"{OVERDUE}: {counted(view.overdue_total, 'item')}, by who owes them",
             wrap=True,
             weight="Bolder",
             size="Medium",
@@ -330,10 +331,6 @@ def _lines(items: Sequence[str]) -> str:
     return "\n".join(f"- {item}" for item in items)
 
 
-def _plural(n: int, noun: str, plural: str | None = None) -> str:
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
-
-
 def _sentence(parts: Sequence[str]) -> str:
     text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     return text[:1].upper() + text[1:] + "."
@@ -343,5 +340,6 @@ def _fallback(view: DigestView) -> str:
     if not view.needs_you:
         return f"Weekly audit digest: {NOTHING_NEEDS_YOU}"
     return (
-        f"Weekly audit digest: {view.decisions_total} decisions, {view.overdue_total} overdue items"
+        f"Weekly audit digest: {counted(view.decisions_total, 'decision')}, "
+        f"{counted(view.overdue_total, 'overdue item')}"
     )

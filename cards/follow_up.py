@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from microsoft_teams.cards import CardElement
 
 from cards.base import card, facts, heading, paragraph
+from workflow.words import counted
 
 MAX_CASES = 40
 
@@ -98,7 +99,7 @@ def reaudit_card(view: ReauditView) -> dict:
     body.append(paragraph("Cases: " + ", ".join(shown) + "."))
     if len(view.case_refs) > MAX_CASES:
         body.append(paragraph(f"And {len(view.case_refs) - MAX_CASES} more.", subtle=True))
-    return card(body, fallback=f"{title}: {len(view.case_refs)} cases")
+    return card(body, fallback=f"{title}: {counted(len(view.case_refs), 'case')}")
 
 
 def escalation_card(view: EscalationView) -> dict:

@@ -27,6 +27,7 @@ from microsoft_teams.cards import (
 
 from cards.base import VERSION, ask, card, execute, facts, heading, paragraph, text_input
 from cards.escalations import escalation_actions
+from cards.wizard_steps import problems_summary
 from workflow.grades import Grade
 from workflow.moderation import AGREE, DISAGREE, field_id
 from workflow.tools import grade_definitions
@@ -209,7 +210,7 @@ def moderation_card(
     if notice:
         body.append(TextBlock(text=notice, wrap=True, color="Attention", weight="Bolder"))
     if errors:
-        body.append(_error(f"{len(errors)} answers need your attention; see the messages below."))
+        body.append(problems_summary(len(errors)))
     for section in view.sections:
         body += _question(section, values, errors)
     body.append(_actions_arising(values))

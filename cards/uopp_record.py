@@ -28,7 +28,7 @@ from microsoft_teams.cards import (
 
 from cards.base import ask, card, execute, facts, heading, paragraph
 from cards.escalations import escalation_actions
-from cards.wizard_steps import error_block, subheading
+from cards.wizard_steps import error_block, problems_summary, subheading
 from workflow.grades import Grade
 from workflow.uopp_record import (
     ACTION_CELLS,
@@ -159,13 +159,7 @@ def _top(view: MeetingView, step: str, problems: Problems | None) -> list[CardEl
     if problems and problems.notice:
         body.append(TextBlock(text=problems.notice, wrap=True, weight="Bolder", color="Attention"))
     if problems and problems.errors:
-        count = len(problems.errors)
-        body.append(
-            error_block(
-                f"{count} {'answer needs' if count == 1 else 'answers need'} your attention; "
-                "each is explained under its field. Nothing you typed has been lost."
-            )
-        )
+        body.append(problems_summary(len(problems.errors)))
     return body
 
 

@@ -16,7 +16,7 @@ from microsoft_teams.cards import CardElement, TextBlock
 from cards.base import card, execute, facts, heading, paragraph
 from cards.escalations import escalation_actions
 from cards.practitioner import ReflectionView, reflection_lines
-from cards.wizard_steps import StepInputs, error_block, grade_words, step_body
+from cards.wizard_steps import StepInputs, grade_words, problems_summary, step_body
 from workflow.completeness import Gap
 from workflow.tools import ChecklistAnswer, SectionKind
 from workflow.wizard_rules import (
@@ -29,6 +29,7 @@ from workflow.wizard_rules import (
     recommendations,
     row_count,
 )
+from workflow.words import counted
 
 START_AUDIT = "audit.start"
 RESUME = "wizard.resume"
@@ -86,13 +87,7 @@ def wizard_card(view: WizardView) -> dict:
     if view.notice:
         body.append(TextBlock(text=view.notice, wrap=True, weight="Bolder", color="Attention"))
     if view.errors:
-        count = len(view.errors)
-        body.append(
-            error_block(
-                f"{count} {'answer needs' if count == 1 else 'answers need'} your attention; "
-                "each is explained under its field. Nothing you typed has been lost."
-            )
-        )
+        body.append(problems_summary(len(view.errors)))
     if step.kind == "summary":
         body += _summary(view)
     else:
@@ -270,7 +265,8 @@ def submitted_card(
         ),
     ]
     if gaps:
-        body.append(paragraph(f"The completeness check found {len(gaps)} gap(s).", subtle=True))
+        found = counted(len(gaps), "gap")
+        body.append(paragraph(f"The completeness check found {found}.", subtle=True))
     return card(body, fallback=f"Your audit of case {case_ref} was submitted")
 
 

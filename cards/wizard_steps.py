@@ -41,6 +41,7 @@ from workflow.wizard_rules import (
     row_field,
     step_fields,
 )
+from workflow.words import agreeing, counted
 
 ADD_ROW = "wizard.add_row"
 REMOVE_ROW = "wizard.remove_row"
@@ -72,6 +73,15 @@ def error_block(message: str) -> TextBlock:
     """A problem, next to its field: attention colour and words (colour is never enough)."""
     return TextBlock(
         text=f"Error: {message}", wrap=True, color="Attention", weight="Bolder", spacing="None"
+    )
+
+
+def problems_summary(count: int) -> TextBlock:
+    """The line above a form with problems: how many, and that nothing typed was lost."""
+    needs = agreeing(count, "needs", "need")
+    return error_block(
+        f"{counted(count, 'answer')} {needs} your attention; each is explained under its "
+        "field. Nothing you typed has been lost."
     )
 
 

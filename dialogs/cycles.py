@@ -29,6 +29,7 @@ from workflow.rules import ProgrammeRules
 from workflow.selection import OpenCase, Selection, select_by_criteria, select_random
 from workflow.states import AuditState
 from workflow.tools import ToolNotFound, load_tool
+from workflow.words import counted
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,8 @@ class OpenedCycle:
 
     def __str__(self) -> str:
         return (
-            f"Opened cycle {self.cycle_id} ({self.title}): {len(self.allocations)} audits "
+            f"Opened cycle {self.cycle_id} ({self.title}): "
+            f"{counted(len(self.allocations), 'audit')} "
             f"allocated. {self.explanation}"
         )
 
@@ -251,7 +253,7 @@ async def allocate_picked(
     except AllocationImpossible as error:
         lines = [f"{p.case_ref}: {p.message}" for p in error.problems]
         raise CycleRequestError(
-            f"{len(lines)} case(s) cannot be allocated; nothing was opened.\n  "
+            f"{counted(len(lines), 'case')} cannot be allocated; nothing was opened.\n  "
             + "\n  ".join(lines)
         ) from None
 

@@ -31,6 +31,7 @@ from storage import repositories as repo
 from storage.enums import CycleState, KloeDecision
 from storage.models import Cycle, Service, Staff
 from workflow.roles import Role
+from workflow.words import counted
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +230,7 @@ async def _open_after_approval(context: ActionContext, cycle: Cycle) -> None:
         cycle,
         f"opened:{cycle.id}",
         f"The KLOEs for {cycle.title} are approved and the cycle is open: "
-        f"{len(opened.allocations)} audits allocated, and everyone has been told. "
+        f"{counted(len(opened.allocations), 'audit')} allocated, and everyone has been told. "
         f"{opened.explanation}",
     )
 

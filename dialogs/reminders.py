@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,6 +50,7 @@ from workflow.reminders import (
 )
 from workflow.roles import Role
 from workflow.rules import ProgrammeRules
+from workflow.words import counted
 
 ACTOR = "scheduler"
 MAX_SNOOZED = 200  # reminder ids on one card; more means a tampered card
@@ -222,7 +223,7 @@ async def _copy(
         to,
         "reminder_copy",
         f"reminder:{today.isoformat()}:rung{int(rung)}:about:{owner.id}",
-        summary=f"Escalated: {len(lines)} late item(s) of {owner.display_name}",
+        summary=f"Escalated: {counted(len(lines), 'late item')} of {owner.display_name}",
         card=reminder_copy_card(CopyView(owner.display_name, today, role, tuple(lines))),
         bundle=f"reminders:{today.isoformat()}",
     )
@@ -432,7 +433,7 @@ async def save_action_progress(context: ActionContext, action: Recommendation) -
     case_ref = await _case_ref(context.session, action)
     today = WorkingCalendar.from_rules(context.rules).local_date(context.now)
     try:
-        new_date = _parse_date(raw_date) if raw_date else None
+        new_date = _parse_date(raw_date, today) if raw_date else None
         await record_action_progress(
             context.session,
             context.staff,
@@ -456,8 +457,11 @@ CHAT_ANSWER = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 DATE_FIRST = re.compile(
-    r"^(?P<date>\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})\b\s*(?P<note>.*)$", re.DOTALL
+    r"^(?P<date>\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4}|today|tomorrow|yesterday)\b\s*"
+    r"(?P<note>.*)$",
+    re.DOTALL | re.IGNORECASE,
 )
+RELATIVE_DAYS = {"yesterday": -1, "today": 0, "tomorrow": 1}
 
 
 async def action_progress_from_chat(
@@ -470,28 +474,27 @@ async def action_progress_from_chat(
     match = CHAT_ANSWER.match(text)
     if match is None or staff is None or not staff.active:
         return None
-    if not await repo.list_open_recommendations_for_owner(session, staff.id):
-        return None  # someone with no actions meant something else ("done 3 visits")
     answer = re.sub(r"\s+", "_", match["answer"].lower()).replace("notyet", "not_yet")
     action_id = int(match["id"])
     rest = match["rest"].strip()
+    today = WorkingCalendar.from_rules(rules).local_date(now)
+    mine = sorted(a.id for a in await repo.list_open_recommendations_for_owner(session, staff.id))
+    if action_id not in mine:
+        return action_problem_card(_not_yours(action_id, mine))
     action = await repo.get_recommendation(session, action_id)
-    if action is None or action.owner_id != staff.id:
-        return action_problem_card(
-            f"Action {action_id} isn't one of your actions, so nothing was changed. "
-            "Type my actions to see yours."
-        )
+    assert action is not None
     new_date = None
     note = rest
     if answer == "not_yet":
         found = DATE_FIRST.match(rest)
         if found is None:
             return action_problem_card(
-                f"Give the new date after the action's number, e.g. not yet {action_id} 2026-12-18."
+                f"Give the new date after the action's number, a day after today, e.g. "
+                f"not yet {action_id} {_example_day(today):%Y-%m-%d}."
             )
         note = found["note"].strip()
         try:
-            new_date = _parse_date(found["date"])
+            new_date = _parse_date(found["date"], today)
         except ProgressProblem as problem:
             return action_problem_card(str(problem))
     if len(note) > NOTE_LIMIT:
@@ -510,14 +513,36 @@ async def action_progress_from_chat(
         )
     except ProgressProblem as problem:
         return action_problem_card(str(problem))
-    today = WorkingCalendar.from_rules(rules).local_date(now)
     case_ref = await _case_ref(session, action)
     return action_answer_card(
         case_ref, action.id, answer, note=note or None, due_on=action.due_on, today=today
     )
 
 
-def _parse_date(raw: str) -> date:
+def _not_yours(action_id: int, mine: list[int]) -> str:
+    """Why `action_id` cannot be answered: which actions the person does have."""
+    if not mine:
+        return (
+            f"You have no open actions, so there is no action {action_id} to update. "
+            "Nothing was changed."
+        )
+    if len(mine) == 1:
+        yours = f"your one open action is {mine[0]}"
+    elif mine == list(range(mine[0], mine[-1] + 1)):
+        yours = f"yours are {mine[0]} to {mine[-1]}"
+    else:
+        yours = f"yours are {', '.join(map(str, mine[:-1]))} and {mine[-1]}"
+    return f"You have no action {action_id}: {yours}. Nothing was changed."
+
+
+def _example_day(today: date) -> date:
+    return today + timedelta(days=7)
+
+
+def _parse_date(raw: str, today: date) -> date:
+    shift = RELATIVE_DAYS.get(raw.lower())
+    if shift is not None:
+        return today + timedelta(days=shift)
     try:
         if "/" in raw:
             day, month, year = (int(part) for part in raw.split("/"))

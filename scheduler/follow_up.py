@@ -51,6 +51,7 @@ from workflow.roles import Party, Role
 from workflow.rules import ProgrammeRules
 from workflow.selection import ReauditSample, reaudit_sample
 from workflow.states import Action, find_transition
+from workflow.words import counted
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +305,7 @@ async def _start_reaudit(
     for person in await _audit_team(session, where.service.id):
         await tell(
             session, person, "follow_up", f"follow_up:{key}",
-            summary=f"Re-audit of {source.title}: {len(sample.case_refs)} cases",
+            summary=f"Re-audit of {source.title}: {counted(len(sample.case_refs), 'case')}",
             card=reaudit_card(view),
         )  # fmt: skip
     return 1

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from storage.errors import DatabaseUnavailable
+from workflow.words import counted
 
 log = logging.getLogger(__name__)
 
@@ -189,8 +190,9 @@ def _check_sqlite_file(url: URL) -> None:
     except sqlite3.Error as error:
         raise DatabaseUnavailable(describe_database_error(error, url)) from None
     if found != ["ok"]:
+        problems = counted(len(found), "problem")
         raise DatabaseUnavailable(
-            f"{_where(url)} is damaged (SQLite's quick check found {len(found)} problem(s), "
+            f"{_where(url)} is damaged (SQLite's quick check found {problems}, "
             f"the first: {str(found[0])[:120]}); restore it from a backup"
         )
 

@@ -26,6 +26,7 @@ from storage.models import AuditEvent, Case, Cycle, OutboxMessage
 from storage.repositories.cases import declared_case_attributes
 from storage.repositories.events import Actor, record_event, redact_event
 from workflow.case_attributes import Declaration
+from workflow.words import agreeing, counted
 
 PURGED = "[purged]"
 REASON = "case attributes not declared for selection were purged"
@@ -51,19 +52,25 @@ class Findings:
         if self.empty:
             return ["No undeclared case attributes are stored."]
         found = [
-            f"attribute {name}: a value not declared in {count} case(s)"
+            f"attribute {name}: a value not declared in {counted(count, 'case')}"
             for name, count in sorted(self.cases.items())
         ]
         if self.case_events:
-            found.append(f"{self.case_events} audit-trail event(s) of those cases hold them")
+            events = counted(self.case_events, "audit-trail event")
+            found.append(
+                f"{events} of those cases {agreeing(self.case_events, 'holds', 'hold')} them"
+            )
         found += [
             f"cycle {cycle_id}: selects by undeclared {', '.join(names)}"
             for cycle_id, names in sorted(self.cycles.items())
         ]
         if self.cycle_events:
-            found.append(f"{self.cycle_events} audit-trail event(s) of those cycles hold them")
+            events = counted(self.cycle_events, "audit-trail event")
+            holds = agreeing(self.cycle_events, "holds", "hold")
+            found.append(f"{events} of those cycles {holds} them")
         if self.messages:
-            found.append(f"{self.messages} message(s) to people show those criteria")
+            shows = agreeing(self.messages, "shows", "show")
+            found.append(f"{counted(self.messages, 'message')} to people {shows} those criteria")
         return found
 
     def summary(self) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from enum import StrEnum
 from workflow.errors import GradeRuleBroken
 from workflow.grades import Grade, check_grade
 from workflow.roles import Party, Role
+from workflow.words import agreeing, counted
 
 OVERALL = "overall"  # the key of the overall grade among section keys
 AGREE = "agree"
@@ -72,7 +73,8 @@ class ModerationIncomplete(ValueError):
     """Some answers are missing or wrong; `errors` maps a card input id to its message."""
 
     def __init__(self, errors: Mapping[str, str]) -> None:
-        super().__init__(f"{len(errors)} answers need attention")
+        needs = agreeing(len(errors), "needs", "need")
+        super().__init__(f"{counted(len(errors), 'answer')} {needs} attention")
         self.errors = dict(errors)
 
 

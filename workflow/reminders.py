@@ -187,7 +187,7 @@ def valid_new_date(calendar: WorkingCalendar, new_date: date, today: date) -> st
     """Why a "not yet" date cannot be the new due date, or None: it must be a future
     working day, within a year."""
     if new_date <= today:
-        return "The new date must be in the future."
+        return f"Give a date after today ({today:%A %-d %B %Y}); nothing was changed."
     if not calendar.is_working_day(new_date):
         return f"{new_date:%A %-d %B %Y} is not a working day; pick a working day."
     if new_date > today + timedelta(days=366):

@@ -17,6 +17,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from workflow.errors import SelectionError
+from workflow.words import counted
 
 Seed = int | str
 
@@ -247,7 +248,7 @@ def reaudit_sample(
     chosen = tuple(sorted(random.Random(seed).sample(refs, count)))
     percent = f"{fraction * 100:g}%"
     explanation = (
-        f"{count} of {len(refs)} audits below Good picked at random for re-audit "
+        f"{count} of {counted(len(refs), 'audit')} below Good picked at random for re-audit "
         f"(at least {percent}, at least one), seed {seed}."
     )
     return ReauditSample(chosen, seed, explanation)

@@ -349,3 +349,25 @@ async def _state(db: Database, cast: Cast) -> tuple:
 async def _all(db: Database) -> list[OutboxMessage]:
     async with db.sessions() as session:
         return await repo.list_messages(session)
+
+
+async def test_every_count_on_the_form_agrees_in_number(db: Database, bot: RunningBot):
+    """Reported: "1 answers need your attention"."""
+    cast = await cast_in(db, overall=Grade.GOOD)
+    card = await ask(db, cast, TUESDAY)
+
+    one = await moderate(
+        bot, db, cast, card,
+        **agree_all(also=disagree("management_oversight", Grade.REQUIRES_IMPROVEMENT, "")),
+    )  # fmt: skip
+    two = await moderate(
+        bot, db, cast, card,
+        **agree_all(also={
+            **disagree("management_oversight", Grade.REQUIRES_IMPROVEMENT, ""),
+            **disagree(OVERALL, Grade.REQUIRES_IMPROVEMENT, ""),
+        }),
+    )  # fmt: skip
+
+    assert "1 answer needs your attention" in texts(one)
+    assert "2 answers need your attention" in texts(two)
+    assert (await load_audit(db, cast.audit_id)).state is AuditState.SUBMITTED

@@ -82,7 +82,7 @@ async def test_not_yet_needs_a_future_working_day_and_restarts_the_ladder(db: Da
     for said, problem in (
         (f"not yet {action_id}", "Give the new date"),
         (f"not yet {action_id} 2026-11-28", "not a working day"),  # a Saturday
-        (f"not yet {action_id} 2026-11-20", "must be in the future"),
+        (f"not yet {action_id} 2026-11-20", "Give a date after today"),
         (f"not yet {action_id} 2026-13-45", "is not a date"),
     ):
         assert problem in await _say(db, cast.auditor, said), said
@@ -120,7 +120,7 @@ async def test_someone_elses_action_is_refused_and_other_chat_still_works(db: Da
 
     # The team manager owns no actions: "done 12" is not an answer from them, and changes nothing.
     assert "recorded" not in await _say(db, cast.manager, f"done {action_id}")
-    assert "isn't one of your actions" in await _say(db, cast.auditor, "done 999999")
+    assert "You have no action 999999" in await _say(db, cast.auditor, "done 999999")
     assert (await _action(db, action_id)).status is RecommendationStatus.OPEN
     helped = await _say(db, cast.auditor, "help")
     assert "my actions" in helped and "not saved" not in helped

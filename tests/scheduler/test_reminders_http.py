@@ -111,3 +111,47 @@ async def test_action_progress_over_http_from_the_card_and_the_chat(
 
 def _sent_text(sent) -> str:
     return json.dumps(sent.activity)
+
+
+async def _chat(bot: RunningBot, connector: ConnectorStandIn, person, text: str) -> str:
+    """Say `text` in chat as `person`; the text of the bot's reply."""
+    before = len(connector.sent)
+    activity = teams_activity(connector, aad_object_id=person.aad_object_id, text=text)
+    assert (await bot.post(activity)).status in (200, 201)
+    sent = await connector.wait_for(before + 1)
+    return texts(sent[before].activity["attachments"][0]["content"])
+
+
+async def test_a_chat_answer_to_an_action_says_what_is_wrong(
+    db: Database, bot: RunningBot, connector: ConnectorStandIn
+):
+    """Reported: "done 999" and "not yet 1 yesterday" were answered "I didn't recognise
+    that"; the person needs to hear which actions are theirs, and that a date must lie
+    ahead."""
+    cast, _audit_id, action_id, _card = await _reminded(db)
+    others = []
+    async with db.sessions.begin() as session:
+        action = await repo.get_recommendation(session, action_id)
+        assert action is not None
+        for n in (1, 2):
+            other = await repo.add_recommendation(
+                session, action.audit_id, RecommendationLevel.CHILD, f"Visit {n}", None,
+                cast.auditor.id, date(2026, 12, 18),
+            )  # fmt: skip
+            others.append(other.id)
+    mine = sorted([action_id, *others])
+
+    no_such = await _chat(bot, connector, cast.auditor, "done 999")
+    past = await _chat(bot, connector, cast.auditor, f"not yet {action_id} yesterday")
+    today = await _chat(bot, connector, cast.auditor, f"not yet {action_id} 2026-11-23")
+    nobody = await _chat(bot, connector, cast.manager, "done 999")
+
+    assert f"You have no action 999: yours are {mine[0]} to {mine[-1]}." in no_such
+    assert "Give a date after today (Monday 23 November 2026); nothing was changed." in past
+    assert "Give a date after today (Monday 23 November 2026)" in today
+    assert "You have no open actions, so there is no action 999 to update." in nobody
+    for reply in (no_such, past, today, nobody):
+        assert "didn't recognise" not in reply
+    async with db.sessions() as session:
+        unchanged = await repo.get_recommendation(session, action_id)
+        assert unchanged is not None and unchanged.due_on == date(2026, 11, 19)
