@@ -263,6 +263,7 @@ class OutboxSender:
                 except Exception:  # the database went away, a bug: log, back off, carry on
                     wait = self._outage.failed(self._clock.monotonic(), log)
                     self._next_poll = self._clock.monotonic() + wait
+                    self._next_sweep = max(self._next_sweep, self._next_poll)
                 else:
                     self._outage.succeeded(self._clock.monotonic(), log)
                 now = self._clock.monotonic()
