@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from microsoft_teams.cards import (
     ActionSet,
@@ -37,6 +38,7 @@ from workflow.wizard_rules import (
     WizardStep,
     grade_of,
     kloe_field,
+    row_cells,
     row_count,
     row_field,
     step_fields,
@@ -59,7 +61,7 @@ class StepInputs:
     owners: Sequence[tuple[str, str]]  # (staff id, "Name (part)") a recommendation may name
     grades: Sequence[tuple[str, str]]  # (section title, grade label) so far, for the overall step
     data: Mapping[str, object]  # what every button on the step sends (audit, version, step)
-    today: str  # YYYY-MM-DD, the earliest due date a recommendation may have
+    today: str  # YYYY-MM-DD: recommendations are due after it, things seen on or before it
 
 
 def clip(text: str | None, limit: int = SHOWN_LIMIT) -> str:
@@ -325,11 +327,21 @@ def _row(step: WizardStep, inputs: StepInputs, row: int, labels: Mapping[str, st
     items: list[CardElement] = [subheading(f"Recommendation {row + 1}")]
     items += _text(cell("action"), label("action"), inputs, _limit(step, inputs, cell("action")))
     items += _text(cell("impact"), label("impact"), inputs, _limit(step, inputs, cell("impact")))
-    items += _choice(cell("owner"), label("by_whom"), inputs.owners, inputs)
-    items += _date(cell("due"), label("by_when"), inputs, earliest=inputs.today)
+    if "owner" in row_cells(step.section):
+        items += _choice(cell("owner"), label("by_whom"), inputs.owners, inputs)
+    else:
+        items.append(paragraph(SERVICE_OWNER_NOTE, subtle=True))
+    tomorrow = (date.fromisoformat(inputs.today) + timedelta(days=1)).isoformat()
+    items += _date(cell("due"), label("by_when"), inputs, earliest=tomorrow)
     remove = execute(f"Remove recommendation {row + 1}", REMOVE_ROW, {**inputs.data, "row": row})
     items.append(ActionSet(actions=[remove]))
     return Container(items=items)
+
+
+SERVICE_OWNER_NOTE = (
+    "A service-level action belongs to the service: its Head of Service, or the Audit Team, "
+    "gives it an owner once the audit is submitted."
+)
 
 
 def grade_words(value: str | None) -> str:

@@ -1,5 +1,6 @@
 """Importing this module declares every card action, so the dispatcher knows them all."""
 
+import dialogs.action_owners  # noqa: F401 (owners for service-level actions)
 import dialogs.digest  # noqa: F401 (the weekly digest's buttons open decision cards)
 import dialogs.progress_reports  # noqa: F401 (the coordinator's weekly report on Inadequate work)
 import dialogs.reminders  # noqa: F401 (reminder snooze, action progress)

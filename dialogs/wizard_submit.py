@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cards.dates import day
 from cards.wizard import SUBMIT, closed_card, submitted_card
 from dialogs import inadequate, moderation
+from dialogs.action_owners import ask_for_owners
 from dialogs.actions import ActionContext, card_action
 from dialogs.completeness import send_for_check
 from dialogs.wizard import (
@@ -124,6 +125,7 @@ async def _submit(context: ActionContext, facts: AuditFacts, answers: Answers) -
     )
     await inadequate.on_submitted(session, audit, now=context.now, rules=context.rules)
     await send_for_check(session, facts, now=context.now, rules=context.rules)
+    await ask_for_owners(session, audit, timezone=context.rules.timezone)
     if ask_now:
         await moderation.ask_moderator(session, audit, now=context.now, rules=context.rules)
     log.info("audit %s %s with %s gap(s)", audit.id, action, len(gaps))

@@ -87,12 +87,15 @@ class Field:
 
 @dataclass(frozen=True)
 class RecommendationRow:
-    """A complete SMART recommendation: what, impact on the child, who (a staff id), when."""
+    """A complete SMART recommendation: what, impact on the child, who (a staff id), when.
+
+    A service-level recommendation has no owner from the audit (None): it belongs to the
+    service, whose Head of Service or Audit Team gives it one."""
 
     scope: RecommendationScope
     action: str
     impact: str
-    owner: int
+    owner: int | None
     due: date
 
 
@@ -119,6 +122,15 @@ def row_count(mine: Mapping[str, str]) -> int:
 
 
 ROW_CELLS = ("action", "impact", "owner", "due")
+SERVICE_ROW_CELLS = ("action", "impact", "due")
+
+
+def row_cells(section: Section | None) -> tuple[str, ...]:
+    """The cells of a recommendation row: a service-level one has no owner (the service's
+    Head of Service or Audit Team assigns one), a child-level one names who will do it."""
+    if section is not None and section.scope is RecommendationScope.SERVICE:
+        return SERVICE_ROW_CELLS
+    return ROW_CELLS
 
 
 def row_field(row: int, cell: str) -> str:
@@ -181,7 +193,7 @@ def step_fields(
                 owners if cell == "owner" else frozenset(),
             )
             for row in range(row_count(mine))
-            for cell in ROW_CELLS
+            for cell in row_cells(section)
         )
     return ()  # the practitioner's own section: read-only for the auditor
 
@@ -247,16 +259,15 @@ def recommendations(steps: Sequence[WizardStep], answers: Answers) -> list[Recom
         if step.section is None or step.section.kind is not SectionKind.RECOMMENDATIONS:
             continue
         mine = answers.get(step.id, {})
+        scope = step.section.scope or RecommendationScope.CHILD
+        wanted = row_cells(step.section)
         for row in range(row_count(mine)):
-            cells = {cell: mine.get(row_field(row, cell), "").strip() for cell in ROW_CELLS}
+            cells = {cell: mine.get(row_field(row, cell), "").strip() for cell in wanted}
             due = parse_day(cells["due"])
-            if cells["action"] and cells["impact"] and cells["owner"].isdigit() and due:
-                scope = step.section.scope or RecommendationScope.CHILD
-                rows.append(
-                    RecommendationRow(
-                        scope, cells["action"], cells["impact"], int(cells["owner"]), due
-                    )
-                )
+            owned = "owner" not in cells or cells["owner"].isdigit()
+            if cells["action"] and cells["impact"] and owned and due:
+                owner = int(cells["owner"]) if "owner" in cells else None
+                rows.append(RecommendationRow(scope, cells["action"], cells["impact"], owner, due))
     return rows
 
 
@@ -402,7 +413,9 @@ def _recommendation_errors(
     errors: dict[str, str] = {}
     complete = 0
     for row in range(row_count(mine)):
-        cells = {cell: mine.get(row_field(row, cell), "").strip() for cell in ROW_CELLS}
+        cells = {
+            cell: mine.get(row_field(row, cell), "").strip() for cell in row_cells(step.section)
+        }
         if not any(cells.values()):
             continue
         row_errors = _row_errors(cells, today, owners)
@@ -422,13 +435,13 @@ def _row_errors(cells: Mapping[str, str], today: date, owners: frozenset[str]) -
         errors["action"] = "Say what should be done."
     if not cells["impact"]:
         errors["impact"] = "Say what difference it will make for the child."
-    if cells["owner"] not in owners:
+    if "owner" in cells and cells["owner"] not in owners:
         errors["owner"] = "Choose who will do this."
     due = parse_day(cells["due"])
     if due is None:
         errors["due"] = "Give the date it should be done by."
-    elif due < today:
-        errors["due"] = "That date has passed: give a date from today onwards."
+    elif due <= today:
+        errors["due"] = "Give a date after today: a recommendation is what happens next."
     return errors
 
 

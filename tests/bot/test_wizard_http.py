@@ -18,12 +18,13 @@ from sqlalchemy import func, select
 from dialogs.cycles import CycleRequest, open_cycle
 from storage import repositories as repo
 from storage.demo import load_demo
-from storage.enums import GradeStage
+from storage.enums import GradeStage, RecommendationLevel
 from storage.models import Audit, AuditEvent, Staff
 from tests.bot.test_card_actions import AUDIT_TEAM, KLOES, person, press
 from tests.conftest import Database
 from tests.dialogs.test_wizard_cards import (
     buttons,
+    choices,
     errors_in,
     fill_step,
     inputs_of,
@@ -75,6 +76,19 @@ async def card_sent(db: Database, to: Staff, kind: str) -> dict[str, Any]:
     async with db.sessions() as session:
         messages = await repo.list_messages(session, recipient_id=to.id)
     return [m for m in messages if m.kind == kind][-1].payload["card"]
+
+
+async def card_sent_text(db: Database, to: Staff, kind: str) -> str:
+    async with db.sessions() as session:
+        messages = await repo.list_messages(session, recipient_id=to.id)
+    return str([m for m in messages if m.kind == kind][-1].payload["text"])
+
+
+async def case_ref_of(db: Database, audit: Audit) -> str:
+    async with db.sessions() as session:
+        case = await repo.get_case(session, audit.case_id)
+    assert case is not None
+    return case.case_ref
 
 
 async def allocation_card(db: Database, audit: Audit) -> dict[str, Any]:
@@ -171,7 +185,60 @@ async def test_a_requires_improvement_audit_with_the_practitioner_s_own_section(
     assert submitted.outcomes_met is False
     async with db.sessions() as session:
         recommendations = await repo.list_recommendations(session, audit.id)
-    assert {r.owner_id for r in recommendations} == {practitioner.id}
+    owners = {r.level: r.owner_id for r in recommendations}
+    assert owners == {RecommendationLevel.CHILD: practitioner.id, RecommendationLevel.SERVICE: None}
+
+
+async def test_a_service_level_action_gets_its_owner_from_the_head_of_service(
+    db: Database, teams_bot: RunningBot
+):
+    """Reported: the practitioner became the owner of every action, service-level ones too,
+    and a SMART date of today was accepted."""
+    audit = await allocated(db, "EH")
+    auditor = await staff(db, audit.auditor_id)
+    card = await click(teams_bot, auditor, await allocation_card(db, audit), "Start audit")
+    while step_of(card) != "service_recommendations":
+        typed = fill_step(card, Grade.REQUIRES_IMPROVEMENT, today=today(), outcomes_met=False)
+        card = await click(teams_bot, auditor, card, "Save and continue", **typed)
+        assert not errors_in(card), errors_in(card)
+    assert "r0_owner" not in inputs_of(card)
+    assert "belongs to the service" in texts(card)
+    row = {"r0_action": "Supervision every four weeks", "r0_impact": "Plans kept to"}
+    refused = await click(
+        teams_bot, auditor, card, "Save and continue", **row, r0_due=today().isoformat()
+    )
+    assert "Error: Give a date after today" in " ".join(errors_in(refused))
+    tomorrow = (today() + timedelta(days=1)).isoformat()
+    summary = await click(teams_bot, auditor, refused, "Save and continue", **row, r0_due=tomorrow)
+    await click(teams_bot, auditor, summary, "Submit the audit")
+
+    async with db.sessions() as session:
+        [service_action] = [
+            r
+            for r in await repo.list_recommendations(session, audit.id)
+            if r.level is RecommendationLevel.SERVICE
+        ]
+    assert service_action.owner_id is None
+    head = await person(db, "samuel.adeyemi@demo-council.gov.uk")
+    owners = await card_sent(db, head, "action_owners")
+    grace = await person(db, "grace.mensah@demo-council.gov.uk")
+    practitioner = await staff(db, audit.practitioner_id)
+    field = f"owner_{service_action.id}"
+    assert practitioner.display_name not in str(choices(owners, field))
+
+    wrong = await click(teams_bot, auditor, owners, "Save owners", **{field: str(grace.id)})
+    assert "Only the Head of Service or the Audit Team" in texts(wrong)
+    saved = await click(teams_bot, head, owners, "Save owners", **{field: str(grace.id)})
+
+    assert "Saved: each owner has been told." in texts(saved)
+    assert f"Owner: {grace.display_name}" in texts(saved)
+    async with db.sessions() as session:
+        given = await repo.get_recommendation(session, service_action.id)
+        mine = await repo.list_open_recommendations_for_owner(session, grace.id)
+    assert given is not None and given.owner_id == grace.id
+    assert [r.id for r in mine] == [service_action.id]
+    told = await card_sent_text(db, grace, "action_owners")
+    assert f"case {(await case_ref_of(db, audit))}" in told and "my actions" in told
 
 
 async def test_a_returned_audit_is_fixed_and_resubmitted(db: Database, teams_bot: RunningBot):

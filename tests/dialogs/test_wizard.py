@@ -257,17 +257,16 @@ async def test_below_good_work_needs_a_recommendation_and_rows_are_checked(world
     card = await world.click(world.auditor, card, "Save and continue", **blank)
     assert any("graded below Good" in error for error in errors_in(card))
 
-    past = (TODAY - timedelta(days=1)).isoformat()
     card = await world.click(
         world.auditor,
         card,
         "Save and continue",
-        **blank | {"r0_action": "Update the plan", "r0_due": past},
+        **blank | {"r0_action": "Update the plan", "r0_due": TODAY.isoformat()},
     )
     shown = errors_in(card)
     assert "Error: Say what difference it will make for the child." in shown
     assert "Error: Choose who will do this." in shown
-    assert "Error: That date has passed: give a date from today onwards." in shown
+    assert "Error: Give a date after today: a recommendation is what happens next." in shown
     assert inputs_of(card)["r0_action"]["value"] == "Update the plan"
 
 

@@ -272,7 +272,7 @@ def test_recommendation_rows_offer_the_owners_and_no_past_due_date():
     card = wizard_card(view("th_understanding_our_practice", "smart_recommendations", answers={}))
 
     assert choices(card, row_field(0, "owner")) == ["11", "12"]
-    assert inputs_of(card)[row_field(0, "due")]["min"] == TODAY.isoformat()
+    assert inputs_of(card)[row_field(0, "due")]["min"] == (TODAY + timedelta(days=1)).isoformat()
 
 
 def test_limits_are_what_the_card_inputs_allow():

@@ -45,6 +45,7 @@ from tests.render.gallery_progress import PROGRESS_GALLERY
 from tests.render.gallery_reminders import REMINDER_GALLERY
 from tests.render.gallery_uopp_booking import UOPP_BOOKING_GALLERY
 from tests.render.gallery_uopp_record import UOPP_RECORD_GALLERY
+from tests.render.gallery_work import WORK_GALLERY
 
 TODAY = date(2026, 11, 23)  # a Monday
 
@@ -292,3 +293,4 @@ GALLERY += UOPP_RECORD_GALLERY
 GALLERY += DIGEST_GALLERY
 GALLERY += REMINDER_GALLERY
 GALLERY += PROGRESS_GALLERY
+GALLERY += WORK_GALLERY

@@ -128,16 +128,18 @@ def test_below_good_work_needs_a_child_level_recommendation():
     assert primary_recommendations_step(wizard_steps(COL)).id == "child_recommendations"
 
 
-def test_a_recommendation_needs_every_part_and_a_due_date_from_today():
-    yesterday = (TODAY - timedelta(days=1)).isoformat()
-    row = {"r0_action": "Review the plan", "r0_impact": "", "r0_owner": "99", "r0_due": yesterday}
+@pytest.mark.parametrize("days", [-1, 0])
+def test_a_recommendation_needs_every_part_and_a_due_date_after_today(days: int):
+    due = (TODAY + timedelta(days=days)).isoformat()
+    row = {"r0_action": "Review the plan", "r0_impact": "", "r0_owner": "99", "r0_due": due}
     errors = check(COL, "child_recommendations", {"child_recommendations": row})
     assert errors == {
         "r0_impact": "Say what difference it will make for the child.",
         "r0_owner": "Choose who will do this.",
-        "r0_due": "That date has passed: give a date from today onwards.",
+        "r0_due": "Give a date after today: a recommendation is what happens next.",
     }
-    row = {"r0_action": "A", "r0_impact": "B", "r0_owner": "11", "r0_due": TODAY.isoformat()}
+    tomorrow = (TODAY + timedelta(days=1)).isoformat()
+    row = {"r0_action": "A", "r0_impact": "B", "r0_owner": "11", "r0_due": tomorrow}
     assert check(COL, "child_recommendations", {"child_recommendations": row}) == {}
 
 
