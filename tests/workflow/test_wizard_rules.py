@@ -183,7 +183,7 @@ def test_validate_audit_lists_every_step_to_put_right_in_order():
     ]
 
 
-def test_complete_rows_become_recommendations_with_their_scope():
+def test_complete_rows_become_recommendations_with_their_scope_and_service_ones_unowned():
     answers = {
         "child_recommendations": {
             "rows": "2",
@@ -196,13 +196,13 @@ def test_complete_rows_become_recommendations_with_their_scope():
         "service_recommendations": {
             "r0_action": "C",
             "r0_impact": "D",
-            "r0_owner": "12",
+            "r0_owner": "12",  # from a tampered card: the service gives it an owner
             "r0_due": "2027-02-01",
         },
     }
     assert recommendations(wizard_steps(COL), answers) == [
         RecommendationRow(RecommendationScope.CHILD, "A", "B", 11, date(2027, 1, 4)),
-        RecommendationRow(RecommendationScope.SERVICE, "C", "D", 12, date(2027, 2, 1)),
+        RecommendationRow(RecommendationScope.SERVICE, "C", "D", None, date(2027, 2, 1)),
     ]
 
 
