@@ -29,7 +29,7 @@ from cards.base import VERSION, ask, card, execute, facts, heading, paragraph, t
 from cards.escalations import escalation_actions
 from cards.wizard_steps import problems_summary
 from workflow.grades import Grade
-from workflow.moderation import AGREE, DISAGREE, field_id
+from workflow.moderation import AGREE, DISAGREE, disagree_with, field_id, parse_grade_value
 from workflow.tools import grade_definitions
 
 MODERATE = "moderation.save"
@@ -85,8 +85,27 @@ class ModerationView:
     sections: Sequence[ModeratedSection]  # the overall question last
 
 
-def _grade_choices() -> list[Choice]:
-    return [Choice(title=grade.label, value=grade.value) for grade in Grade]
+def _agree_choices(section: ModeratedSection) -> list[Choice]:
+    """Agree or disagree; for a graded section each disagreement names its grade, so the
+    grade always follows the choice and nothing picked can be left unread."""
+    if not section.graded:
+        return [Choice(title="Agree", value=AGREE), Choice(title="Disagree", value=DISAGREE)]
+    initial = section.initial_grade
+    agree = f"Agree: {grade_label(initial)}" if initial else "Agree"
+    return [Choice(title=agree, value=AGREE)] + [
+        Choice(title=f"Disagree: {grade.label}", value=disagree_with(grade))
+        for grade in Grade
+        if grade is not initial
+    ]
+
+
+def _chosen(section: ModeratedSection, values: Mapping[str, str]) -> str:
+    """The choice to show again: what was sent, in the choice's own form."""
+    chosen = values.get(field_id("agree", section.key)) or ""
+    grade = values.get(field_id("grade", section.key)) or ""
+    if section.graded and chosen == DISAGREE and parse_grade_value(grade) is not None:
+        return disagree_with(Grade(grade))
+    return chosen
 
 
 def _error(message: str) -> TextBlock:
@@ -111,25 +130,13 @@ def _question(
             style="expanded",
             is_required=True,
             error_message="Choose agree or disagree.",
-            value=values.get(field_id("agree", key)) or None,
-            choices=[Choice(title="Agree", value=AGREE), Choice(title="Disagree", value=DISAGREE)],
+            value=_chosen(section, values) or None,
+            choices=_agree_choices(section),
         )
     )
-    if field_id("agree", key) in errors:
-        items.append(_error(errors[field_id("agree", key)]))
-    if section.graded:
-        items.append(
-            ChoiceSetInput(
-                id=field_id("grade", key),
-                label="Your grade, if you disagree",
-                style="compact",
-                placeholder="Choose a grade",
-                value=values.get(field_id("grade", key)) or None,
-                choices=_grade_choices(),
-            )
-        )
-        if field_id("grade", key) in errors:
-            items.append(_error(errors[field_id("grade", key)]))
+    for kind in ("agree", "grade"):
+        if field_id(kind, key) in errors:
+            items.append(_error(errors[field_id(kind, key)]))
     items.append(
         TextInput(
             id=field_id("why", key),

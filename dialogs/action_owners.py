@@ -186,4 +186,3 @@ async def _give(
             f"{action.id}."
         ),
     )
-

@@ -59,6 +59,7 @@ from workflow.moderation import (
     Judgement,
     ModerationIncomplete,
     Question,
+    answer_of,
     field_id,
     judge,
     moderated_grade,
@@ -262,10 +263,10 @@ async def ask_moderator(
 def answers_from(context: ActionContext, sections: Sequence[ModeratedSection]) -> dict[str, Answer]:
     """What the card sent for each question, length-checked; unknown fields are ignored."""
     return {
-        section.key: Answer(
-            agree=context.text(field_id("agree", section.key), limit=16),
-            grade=context.text(field_id("grade", section.key), limit=32),
-            rationale=context.text(field_id("why", section.key), limit=RATIONALE_LIMIT),
+        section.key: answer_of(
+            context.text(field_id("agree", section.key), limit=48),
+            context.text(field_id("grade", section.key), limit=32),
+            context.text(field_id("why", section.key), limit=RATIONALE_LIMIT),
         )
         for section in sections
     }
@@ -521,6 +522,17 @@ DISPUTE_HINT = (
 )
 
 
+def _content_row(title: str, moderated: Any, columns: int) -> ResultRow | None:
+    """A section moderated for its content, not a grade (the KLOEs, say): shown when the
+    moderator disagreed or commented, with what they said."""
+    if moderated is None or (moderated.agreed is not False and not moderated.rationale):
+        return None
+    verdict = "Disagrees" if moderated.agreed is False else "Agrees"
+    label = "rationale" if moderated.agreed is False else "comment"
+    grades = ["Not graded", verdict, *([verdict] * (columns - 2))]
+    return ResultRow(title=title, grades=grades, note=f"Moderator's {label}: {moderated.rationale}")
+
+
 def _with_status(view: ResultView, status: str | None) -> ResultView:
     return replace(view, status=status)
 
@@ -536,11 +548,17 @@ async def result_view(session: AsyncSession, audit: Audit, *, timezone: str) -> 
     decided = audit.state is AuditState.DECIDED or bool(stages[GradeStage.DECIDED])
     columns = ["Auditor", "Moderator", *(["Decision"] if decided else [])]
     rows = []
-    keys = [s for s, _, graded in moderation_questions(tool) if graded]
-    for section_id in [*keys, tool.overall_section.id]:
+    questions = moderation_questions(tool)
+    graded = {s for s, _, is_graded in questions if is_graded}
+    for section_id in [*(s for s, _, _ in questions), tool.overall_section.id]:
         overall = section_id == tool.overall_section.id
         initial = stages[GradeStage.INITIAL].get(section_id)
         moderated = stages[GradeStage.MODERATED].get(section_id)
+        if not overall and section_id not in graded:
+            row = _content_row(tool.section(section_id).title, moderated, len(columns))
+            if row is not None:
+                rows.append(row)
+            continue
         grades = [
             grade_label(audit.initial_grade if overall else (initial.grade if initial else None)),
             grade_label(

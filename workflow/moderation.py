@@ -26,6 +26,9 @@ from workflow.words import agreeing, counted
 OVERALL = "overall"  # the key of the overall grade among section keys
 AGREE = "agree"
 DISAGREE = "disagree"
+# For a graded question the card offers "agree" or "disagree:<grade>", so the grade
+# follows the choice and nothing picked can be dropped (disagree_with, answer_of).
+DISAGREE_WITH = "disagree:"
 
 # Who is told at once when an auditor submits work graded Inadequate, beside
 # the practitioner and team manager of the audit (DOMAIN.md, the fast path).
@@ -59,6 +62,19 @@ class Answer:
     agree: str = ""
     grade: str = ""
     rationale: str = ""
+
+
+def disagree_with(grade: Grade) -> str:
+    """The card's choice value for disagreeing with a section's grade in favour of `grade`."""
+    return f"{DISAGREE_WITH}{grade.value}"
+
+
+def answer_of(agree: str, grade: str, rationale: str) -> Answer:
+    """What a card sent for one question: "disagree:<grade>" carries its grade; a separate
+    grade field (cards sent before the choice carried it) is kept as it came."""
+    if agree.startswith(DISAGREE_WITH):
+        return Answer(DISAGREE, agree.removeprefix(DISAGREE_WITH), rationale)
+    return Answer(agree, grade, rationale)
 
 
 @dataclass(frozen=True)
@@ -126,6 +142,14 @@ def _judge_one(question: Question, answer: Answer, errors: dict[str, str]) -> Ju
         errors[field_id("agree", key)] = "Choose agree or disagree."
         return None
     if answer.agree == AGREE:
+        picked = parse_grade_value(answer.grade) if question.graded else None
+        if picked is not None and picked is not question.initial:
+            initial = question.initial.label if question.initial else "the auditor's grade"
+            errors[field_id("agree", key)] = (
+                f"You agreed, so the grade stays {initial}, but you also chose {picked.label}: "
+                f"to give {picked.label}, choose to disagree and say why."
+            )
+            return None
         return Judgement(key, True, question.initial, answer.rationale or None)
     grade: Grade | None = None
     if question.graded:

@@ -141,7 +141,7 @@ def test_the_operator_finds_and_purges_attributes_no_longer_declared(
 
     assert main(["cases", "undeclared"]) == 0
     found = capsys.readouterr().out
-    assert "attribute family: a value not declared in 2 case(s)" in found
+    assert "attribute family: a value not declared in 2 cases" in found
     assert "auditbot cases purge-undeclared --yes" in found and "Smith" not in found
 
     assert main(["cases", "purge-undeclared"]) == 0

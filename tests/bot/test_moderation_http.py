@@ -34,6 +34,7 @@ from tests.dialogs.test_moderation_setup import (
     texts,
     verbs,
 )
+from tests.dialogs.test_wizard_cards import choices, inputs_of
 from tests.harness import RunningBot, bot_settings, start_bot
 from tests.standins.connector import ConnectorStandIn
 from tests.standins.identity import IdentityStandIn
@@ -371,3 +372,41 @@ async def test_every_count_on_the_form_agrees_in_number(db: Database, bot: Runni
     assert "1 answer needs your attention" in texts(one)
     assert "2 answers need your attention" in texts(two)
     assert (await load_audit(db, cast.audit_id)).state is AuditState.SUBMITTED
+
+
+async def test_the_grade_follows_the_choice_and_every_rationale_reaches_the_result(
+    db: Database, bot: RunningBot
+):
+    """Reported: a disagreement about the key lines of enquiry (not graded) never reached
+    the result card, and a grade picked while answering Agree was dropped without a word."""
+    cast = await cast_in(db, overall=Grade.GOOD)
+    card = await ask(db, cast, TUESDAY)
+    inputs = inputs_of(card)
+    assert field_id("grade", "management_oversight") not in inputs
+    assert "disagree:requires_improvement" in choices(
+        card, field_id("agree", "management_oversight")
+    )
+
+    old_card = agree_all(also={field_id("grade", "identity"): Grade.INADEQUATE.value})
+    refused = await moderate(bot, db, cast, card, **old_card)
+    assert "You agreed, so the grade stays Good, but you also chose Inadequate" in texts(refused)
+    assert (await load_audit(db, cast.audit_id)).state is AuditState.SUBMITTED
+
+    shown = await moderate(
+        bot, db, cast, card,
+        **agree_all(also={
+            field_id("agree", "management_oversight"): "disagree:requires_improvement",
+            field_id("why", "management_oversight"): "No supervision since June",
+            field_id("agree", OVERALL): "disagree:requires_improvement",
+            field_id("why", OVERALL): "Oversight lets the plan drift",
+            field_id("agree", "feedback"): "disagree",
+            field_id("why", "feedback"): "The family's own view is missing",
+        }),
+    )  # fmt: skip
+
+    audit = await load_audit(db, cast.audit_id)
+    assert audit.moderated_grade is Grade.REQUIRES_IMPROVEMENT
+    [result] = await messages_to(db, cast.practitioner, "moderation")
+    for said in ("No supervision since June", "The family's own view is missing"):
+        assert said in texts(result.payload["card"]) and said in texts(shown)
+    assert "Moderator's rationale: The family's own view is missing" in texts(shown)

@@ -191,8 +191,8 @@ async def test_should_show_each_problem_next_to_its_field_and_keep_what_was_type
     body = shown["body"]
     ids = [element.get("id") for element in _flatten(body)]
     texts_in_order = [element.get("text", "") for element in _flatten(body)]
-    grade_at = ids.index(field_id("grade", "identity"))
-    assert "choose the grade you would give" in texts_in_order[grade_at + 1]
+    choice_at = ids.index(field_id("agree", "identity"))  # the grade is chosen with it
+    assert "choose the grade you would give" in texts_in_order[choice_at + 1]
     assert _value(body, field_id("why", "identity")) == "Typed reason kept"
     assert "That is the auditor's grade" in texts(shown)
     assert "every disagreement needs one" in texts(shown)
