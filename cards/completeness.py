@@ -29,6 +29,7 @@ from workflow.words import counted
 ACCEPT = "completeness.accept"
 RETURN = "completeness.return"
 INVALIDATE = "completeness.invalidate"
+RECORD_INCOMPLETE = "completeness.incomplete"  # once moderated on the Inadequate fast path
 
 REASONS_LIMIT = 2000
 
@@ -50,6 +51,11 @@ class CompletenessView:
     outcome: str | None = None  # once decided, who decided what
     error: str | None = None
     values: Mapping[str, str] = field(default_factory=dict)  # what was typed, on an error
+    # Graded Inadequate, the audit was moderated before this check was decided: the check
+    # is still recorded, but the audit can no longer go back to the auditor.
+    moderated_first: bool = False
+    # Graded Inadequate, the moderator was asked at submission: accepting asks nobody.
+    moderator_asked: bool = False
 
 
 def completeness_card(view: CompletenessView) -> dict:
@@ -90,9 +96,41 @@ def completeness_card(view: CompletenessView) -> dict:
         )
     if view.error:
         body.append(error_block(view.error))
-    return card(
-        body, fallback=title, actions=[*_decisions(view), *escalation_actions(view.audit_id)]
+    decisions = _after_moderation(view, body) if view.moderated_first else _decisions(view)
+    return card(body, fallback=title, actions=[*decisions, *escalation_actions(view.audit_id)])
+
+
+def _data(view: CompletenessView) -> dict[str, int]:
+    """What every button carries: the check it decides is this round's."""
+    return {"audit_id": view.audit_id, "version": view.version, "round": view.round}
+
+
+def _after_moderation(view: CompletenessView, body: list[CardElement]) -> list:
+    """The fast path moderated the audit first: record the check, which can no longer send
+    the audit back (its moderation and UoPP meeting go on)."""
+    body.append(
+        paragraph(
+            "Graded Inadequate, this audit was moderated before the completeness check: record "
+            "the check all the same. If something is missing, say what: the auditor and their "
+            "Head of Service are told, and it is kept with the audit."
+        )
     )
+    gaps = TextInput(
+        id="reasons",
+        label="What is missing from the audit? (no names or case details)",
+        is_multiline=True,
+        max_length=REASONS_LIMIT,
+        value=view.values.get("reasons") or None,
+    )
+    incomplete = AdaptiveCard(
+        version=VERSION,
+        body=[gaps],
+        actions=[execute("Record as incomplete", RECORD_INCOMPLETE, _data(view))],
+    )
+    return [
+        execute("Record as complete", ACCEPT, _data(view), positive=True),
+        ShowCardAction(title="Record as incomplete", card=incomplete),
+    ]
 
 
 def _resubmission(round_: int) -> str:
@@ -100,7 +138,7 @@ def _resubmission(round_: int) -> str:
 
 
 def _decisions(view: CompletenessView) -> list:
-    data = {"audit_id": view.audit_id, "version": view.version}
+    data = _data(view)
     reasons = TextInput(
         id="reasons",
         label="What must the auditor put right? (no names or case details)",
@@ -119,8 +157,9 @@ def _decisions(view: CompletenessView) -> list:
         body=[reasons, due],
         actions=[execute("Return to the auditor", RETURN, data)],
     )
+    accept = "Accept as complete" if view.moderator_asked else "Accept: send for moderation"
     actions = [
-        execute("Accept: send for moderation", ACCEPT, data, positive=True),
+        execute(accept, ACCEPT, data, positive=True),
         ShowCardAction(title="Return to the auditor", card=back),
     ]
     if not view.contacted:

@@ -9,7 +9,11 @@ automatic check found. One of them decides, once:
   resubmitting comes back here;
 - Invalidate, only when no conversation with the practitioner is recorded:
   the audit ends, and the auditor and practitioner are told.
-A card from an earlier submission, or pressed twice, shows how things stand.
+Graded Inadequate, the moderator is asked at submission and may moderate
+before the check is decided; the check is then still recorded (complete, or
+incomplete with what is missing, the auditor and their Head of Service told),
+though the audit no longer goes back. A card from an earlier submission, or
+pressed twice, shows how things stand.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from cards.completeness import (
     ACCEPT,
     INVALIDATE,
     REASONS_LIMIT,
+    RECORD_INCOMPLETE,
     RETURN,
     CompletenessView,
     completeness_card,
@@ -53,7 +58,7 @@ from workflow.completeness import first_gap_step
 from workflow.deadlines import completion_fix_due
 from workflow.roles import Party, Role
 from workflow.rules import ProgrammeRules
-from workflow.states import Action, AuditState, transition
+from workflow.states import MODERATED_ONWARDS, Action, AuditState, transition
 from workflow.wizard_rules import parse_day, practitioner_contacted
 
 log = logging.getLogger(__name__)
@@ -113,7 +118,15 @@ async def check_view(
         default_due=fix_by.isoformat(),
         earliest_due=local_today(now, rules).isoformat(),
         outcome=outcome if outcome is not None else await _outcome(session, audit),
+        moderated_first=moderated_first(audit),
+        moderator_asked=bool(completeness_of(audit).get("moderator_asked")),
     )
+
+
+def moderated_first(audit: Audit) -> bool:
+    """The fast path moderated the audit while its completeness check still waited."""
+    check = completeness_of(audit)
+    return check.get("state") == "waiting" and audit.state in MODERATED_ONWARDS
 
 
 async def _outcome(session: AsyncSession, audit: Audit) -> str | None:
@@ -127,10 +140,19 @@ async def _outcome(session: AsyncSession, audit: Audit) -> str | None:
         return (
             f"Returned to the auditor{who}, to fix by {check.get('returned', {}).get('due_words')}."
         )
-    if audit.state is AuditState.SUBMITTED and check.get("state") == "waiting":
+    if check.get("state") == "waiting" and (
+        audit.state is AuditState.SUBMITTED or moderated_first(audit)
+    ):
         return None
     if check.get("state") == "accepted":
+        if check.get("after_moderation"):
+            return f"Recorded as complete{who}."
         return f"Accepted{who}. The moderator has been asked to moderate."
+    if check.get("state") == "incomplete":
+        return (
+            f"Recorded as incomplete{who}: {check.get('reasons')}. The auditor and their Head "
+            "of Service were told."
+        )
     return f"This audit is {audit.state.label}."
 
 
@@ -147,14 +169,21 @@ async def _refuse_unless_audit_team(context: ActionContext, audit: Audit) -> str
 
 
 async def _waiting(context: ActionContext, audit: Audit) -> AuditFacts | None:
-    """The audit's facts when this card may still decide; None when it is stale or decided."""
-    facts = await audit_facts(context.session, audit)
-    waiting = completeness_of(audit).get("state") == "waiting"
-    if audit.state is not AuditState.SUBMITTED or not waiting:
+    """The audit's facts when this card may still decide; None when it is stale or decided.
+
+    A card decides the check of the round it was sent for. (Cards sent before they
+    carried their round are held to the audit's version instead.)"""
+    check = completeness_of(audit)
+    if check.get("state") != "waiting":
         return None
-    if context.number("version") != audit.version:
+    if audit.state is not AuditState.SUBMITTED and not moderated_first(audit):
         return None
-    return facts
+    if "round" in context.data:
+        if context.number("round") != int(check.get("round") or 1):
+            return None
+    elif context.number("version") != audit.version:
+        return None
+    return await audit_facts(context.session, audit)
 
 
 async def _current(context: ActionContext, audit: Audit, **extra: Any) -> dict[str, Any]:
@@ -174,6 +203,7 @@ async def _decide(context: ActionContext, facts: AuditFacts, decision: str, **fi
         **fields,
     }
     audit.draft = draft
+    audit.check_due_at = None  # decided: no longer chased
 
 
 @card_action(ACCEPT, load=_load, refuse=_refuse_unless_audit_team)
@@ -188,7 +218,8 @@ async def accept(context: ActionContext, audit: Audit) -> dict[str, Any]:
             f"The audit of case {facts.case_ref} has no moderator. Allocate one, then accept "
             "it. Nothing was changed.",
         )
-    await _decide(context, facts, "accepted")
+    after = moderated_first(audit)
+    await _decide(context, facts, "accepted", **({"after_moderation": True} if after else {}))
     await context.session.flush()
     await repo.record_event(
         context.session,
@@ -209,7 +240,7 @@ async def accept(context: ActionContext, audit: Audit) -> dict[str, Any]:
 async def return_for_completion(context: ActionContext, audit: Audit) -> dict[str, Any]:
     """Back to the auditor with reasons and a deadline; the wizard reopens at the first gap."""
     facts = await _waiting(context, audit)
-    if facts is None:
+    if facts is None or audit.state is not AuditState.SUBMITTED:
         return await _current(context, audit)
     session = context.session
     reasons = context.text("reasons", limit=REASONS_LIMIT)
@@ -299,11 +330,63 @@ async def auditors_heads_of_service(session: AsyncSession, facts: AuditFacts) ->
     return await repo.list_staff_with_role(session, Role.HEAD_OF_SERVICE, facts.cycle.service_id)
 
 
+@card_action(RECORD_INCOMPLETE, load=_load, refuse=_refuse_unless_audit_team)
+async def record_incomplete(context: ActionContext, audit: Audit) -> dict[str, Any]:
+    """An audit moderated first, found incomplete: recorded, and the auditor (their Head of
+    Service copied) told what is missing; the moderation and UoPP meeting go on."""
+    facts = await _waiting(context, audit)
+    if facts is None or not moderated_first(audit):
+        return await _current(context, audit)
+    reasons = context.text("reasons", limit=REASONS_LIMIT)
+    if not reasons:
+        return await _current(
+            context, audit, error="Say what is missing from the audit.", values={}
+        )
+    await _decide(context, facts, "incomplete", reasons=reasons)
+    await context.session.flush()
+    await repo.record_event(
+        context.session,
+        context.staff,
+        "audit",
+        audit.id,
+        "completeness_incomplete",
+        None,
+        {"round": completeness_of(audit).get("round"), "reasons": reasons},
+        at=context.now,
+    )
+    await _tell_incomplete(context.session, facts, context.staff, reasons)
+    return await _current(context, audit)
+
+
+async def _tell_incomplete(
+    session: AsyncSession, facts: AuditFacts, by: Staff, reasons: str
+) -> None:
+    audit = facts.audit
+    key = f"completeness:audit:{audit.id}:incomplete:{completeness_of(audit).get('round')}"
+    auditor = facts.name(audit.auditor_id)
+    text = (
+        f"{by.display_name} (Audit Team) recorded your audit of case {facts.case_ref} as "
+        f"incomplete. It was graded Inadequate and moderated first, so its moderation and "
+        f"UoPP meeting go on; what is missing is kept with the audit: {reasons}"
+    )
+    summary = f"Your audit of case {facts.case_ref} was recorded as incomplete"
+    await tell(session, audit.auditor_id, "completeness", key, summary=summary, text=text)
+    for head in await auditors_heads_of_service(session, facts):
+        await tell(
+            session,
+            head.id,
+            "completeness",
+            key,
+            summary=f"Copy: the audit of case {facts.case_ref} was recorded as incomplete",
+            text=f"Copy for you as {auditor}'s Head of Service: {text}",
+        )
+
+
 @card_action(INVALIDATE, load=_load, refuse=_refuse_unless_audit_team)
 async def invalidate(context: ActionContext, audit: Audit) -> dict[str, Any]:
     """End an audit done without contacting the practitioner."""
     facts = await _waiting(context, audit)
-    if facts is None:
+    if facts is None or audit.state is not AuditState.SUBMITTED:
         return await _current(context, audit)
     session = context.session
     if practitioner_contacted(wizard_state(audit, facts.steps).answers):

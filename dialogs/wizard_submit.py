@@ -37,12 +37,15 @@ from dialogs.wizard_facts import (
     is_editable,
     local_today,
     recommendation_owners,
+    service_rules,
     wizard_state,
 )
 from storage import repositories as repo
 from storage.enums import GradeStage, RecommendationLevel, RecommendationSource
 from storage.models import Audit
+from workflow.calendar import WorkingCalendar
 from workflow.completeness import check_completeness
+from workflow.deadlines import completeness_check_due
 from workflow.grades import Grade
 from workflow.roles import Party
 from workflow.states import Action, AuditState, transition
@@ -98,6 +101,9 @@ async def _submit(context: ActionContext, facts: AuditFacts, answers: Answers) -
     audit.initial_grade = overall
     audit.outcomes_met = outcomes_met(facts.steps, answers)
     audit.submitted_at = context.now
+    rules = await service_rules(session, facts.cycle, context.rules)
+    calendar = WorkingCalendar.from_rules(rules)
+    audit.check_due_at = completeness_check_due(rules, calendar, context.now).due_at
     gaps = check_completeness(facts.steps, answers, kloe_count=len(facts.kloes))
     draft = dict(audit.draft or {})
     previous = draft.get("completeness") or {}

@@ -98,6 +98,13 @@ def completion_fix_due(
     return _working_days_after(calendar, returned_at, rules.completion_fix_working_days)
 
 
+def completeness_check_due(
+    rules: ProgrammeRules, calendar: WorkingCalendar, submitted_at: datetime
+) -> Deadline:
+    """When the Audit Team must have checked a submitted audit is complete."""
+    return _working_days_after(calendar, submitted_at, rules.completeness_check_working_days)
+
+
 def moderation_due(
     rules: ProgrammeRules,
     calendar: WorkingCalendar,

@@ -35,6 +35,7 @@ class Chase(StrEnum):
     UOPP_BOOKING = "uopp_booking"  # the organiser has not booked the UoPP meeting
     UOPP_RECORD = "uopp_record"  # the chair has not recorded that it was held
     ACTION = "action"  # a SMART action's owner has not reported it done
+    COMPLETENESS = "completeness"  # the Audit Team has not checked a submitted audit
 
     @property
     def label(self) -> str:
@@ -48,6 +49,7 @@ CHASE_LABELS: dict[Chase, str] = {
     Chase.UOPP_BOOKING: "book the UoPP meeting",
     Chase.UOPP_RECORD: "record whether the UoPP meeting took place",
     Chase.ACTION: "report progress on an action",
+    Chase.COMPLETENESS: "check the audit is complete (for the Audit Team)",
 }
 
 

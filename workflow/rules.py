@@ -37,6 +37,9 @@ class ProgrammeRules:
     moderation_working_days: int = 5
     # Working days the auditor has to fix an audit returned as incomplete.
     completion_fix_working_days: int = 5
+    # Working days the Audit Team has, after submission, to check an audit is complete.
+    # DOMAIN.md names no figure; two keeps moderation (due at the month's end) on time.
+    completeness_check_working_days: int = 2
     # Inadequate fast path.
     inadequate_moderation_working_days: int = 1
     urgent_issues_working_days: int = 2
@@ -117,6 +120,7 @@ _INT_FIELDS = frozenset(
     {
         "audit_due_working_days",
         "completion_fix_working_days",
+        "completeness_check_working_days",
         "moderation_working_days",
         "inadequate_moderation_working_days",
         "urgent_issues_working_days",

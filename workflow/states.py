@@ -53,6 +53,20 @@ STATE_LABELS: dict[AuditState, str] = {
 }
 
 
+# Past moderation and not ended: what an audit moderated first (the Inadequate fast path) can
+# be in while its completeness check is still to be recorded.
+MODERATED_ONWARDS = frozenset(
+    {
+        AuditState.MODERATED,
+        AuditState.DISPUTED,
+        AuditState.DECIDED,
+        AuditState.UOPP_BOOKED,
+        AuditState.UOPP_HELD,
+        AuditState.FOLLOW_UP,
+    }
+)
+
+
 class Action(StrEnum):
     """Everything that moves an audit on. Members are strings, so callers may
     pass either `Action.SUBMIT` or "submit"."""

@@ -37,6 +37,8 @@ class Audit(Stamped, Base):
         Index("ix_audits_state_due_at", "state", "due_at"),
         Index("ix_audits_state_moderation_due_at", "state", "moderation_due_at"),
         Index("ix_audits_urgent_issues_due_at", "urgent_issues_due_at"),
+        # Covers the due-work query's read of late completeness checks (migration 0010).
+        Index("ix_audits_check_due_at", "check_due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,6 +57,8 @@ class Audit(Stamped, Base):
     moderation_due_at: Mapped[datetime | None]
     urgent_issues_due_at: Mapped[datetime | None]
     uopp_due_at: Mapped[datetime | None]
+    # When the Audit Team's completeness check is due; None once it is recorded.
+    check_due_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime | None]
     moderated_at: Mapped[datetime | None]
     predecessor_id: Mapped[int | None] = mapped_column(ForeignKey("audits.id"), index=True)

@@ -43,10 +43,13 @@ from storage.models import (
     Recommendation,
     Reminder,
     ReminderDay,
+    RoleAssignment,
     SchedulerRun,
+    Staff,
 )
 from storage.repositories._sql import upsert_insert
 from workflow.grades import Grade
+from workflow.roles import Role
 from workflow.states import AuditState
 
 S = AuditState
@@ -65,6 +68,7 @@ KINDS = (
     "uopp_booking",
     "uopp_record",
     "action",
+    "completeness",
 )  # the audit event dialogs/moderation.py records
 
 # A meeting not booked yet: waiting for the booker, being booked, or for the organiser to
@@ -203,7 +207,41 @@ def overdue_queries(now: datetime, today: date, *, held: bool = False) -> list[A
             _not_held("action", Recommendation.id, hold),
         )
     )
+    checker = _audit_team_lead()
+    branches.append(
+        select(
+            literal_column("'completeness'"),
+            Audit.id,
+            Audit.id,
+            checker,
+            Audit.check_due_at,
+            null(),
+        ).where(
+            Audit.check_due_at < now,
+            Audit.state.in_(LIVE),
+            checker.is_not(None),
+            _not_held("completeness", Audit.id, hold),
+        )
+    )
     return branches
+
+
+def _audit_team_lead() -> Any:
+    """Who is chased for an audit's completeness check: its service's Audit Manager, else
+    a member of its Audit Team (the lowest id, so always the same one), while active."""
+
+    def first(role: Role) -> Any:
+        return (
+            select(func.min(RoleAssignment.staff_id))
+            .join(Cycle, Cycle.service_id == RoleAssignment.service_id)
+            .join(Staff, Staff.id == RoleAssignment.staff_id)
+            .where(
+                Cycle.id == Audit.cycle_id, RoleAssignment.role == role, Staff.active.is_(True)
+            )
+            .scalar_subquery()
+        )
+
+    return func.coalesce(first(Role.AUDIT_MANAGER), first(Role.AUDIT_TEAM))
 
 
 OPEN_ACTION_STATES = (

@@ -353,3 +353,74 @@ async def test_wrong_person_stale_card_and_repeats_change_nothing(
 async def count_events(db: Database) -> int:
     async with db.sessions() as session:
         return await session.scalar(select(func.count()).select_from(AuditEvent))
+
+
+async def submitted_inadequate(db: Database, bot: RunningBot) -> tuple[Audit, Staff]:
+    """An Early Help audit taken through the wizard to Inadequate and submitted, over HTTP;
+    with its moderator, asked at once (the fast path)."""
+    audit = await allocated(db, "EH")
+    auditor = await staff(db, audit.auditor_id)
+    card = await click(bot, auditor, await allocation_card(db, audit), "Start audit")
+    summary, _ = await answer_every_step(bot, auditor, card, Grade.INADEQUATE)
+    await click(bot, auditor, summary, "Submit the audit")
+    return await audit_now(db, audit.id), await staff(db, audit.moderator_id)
+
+
+async def moderate_agreeing(bot: RunningBot, moderator: Staff, card: dict[str, Any]) -> None:
+    agree = {i: "agree" for i in inputs_of(card) if i.startswith("agree__")}
+    shown = await click(bot, moderator, card, "Save moderation", **agree)
+    assert "agreed with the auditor's overall grade" in texts(shown), texts(shown)
+
+
+async def test_the_completeness_check_is_still_recorded_after_fast_path_moderation(
+    db: Database, teams_bot: RunningBot
+):
+    """Reported: an Inadequate audit moderated before the Audit Team's check answered Accept
+    with "This audit is waiting for its UoPP meeting" and recorded nothing."""
+    audit, moderator = await submitted_inadequate(db, teams_bot)
+    await moderate_agreeing(teams_bot, moderator, await card_sent(db, moderator, "moderation"))
+    assert (await audit_now(db, audit.id)).state is AuditState.MODERATED
+    audit_team = await person(db, AUDIT_TEAM)
+    check = await card_sent(db, audit_team, "completeness")
+
+    recorded = await click(teams_bot, audit_team, check, "Accept as complete")
+
+    assert "Recorded as complete by Alex Wilber." in texts(recorded)
+    after = await audit_now(db, audit.id)
+    assert after.check_due_at is None and after.state is AuditState.MODERATED
+    async with db.sessions() as session:
+        events = [e.action for e in await repo.list_events(session, "audit", audit.id)]
+        moderation_cards = [
+            m for m in await repo.list_messages(session, recipient_id=moderator.id)
+            if m.kind == "moderation"
+        ]  # fmt: skip
+    assert "completeness_accepted" in events
+    assert len(moderation_cards) == 1  # asked once, at submission
+    again = await click(teams_bot, audit_team, check, "Accept as complete")
+    assert "Recorded as complete by Alex Wilber." in texts(again)
+
+
+async def test_an_audit_moderated_first_can_be_recorded_incomplete(
+    db: Database, teams_bot: RunningBot
+):
+    audit, moderator = await submitted_inadequate(db, teams_bot)
+    await moderate_agreeing(teams_bot, moderator, await card_sent(db, moderator, "moderation"))
+    audit_team = await person(db, AUDIT_TEAM)
+    check = await card_sent(db, audit_team, "completeness")  # drawn at submission
+    fix_by = (today() + timedelta(days=7)).isoformat()
+
+    now = await click(
+        teams_bot, audit_team, check, "Return to the auditor", reasons="x", due=fix_by
+    )
+    assert "was moderated before the completeness check" in texts(now)
+    assert "Return to the auditor" not in buttons(now)
+    shown = await click(
+        teams_bot, audit_team, now, "Record as incomplete", reasons="Family feedback missing"
+    )
+
+    assert "Recorded as incomplete by Alex Wilber: Family feedback missing." in texts(shown)
+    auditor = await staff(db, audit.auditor_id)
+    told = await card_sent_text(db, auditor, "completeness")
+    assert "Family feedback missing" in told and "moderation and UoPP meeting go on" in told
+    after = await audit_now(db, audit.id)
+    assert after.state is AuditState.MODERATED and after.check_due_at is None

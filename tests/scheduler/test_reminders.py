@@ -392,3 +392,31 @@ async def test_an_organiser_who_has_not_chosen_from_the_options_is_chased(db: Da
 
     [to_organiser] = await messages(db, cast.head, "reminder")
     assert "book the UoPP meeting" in texts(to_organiser.payload["card"])
+
+
+async def test_a_late_completeness_check_is_chased_with_the_audit_manager(db: Database):
+    """The Audit Team's check is chased like any other late work: its service's Audit
+    Manager (else the first of its Audit Team) is reminded, up the same ladder."""
+    cast = await cast_in(db)
+    async with db.sessions.begin() as session:
+        service = await session.get(Service, cast.service_id)
+        member = await create_staff(session, roles=[(Role.AUDIT_TEAM, service)])
+        manager = await create_staff(session, roles=[(Role.AUDIT_MANAGER, service)])
+    checked_by = end_of(date(2026, 11, 20))
+    audit_id = await late_audit(
+        db, cast, end_of(date(2026, 11, 18)), state=AuditState.SUBMITTED,
+        check_due_at=checked_by, moderation_due_at=end_of(date(2026, 11, 30)),
+    )  # fmt: skip
+
+    assert await tick_at(db, london(2026, 11, 20, 16, 0)) == 0  # not late yet
+    assert await tick_at(db, london(2026, 11, 23, 9, 0)) == 1
+
+    [message] = await messages(db, manager, "reminder")
+    assert "check the audit is complete" in texts(message.payload["card"])
+    assert await messages(db, member, "reminder") == []
+    async with db.sessions.begin() as session:
+        audit = await repo.get_audit(session, audit_id)
+        assert audit is not None
+        audit.check_due_at = None  # the check recorded
+    await chaser(db, FixedClock(london(2026, 11, 24, 7, 0))).settle()
+    assert await tick_at(db, london(2026, 11, 24, 9, 0)) == 0
