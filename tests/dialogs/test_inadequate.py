@@ -145,7 +145,7 @@ async def test_an_inadequate_submission_asks_the_moderator_at_once_with_one_work
     assert audit.moderation_due_at == datetime(2026, 12, 9, 17, 0, tzinfo=UTC)  # Wed 17:00
     assert "moderate within 1 working day" in texts(card)
     assert "Wed 9 Dec 2026" in texts(card)
-    assert "Accept: send for moderation" in buttons(check)  # the check still happens
+    assert "Accept as complete" in buttons(check)  # the check still happens
     requested = await world.count(AuditEvent, AuditEvent.action == "moderation_requested")
     assert requested == 1
 
@@ -159,8 +159,8 @@ async def test_the_moderator_need_not_wait_for_the_completeness_check(db):
 
     assert "agreed with the auditor's overall grade: Inadequate" in texts(result)
     assert (await world.audit()).state is AuditState.MODERATED
-    late = await audit_team_press(world, check, "Accept: send for moderation")
-    assert "This audit is moderated" in texts(late)
+    late = await audit_team_press(world, check, "Accept as complete")
+    assert "Recorded as complete by" in texts(late)  # the check is still recorded
     assert "completeness.accept" not in str(late)
     assert len(await moderation_cards(world)) == 1
 
@@ -170,7 +170,7 @@ async def test_accepting_afterwards_asks_nobody_again_and_the_first_card_still_s
     check = await submitted_inadequate(world)
     [card] = await moderation_cards(world)
 
-    accepted = await audit_team_press(world, check, "Accept: send for moderation")
+    accepted = await audit_team_press(world, check, "Accept as complete")
     result = await moderate(world, card)
 
     assert "Accepted by Alex Audit" in texts(accepted)
