@@ -116,7 +116,8 @@ def practitioner_card(view: AllocationView) -> dict:
         paragraph(
             "**What happens next**\n\n"
             f"- {view.auditor} will arrange a conversation with you about the work.\n"
-            "- I'll ask you to write your own reflection on how you applied the practice model.\n"
+            "- If the audit tool has a section for you, on how you applied the practice model, "
+            "it comes with this message: write it before the audit is submitted.\n"
             "- The audit is moderated, and you'll see the grades and can discuss them.\n"
             "- A follow-up meeting agrees what to do next.",
         ),

@@ -51,7 +51,11 @@ class ReflectionView:
 
 
 def reflection_request_card(
-    view: ReflectionView, *, error: str | None = None, outcome: str | None = None
+    view: ReflectionView,
+    *,
+    error: str | None = None,
+    outcome: str | None = None,
+    unsaved: Sequence[tuple[str, str]] = (),
 ) -> dict:
     """For the practitioner: the prompts to answer, with what they have written so far."""
     body: list[CardElement] = [
@@ -72,6 +76,9 @@ def reflection_request_card(
     if not view.can_change:
         body += reflection_lines(view)
         body.append(paragraph("The audit has been submitted, so this can no longer change."))
+        if unsaved:
+            body.append(error_block(LATE_ANSWER.format(auditor=view.auditor)))
+            body += [paragraph(f"**{prompt}**\n\n{clip(text)}") for prompt, text in unsaved]
         return card(body, fallback=fallback, actions=escalation_actions(view.audit_id))
     body.append(
         paragraph(
@@ -103,6 +110,13 @@ def reflection_request_card(
             *escalation_actions(view.audit_id),
         ],
     )
+
+
+LATE_ANSWER = (
+    "Not saved: the audit was submitted before your section arrived, so it can no longer be "
+    "added. What you typed is below, so you can keep it; {auditor} can talk it through with "
+    "you at the follow-up meeting."
+)
 
 
 def reflection_lines(view: ReflectionView) -> list[CardElement]:

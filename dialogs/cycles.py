@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.notices import send_allocation_notices
+from dialogs.practitioner import opened_request, reflection_section
 from storage import repositories as repo
 from storage.enums import CycleState
 from storage.models import Audit, Case, Cycle, Service, Staff
@@ -289,6 +290,9 @@ async def write_audits(
     moderation = moderation_due(rules, calendar, None, audit_month=cycle.month).due_at
     managers = await repo.team_managers_by_team(session, list(teams))
     by_ref = {case.case_ref: case for case in picked}
+    # The practitioner's own section is asked for with their allocation notice.
+    asks = reflection_section(load_tool(cycle.audit_tool_id)) is not None
+    draft = {"practitioner": opened_request(now)} if asks else {}
     rows = []
     for allocation in allocations:
         case = by_ref[allocation.case_ref]
@@ -302,6 +306,7 @@ async def write_audits(
                 "state": AuditState.ALLOCATED,
                 "due_at": due,
                 "moderation_due_at": moderation,
+                "draft": dict(draft),
             }
         )
     audits = await repo.add_audits(session, cycle.id, rows)

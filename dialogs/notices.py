@@ -20,6 +20,7 @@ from cards.allocation import (
 )
 from cards.dates import day
 from dialogs.notify import tell
+from dialogs.practitioner import request_card
 from storage import repositories as repo
 from storage.models import Audit, Cycle
 from workflow.tools import load_tool
@@ -78,6 +79,7 @@ async def send_allocation_notices(
     """Queue the auditor's, moderator's, practitioner's and team manager's messages."""
     views = await allocation_views(session, cycle, audits, timezone=timezone)
     bundle = f"allocation:cycle:{cycle.id}"
+    tool = load_tool(cycle.audit_tool_id)
     for audit, view in zip(audits, views, strict=True):
         ref = view.case_ref
         parts = (
@@ -98,5 +100,17 @@ async def send_allocation_notices(
                 f"allocated:audit:{audit.id}:{part}",
                 summary=summary,
                 card=build(view),
+                bundle=bundle,
+            )
+        asked = (audit.draft or {}).get("practitioner")
+        request = request_card(audit, tool, ref, view.auditor) if asked else None
+        if request is not None:
+            await tell(
+                session,
+                audit.practitioner_id,
+                "reflection",
+                f"reflection:audit:{audit.id}:request",
+                summary=f"Write your own section for the audit of case {ref}",
+                card=request,
                 bundle=bundle,
             )

@@ -1,11 +1,14 @@
-"""The practitioner's own section (DOMAIN.md step 5): asked for when the audit starts.
+"""The practitioner's own section (DOMAIN.md step 5): asked for at allocation.
 
-The practitioner answers the prompts of the tool's practitioner section in
-the card, or replies in the chat with one message, which is saved as their
-answer while the request is open. What they write goes into the audit's
-draft, with a trail row, and the auditor sees it in the wizard. It can be
-changed until the audit is submitted. A tool without a practitioner section
-asks for nothing.
+The request goes with the practitioner's allocation notice (`request_at_allocation`), so
+they have the whole audit period for it; an audit allocated before that was so is asked
+when it starts. The practitioner answers the prompts of the tool's practitioner section
+in the card, or replies in the chat with one message, which is saved as their answer
+while the request is open. What they write goes into the audit's draft, with a trail
+row, and the auditor sees it in the wizard; the completeness check says when it is
+missing. It can be changed until the audit is submitted; an answer after that is not
+saved, and the practitioner is shown what they typed and told why. A tool without a
+practitioner section asks for nothing.
 """
 
 from __future__ import annotations
@@ -30,10 +33,57 @@ from cards.practitioner import (
 from dialogs.actions import ActionContext, ActionRefused, card_action
 from dialogs.commands import COMMANDS, normalise
 from dialogs.notify import tell
-from dialogs.wizard_facts import AuditFacts, audit_facts, draft_of, is_editable
+from dialogs.wizard_facts import AuditFacts, audit_facts, draft_of
 from storage import repositories as repo
 from storage.models import Audit, Staff
 from workflow.states import AuditState
+from workflow.tools import AuditTool, Section, SectionKind
+
+# While the practitioner may write or change their section: until the audit is submitted.
+OPEN_FOR_REFLECTION = frozenset({AuditState.ALLOCATED, AuditState.IN_PROGRESS, AuditState.RETURNED})
+
+
+def reflection_section(tool: AuditTool) -> Section | None:
+    return next((s for s in tool.sections if s.kind is SectionKind.PRACTITIONER_REFLECTION), None)
+
+
+def opened_request(now: datetime) -> dict[str, Any]:
+    """The draft's record of a request for the practitioner's section, just made."""
+    return {"requested_at": now.isoformat(), "answers": {}, "saved_at": None}
+
+
+def reflection_open(audit: Audit) -> bool:
+    return audit.state in OPEN_FOR_REFLECTION
+
+
+def practitioner_written(facts: AuditFacts) -> bool | None:
+    """Whether the practitioner wrote their section; None when the tool asks for none."""
+    if facts.reflection_section is None:
+        return None
+    saved = (facts.audit.draft or {}).get("practitioner") or {}
+    return any(str(text).strip() for text in (saved.get("answers") or {}).values())
+
+
+def request_card(
+    audit: Audit, tool: AuditTool, case_ref: str, auditor: str
+) -> dict[str, Any] | None:
+    """The request card for an audit whose section was asked for at allocation."""
+    section = reflection_section(tool)
+    if section is None:
+        return None
+    view = ReflectionView(
+        audit_id=audit.id,
+        case_ref=case_ref,
+        auditor=auditor,
+        title=section.title,
+        guidance=section.guidance,
+        prompts=section.prompts,
+        answers={},
+        saved_on=None,
+        can_change=True,
+    )
+    return reflection_request_card(view)
+
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +98,7 @@ async def ask_for_reflection(
     """
     if facts.reflection_section is None or "practitioner" in draft:
         return draft
-    draft["practitioner"] = {"requested_at": now.isoformat(), "answers": {}, "saved_at": None}
+    draft["practitioner"] = opened_request(now)
     audit = facts.audit
     view = reflection_view(facts, draft, timezone=timezone)
     assert view is not None
@@ -81,7 +131,7 @@ def reflection_view(
         prompts=section.prompts,
         answers=dict(saved.get("answers") or {}),
         saved_on=day(datetime.fromisoformat(saved_at), timezone) if saved_at else None,
-        can_change=is_editable(facts.audit),
+        can_change=reflection_open(facts.audit),
     )
 
 
@@ -149,12 +199,17 @@ async def reflect_in_card(context: ActionContext, audit: Audit) -> dict[str, Any
         raise ActionRefused(
             "Nothing to write", "This audit doesn't ask for your own section. Nothing was changed."
         )
-    if not view.can_change:
-        return reflection_request_card(view)
     typed = {
         prompt_key(n): context.text(prompt_key(n), limit=answer_limit(len(view.prompts)))
         for n in range(1, len(view.prompts) + 1)
     }
+    if not view.can_change:
+        unsaved = [
+            (prompt, typed[prompt_key(n)])
+            for n, prompt in enumerate(view.prompts, 1)
+            if typed[prompt_key(n)] and typed[prompt_key(n)] != view.answers.get(prompt_key(n))
+        ]
+        return reflection_request_card(view, unsaved=unsaved)
     if CHAT in view.answers:
         typed[CHAT] = view.answers[CHAT]
     answers = {key: text for key, text in typed.items() if text}
@@ -187,7 +242,7 @@ async def reflection_from_chat(
     """
     if staff is None or not staff.active or not text.strip() or _is_command(text):
         return None
-    states = (AuditState.IN_PROGRESS, AuditState.RETURNED)
+    states = tuple(OPEN_FOR_REFLECTION)
     waiting = [
         audit
         for audit in await repo.list_audits_for_staff(session, staff.id, states)

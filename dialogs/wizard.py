@@ -38,7 +38,7 @@ from cards.wizard import (
 from cards.wizard_steps import ADD_ROW, REMOVE_ROW
 from dialogs.actions import ActionContext, ActionRefused, card_action
 from dialogs.notices import allocation_views
-from dialogs.practitioner import ask_for_reflection, reflection_view
+from dialogs.practitioner import ask_for_reflection, practitioner_written, reflection_view
 from dialogs.wizard_facts import (
     AuditFacts,
     WizardState,
@@ -174,7 +174,14 @@ async def wizard_view(
     [step] = [s for s in facts.steps if s.id == state.step]
     gaps = ()
     if step.id == SUMMARY:
-        gaps = tuple(check_completeness(facts.steps, state.answers, kloe_count=len(facts.kloes)))
+        gaps = tuple(
+            check_completeness(
+                facts.steps,
+                state.answers,
+                kloe_count=len(facts.kloes),
+                practitioner_written=practitioner_written(facts),
+            )
+        )
     if notice is None and audit.state is AuditState.RETURNED:
         notice = _returned_notice(audit)
     return WizardView(

@@ -22,6 +22,7 @@ from dialogs import inadequate, moderation
 from dialogs.action_owners import ask_for_owners
 from dialogs.actions import ActionContext, card_action
 from dialogs.completeness import send_for_check
+from dialogs.practitioner import practitioner_written
 from dialogs.wizard import (
     STATE_FIELDS,
     current_card,
@@ -104,7 +105,12 @@ async def _submit(context: ActionContext, facts: AuditFacts, answers: Answers) -
     rules = await service_rules(session, facts.cycle, context.rules)
     calendar = WorkingCalendar.from_rules(rules)
     audit.check_due_at = completeness_check_due(rules, calendar, context.now).due_at
-    gaps = check_completeness(facts.steps, answers, kloe_count=len(facts.kloes))
+    gaps = check_completeness(
+        facts.steps,
+        answers,
+        kloe_count=len(facts.kloes),
+        practitioner_written=practitioner_written(facts),
+    )
     draft = dict(audit.draft or {})
     previous = draft.get("completeness") or {}
     # Inadequate: the moderator's 1 working day starts now, so they are asked now, not

@@ -37,9 +37,16 @@ class Gap:
 
 
 def check_completeness(
-    steps: Sequence[WizardStep], answers: Answers, *, kloe_count: int
+    steps: Sequence[WizardStep],
+    answers: Answers,
+    *,
+    kloe_count: int,
+    practitioner_written: bool | None = None,
 ) -> list[Gap]:
-    """What is missing from the audit, in wizard order; empty when it is complete."""
+    """What is missing from the audit, in wizard order; empty when it is complete.
+
+    `practitioner_written` says whether the practitioner wrote their own section (None
+    when the tool has none)."""
     gaps: list[Gap] = []
     if not practitioner_contacted(answers):
         gaps.append(Gap(CONVERSATION, "No audit conversation with the practitioner is recorded."))
@@ -48,6 +55,8 @@ def check_completeness(
         if section is None:
             continue
         mine = answers.get(step.id, {})
+        if section.kind is SectionKind.PRACTITIONER_REFLECTION and practitioner_written is False:
+            gaps.append(Gap(step.id, "The practitioner's own section is not written."))
         if section.graded:
             if grade_of(mine.get("grade")) is None:
                 gaps.append(Gap(step.id, f"{section.title}: not graded."))

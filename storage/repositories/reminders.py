@@ -235,9 +235,7 @@ def _audit_team_lead() -> Any:
             select(func.min(RoleAssignment.staff_id))
             .join(Cycle, Cycle.service_id == RoleAssignment.service_id)
             .join(Staff, Staff.id == RoleAssignment.staff_id)
-            .where(
-                Cycle.id == Audit.cycle_id, RoleAssignment.role == role, Staff.active.is_(True)
-            )
+            .where(Cycle.id == Audit.cycle_id, RoleAssignment.role == role, Staff.active.is_(True))
             .scalar_subquery()
         )
 

@@ -78,6 +78,16 @@ async def card_sent(db: Database, to: Staff, kind: str) -> dict[str, Any]:
     return [m for m in messages if m.kind == kind][-1].payload["card"]
 
 
+async def reflection_request(db: Database, audit: Audit) -> dict[str, Any]:
+    """The practitioner's request for their own section, for this audit (they may have
+    several audits, each asked at allocation)."""
+    async with db.sessions() as session:
+        messages = await repo.list_messages(session, recipient_id=audit.practitioner_id)
+    key = f"reflection:audit:{audit.id}:request"
+    [card] = [m.payload["card"] for m in messages if m.idempotency_key.startswith(key)]
+    return card
+
+
 async def card_sent_text(db: Database, to: Staff, kind: str) -> str:
     async with db.sessions() as session:
         messages = await repo.list_messages(session, recipient_id=to.id)
@@ -169,7 +179,7 @@ async def test_a_requires_improvement_audit_with_the_practitioner_s_own_section(
     practitioner = await staff(db, audit.practitioner_id)
     card = await click(teams_bot, auditor, await allocation_card(db, audit), "Start audit")
 
-    request = await card_sent(db, practitioner, "reflection")
+    request = await reflection_request(db, audit)
     saved = await click(
         teams_bot, practitioner, request, "Send my section", prompt_3="Plans were co-produced."
     )
@@ -424,3 +434,50 @@ async def test_an_audit_moderated_first_can_be_recorded_incomplete(
     assert "Family feedback missing" in told and "moderation and UoPP meeting go on" in told
     after = await audit_now(db, audit.id)
     assert after.state is AuditState.MODERATED and after.check_due_at is None
+
+
+async def test_the_practitioner_is_asked_for_their_section_with_their_allocation(
+    db: Database, teams_bot: RunningBot
+):
+    """Reported: the request came after the audit was submitted, even moderated."""
+    audit = await allocated(db, "EH")
+    practitioner = await staff(db, audit.practitioner_id)
+    async with db.sessions() as session:
+        mine = await repo.list_messages(session, recipient_id=practitioner.id)
+    notice = next(m for m in mine if m.idempotency_key.startswith(f"allocated:audit:{audit.id}:"))
+    request = next(m for m in mine if m.idempotency_key.startswith(f"reflection:audit:{audit.id}"))
+    assert request.payload["bundle"] == notice.payload["bundle"]  # one message, the same day
+
+    saved = await click(
+        teams_bot, practitioner, request.payload["card"], "Send my section",
+        prompt_1="We built the plan with the family.",
+    )  # fmt: skip
+
+    assert "Saved." in texts(saved)
+    assert (await audit_now(db, audit.id)).state is AuditState.ALLOCATED  # before it starts
+
+
+async def test_a_section_sent_after_submission_is_not_saved_and_shown_back(
+    db: Database, teams_bot: RunningBot
+):
+    audit = await allocated(db, "EH")
+    auditor = await staff(db, audit.auditor_id)
+    practitioner = await staff(db, audit.practitioner_id)
+    request = await reflection_request(db, audit)
+    card = await click(teams_bot, auditor, await allocation_card(db, audit), "Start audit")
+    summary, _ = await answer_every_step(teams_bot, auditor, card, Grade.GOOD)
+    assert "Not written yet" in texts(summary)
+    await click(teams_bot, auditor, summary, "Submit the audit")
+    check = await card_sent(db, await person(db, AUDIT_TEAM), "completeness")
+    assert "The practitioner's own section is not written." in texts(check)
+    before = (await audit_now(db, audit.id)).draft
+
+    late = await click(
+        teams_bot, practitioner, request, "Send my section", prompt_2="Too late, but mine."
+    )
+
+    shown = texts(late)
+    assert "Not saved: the audit was submitted before your section arrived" in shown
+    assert "Too late, but mine." in shown
+    assert "Send my section" not in buttons(late)
+    assert (await audit_now(db, audit.id)).draft == before

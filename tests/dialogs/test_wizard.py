@@ -419,7 +419,8 @@ async def test_submitting_saves_grades_recommendations_and_tells_the_audit_team(
     assert recommendations[0].owner_id == world.practitioner.id
     assert recommendations[0].due_on == TODAY + timedelta(days=30)
     [check] = await world.messages(world.audit_team, "completeness")
-    assert "found nothing missing" in texts(check.payload["card"])
+    # The practitioner never wrote their own section, and the check says so.
+    assert "The practitioner's own section is not written." in texts(check.payload["card"])
     assert await world.count(AuditEvent, AuditEvent.action == "submit") == 1
 
 

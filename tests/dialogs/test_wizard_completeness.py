@@ -131,7 +131,10 @@ async def test_a_returned_audit_reopens_at_the_first_gap_and_resubmits_to_the_au
     checks = await world.messages(world.audit_team, "completeness")
     assert len(checks) == 2
     assert "resubmitted after 1 return" in texts(checks[-1].payload["card"])
-    assert "found nothing missing" in texts(checks[-1].payload["card"])
+    found = texts(checks[-1].payload["card"])
+    assert "No audit conversation" not in found  # fixed; only the practitioner's part is left
+    assert "The automatic check found 1 gap" in found
+    assert "The practitioner's own section is not written." in found
     stale = await use_form(world, check, "Accept: send for moderation")
     assert "completeness.accept" in str(stale) and "resubmitted after 1 return" in texts(stale)
     assert await world.count(AuditEvent, AuditEvent.action == "resubmit") == 1

@@ -10,6 +10,7 @@ recommendation rows; likewise the summary with every step filled.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from cards.completeness import CompletenessView, completeness_card, returned_card
@@ -327,9 +328,14 @@ AUDIT_GALLERY: tuple[Example, ...] = (
     example("reflection-request-most", reflection_request_card, REFLECTION_MOST),
     example("reflection-closed", reflection_request_card,
             ReflectionView(**{**REFLECTION.__dict__, "can_change": False})),
+    example("reflection-late", reflection_request_card,
+            ReflectionView(**{**REFLECTION.__dict__, "answers": {}, "can_change": False}),
+            unsaved=(("How did you apply the practice model?", LONGEST[:1500]),)),
     example("reflection-which-audit", several_requests_card, ("CSC-26-0142", "EH-26-0031")),
     example("completeness", completeness_card, COMPLETENESS),
     example("completeness-most", completeness_card, COMPLETENESS_MOST),
+    example("completeness-moderated-first", completeness_card,
+            replace(COMPLETENESS, moderated_first=True, moderator_asked=True)),
     example("completeness-decided", completeness_card,
             CompletenessView(**{**COMPLETENESS.__dict__, "gaps": (),
                                 "outcome": "Accepted by Alex Wilber: sent for moderation."})),
