@@ -8,15 +8,16 @@ a new answer. A card shows case references only, never a child's details.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from microsoft_teams.cards import CardElement, TextBlock
+from microsoft_teams.cards import CardElement, Container, TextBlock
+from pydantic import BaseModel
 
 from cards.base import card, execute, facts, heading, paragraph
 from cards.escalations import escalation_actions
 from cards.practitioner import ReflectionView, reflection_lines
-from cards.wizard_steps import StepInputs, grade_words, problems_summary, step_body
+from cards.wizard_steps import StepInputs, clip, grade_words, problems_summary, step_body
 from workflow.completeness import Gap
 from workflow.tools import ChecklistAnswer, SectionKind
 from workflow.wizard_rules import (
@@ -59,6 +60,8 @@ class WizardView:
     notice: str | None = None  # e.g. why the audit came back, or why nothing was saved
     gaps: Sequence[Gap] = ()  # what the completeness check will find (summary step)
     returned: bool = False  # resubmitting after the Audit Team returned it
+    # What was typed on an out-of-date copy of a step and not saved, as (label, text).
+    unsaved: Sequence[tuple[str, str]] = ()
 
     @property
     def data(self) -> dict[str, Any]:
@@ -86,6 +89,8 @@ def wizard_card(view: WizardView) -> dict:
     ]
     if view.notice:
         body.append(TextBlock(text=view.notice, wrap=True, weight="Bolder", color="Attention"))
+    if view.unsaved:
+        body.append(unsaved_block(view.unsaved))
     if view.errors:
         body.append(problems_summary(len(view.errors)))
     if step.kind == "summary":
@@ -270,12 +275,60 @@ def submitted_card(
     return card(body, fallback=f"Your audit of case {case_ref} was submitted")
 
 
-def closed_card(case_ref: str, state: str) -> dict:
-    """For a wizard button pressed once the audit is no longer the auditor's to change."""
-    return card(
-        [
-            heading(f"Audit of case {case_ref}"),
-            paragraph(f"This audit is {state}, so it can't be changed here. Nothing was changed."),
-        ],
-        fallback=f"The audit of case {case_ref} is {state}",
-    )
+def closed_card(case_ref: str, state: str, unsaved: Sequence[tuple[str, str]] = ()) -> dict:
+    """For a wizard button pressed once the audit is no longer the auditor's to change;
+    with `unsaved`, what was typed on that card, so it is not lost without a word."""
+    body: list[CardElement] = [
+        heading(f"Audit of case {case_ref}"),
+        paragraph(f"This audit is {state}, so it can't be changed here. Nothing was changed."),
+    ]
+    if unsaved:
+        body.append(unsaved_block(unsaved))
+    return card(body, fallback=f"The audit of case {case_ref} is {state}")
+
+
+# Characters of unsaved text shown back: a whole answer (4,000) when one was typed, shared
+# out when many were, so the card stays under Teams' size limit beside the step's inputs.
+UNSAVED_TOTAL = 24000
+
+STALE_NOTICE = (
+    "This audit moved on since this copy of the card was drawn: it was saved from another "
+    "copy or device. So what you typed here was not saved, and nothing was overwritten. "
+    "What is saved now is below; what you typed is under Not saved, to copy if you want it."
+)
+
+
+def unsaved_block(unsaved: Sequence[tuple[str, str]]) -> Container:
+    """What was typed and not saved, label by label, to copy back by hand."""
+    items: list[CardElement] = [
+        TextBlock(text="Not saved: what you typed on the older copy", weight="Bolder", wrap=True)
+    ]
+    limit = min(4000, UNSAVED_TOTAL // max(1, len(unsaved)))
+    for label, text in unsaved:
+        items.append(TextBlock(text=label, wrap=True, is_subtle=True, spacing="Small"))
+        items.append(TextBlock(text=clip(text, limit), wrap=True, spacing="None"))
+    return Container(items=items, style="emphasis", separator=True)
+
+
+def typed_labels(view: WizardView, step: WizardStep, typed: Mapping[str, str]) -> dict[str, str]:
+    """The label of each input of `step` as its card shows them, and for a choice what the
+    chosen value reads as: so typed answers can be shown back in the card's own words."""
+    shown = replace(view, step=step, answers={**view.answers, step.id: dict(typed)})
+    found: dict[str, str] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, BaseModel):
+            node_id, label = getattr(node, "id", None), getattr(node, "label", None)
+            if node_id and isinstance(label, str):
+                found[node_id] = label
+                for choice in getattr(node, "choices", None) or ():
+                    if choice.value == typed.get(node_id):
+                        found[f"{node_id}={choice.value}"] = choice.title
+            for value in node.__dict__.values():
+                walk(value)
+        elif isinstance(node, list | tuple):
+            for item in node:
+                walk(item)
+
+    walk(step_body(step, _inputs(shown)))
+    return found

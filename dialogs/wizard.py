@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 
 from cards.allocation import auditor_card
@@ -28,11 +29,13 @@ from cards.wizard import (
     BACK,
     NEXT,
     RESUME,
+    STALE_NOTICE,
     START_AUDIT,
     STOP,
     WizardView,
     closed_card,
     stopped_card,
+    typed_labels,
     wizard_card,
 )
 from cards.wizard_steps import ADD_ROW, REMOVE_ROW
@@ -215,6 +218,31 @@ def _returned_notice(audit: Audit) -> str:
     return text + (f" (The check found: {gaps})" if gaps else "")
 
 
+async def stale_card(context: ActionContext, facts: AuditFacts) -> dict[str, Any]:
+    """The card as the audit stands, for a press on an out-of-date copy of a step. Nothing
+    is saved from it; what it carried that differs from what is saved is shown back, with
+    why, so the auditor can copy it and nothing typed goes without a word."""
+    audit = facts.audit
+    state = wizard_state(audit, facts.steps)
+    pressed = next((s for s in facts.steps if s.id == context.data.get("step")), None)
+    if pressed is None:
+        return await current_card(context, facts)
+    saved = state.answers.get(pressed.id, {})
+    fields = step_fields(pressed, saved, kloe_count=len(facts.kloes), owners=frozenset())
+    typed = {f.id: context.text(f.id, limit=f.limit) for f in fields}
+    changed = {key: text for key, text in typed.items() if text and text != saved.get(key, "")}
+    if not changed:
+        return await current_card(context, facts)
+    view = await wizard_view(context, facts)
+    labels = typed_labels(view, pressed, typed)
+    unsaved = [
+        (labels.get(key, key), labels.get(f"{key}={text}", text)) for key, text in changed.items()
+    ]
+    if not is_editable(audit):
+        return closed_card(facts.case_ref, audit.state.label, unsaved)
+    return wizard_card(replace(view, notice=STALE_NOTICE, unsaved=unsaved))
+
+
 def is_current(context: ActionContext, state: WizardState) -> bool:
     """The card shows the wizard as it is: same revision and step. The audit's version is
     carried too but not compared: the practitioner may have added their section since."""
@@ -281,7 +309,7 @@ async def _press(context: ActionContext, audit: Audit, go: str) -> dict[str, Any
     facts = await audit_facts(session, audit)
     state = wizard_state(audit, facts.steps)
     if not is_editable(audit) or not is_current(context, state):
-        return await current_card(context, facts)
+        return await stale_card(context, facts)
     index = step_index(facts.steps, state.step)
     assert index is not None
     step = facts.steps[index]

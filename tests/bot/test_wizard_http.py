@@ -354,7 +354,9 @@ async def test_wrong_person_stale_card_and_repeats_change_nothing(
     stale_stop = await click(teams_bot, auditor, first, "Save and stop")
     other = await click(teams_bot, practitioner, step_two, "Save and continue")
 
-    assert repeat == step_two and stale_stop == step_two
+    assert stale_stop == step_two  # nothing typed on it: just the card as it stands
+    assert step_of(repeat) == step_of(step_two)  # typed on it: shown back, not saved
+    assert "Not saved: what you typed on the older copy" in texts(repeat)
     assert "This isn't yours to do" in texts(other)
     assert await count_events(db) == events
     assert (await audit_now(db, audit.id)).version == version
@@ -481,3 +483,24 @@ async def test_a_section_sent_after_submission_is_not_saved_and_shown_back(
     assert "Too late, but mine." in shown
     assert "Send my section" not in buttons(late)
     assert (await audit_now(db, audit.id)).draft == before
+
+
+async def test_text_typed_on_an_older_copy_of_a_step_is_shown_back_not_dropped(
+    db: Database, teams_bot: RunningBot
+):
+    """Reported: saving an older copy of a step, after the step was saved from another
+    copy, jumped the card on and silently dropped what was typed."""
+    audit = await allocated(db, "CSC")
+    auditor = await staff(db, audit.auditor_id)
+    first = await click(teams_bot, auditor, await allocation_card(db, audit), "Start audit")
+    typed = fill_step(first, Grade.GOOD, today=today(), outcomes_met=True)
+    moved_on = await click(teams_bot, auditor, first, "Save and continue", **typed)
+    saved = (await audit_now(db, audit.id)).draft
+
+    other = {**typed, "note": "Typed on the laptop: the family joined by phone."}
+    shown = await click(teams_bot, auditor, first, "Save and continue", **other)
+
+    assert step_of(shown) == step_of(moved_on) != step_of(first)
+    assert "This audit moved on since this copy of the card was drawn" in texts(shown)
+    assert "Typed on the laptop: the family joined by phone." in texts(shown)
+    assert (await audit_now(db, audit.id)).draft == saved  # nothing overwritten

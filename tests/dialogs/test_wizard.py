@@ -312,9 +312,14 @@ async def test_a_stale_card_or_a_repeat_changes_nothing_and_shows_the_current_st
     events = await world.count(AuditEvent)
     draft = (await world.audit()).draft
 
+    repeat = await world.click(world.auditor, old, "Save and continue", kloe_1="Yes", kloe_2="No")
     again = await world.click(world.auditor, old, "Save and continue", kloe_1="Changed")
 
-    assert again == card
+    assert repeat == card  # nothing typed differs: just the card as it stands
+    assert step_of(again) == step_of(card)
+    assert "This audit moved on since this copy of the card was drawn" in texts(again)
+    assert "Not saved: what you typed on the older copy" in texts(again)
+    assert "Changed" in texts(again)
     assert await world.count(AuditEvent) == events
     assert (await world.audit()).draft == draft
 

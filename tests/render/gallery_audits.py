@@ -40,13 +40,20 @@ from cards.practitioner import (
     reflection_request_card,
     several_requests_card,
 )
-from cards.wizard import WizardView, closed_card, stopped_card, submitted_card, wizard_card
+from cards.wizard import (
+    STALE_NOTICE,
+    WizardView,
+    closed_card,
+    stopped_card,
+    submitted_card,
+    wizard_card,
+)
 from dialogs.moderation import moderation_questions
 from tests.render.examples import LONGEST, Example, example
 from workflow.completeness import Gap
 from workflow.grades import Grade
 from workflow.moderation import OVERALL, field_id
-from workflow.tools import AuditTool, available_tools
+from workflow.tools import AuditTool, available_tools, load_tool
 from workflow.wizard_rules import MAX_ROWS, WizardStep, step_fields, wizard_steps
 
 CASE = "CSC-26-0142"
@@ -316,12 +323,22 @@ def _decision_most() -> dict[str, Any]:
                          notice=notice)  # fmt: skip
 
 
+STALE_TOOL = load_tool("col_practice_impact_review")
+
 AUDIT_GALLERY: tuple[Example, ...] = (
     *wizard_examples(),
     example("wizard-stopped", stopped_card, CASE, 42, "Impact on the child"),
     example("wizard-submitted", submitted_card, CASE, "Requires improvement", 3, GAPS,
             "Wed 9 Dec 2026"),
     example("wizard-closed", closed_card, CASE, "submitted"),
+    example("wizard-closed-unsaved", closed_card, CASE, "submitted",
+            (("Comments", LONGEST), ("Grade", "Inadequate"))),
+    example("wizard-stale", wizard_card, replace(
+        wizard_view(STALE_TOOL, wizard_steps(STALE_TOOL)[3], full=True), notice=STALE_NOTICE,
+        unsaved=tuple((f"Answer {n}", LONGEST) for n in range(2)))),
+    example("wizard-stale-most", wizard_card, replace(
+        wizard_view(STALE_TOOL, wizard_steps(STALE_TOOL)[-2], full=True), notice=STALE_NOTICE,
+        unsaved=tuple((f"{n}. What should happen", LONGEST) for n in range(40)))),
     example("reflection-request", reflection_request_card, REFLECTION),
     example("reflection-request-error", reflection_request_card, REFLECTION,
             error="Write something in at least one answer.", outcome="Saved."),
