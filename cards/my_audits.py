@@ -11,6 +11,7 @@ from microsoft_teams.cards import ActionSet, CardElement, Container, TextBlock
 
 from cards.base import card, execute, heading, paragraph
 from cards.dates import OVERDUE, due_block, due_text
+from workflow.words import counted
 
 # Enough for anyone's real workload, and well under Teams' message size.
 MAX_SHOWN = 40
@@ -20,9 +21,9 @@ MAX_SHOWN = 40
 class AuditTask:
     """One line of the list: a case reference, your part, the audit's state in words, a date."""
 
-    case_ref: str
+    case_ref: str  # or, for KLOEs waiting for approval, the cycle's title
     part: str
-    state: str
+    state: str | None  # the audit's state in words; None for an item that is not an audit
     due_on: date | None
     overdue: bool
     button: tuple[str, str, dict[str, Any]] | None = None  # (title, verb, data): what to press next
@@ -42,7 +43,7 @@ def my_audits_card(tasks: Sequence[AuditTask], *, today: date) -> dict:
             fallback="Nothing to do in any live audit right now.",
         )
     overdue = sum(task.overdue for task in tasks)
-    summary = f"{_count(len(tasks), 'thing')} in audits"
+    summary = f"{counted(len(tasks), 'thing')} in audits"
     if overdue:
         summary += f", {overdue} of them {OVERDUE.lower()}"
     body: list[CardElement] = [heading("Your audits"), paragraph(f"You have {summary}.")]
@@ -80,12 +81,8 @@ def _task(task: AuditTask, today: date) -> Container:
         items=[
             TextBlock(text=task.case_ref, weight="Bolder", wrap=True),
             paragraph(task.part),
-            paragraph(f"The audit is {task.state}.", subtle=True),
+            *([paragraph(f"The audit is {task.state}.", subtle=True)] if task.state else []),
             due_block(task.due_on, task.overdue, today),
             *([ActionSet(actions=[execute(*task.button, positive=True)])] if task.button else []),
         ],
     )
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

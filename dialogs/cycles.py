@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.notices import send_allocation_notices
-from dialogs.practitioner import opened_request, reflection_section
+from dialogs.reflection_request import opened_request, reflection_section
 from storage import repositories as repo
 from storage.enums import CycleState
 from storage.models import Audit, Case, Cycle, Service, Staff

@@ -12,6 +12,7 @@ from cards.wizard import RESUME, START_AUDIT
 from dialogs.commands import CommandContext, command
 from dialogs.moderation import open_for_moderation
 from dialogs.steps import parts_for
+from dialogs.waiting import waiting_on
 from storage.enums import RecommendationLevel, RecommendationStatus
 from storage.models import Audit
 from storage.repositories.views import live_audit_rows_for_staff, open_action_rows_for_owner
@@ -29,7 +30,10 @@ LEVEL_WORDS = {
 }
 
 
-@command("my audits", "What is yours to do in audits, soonest due first.")
+@command(
+    "my audits",
+    "What is yours to do in audits, soonest due first, with the decisions waiting on you.",
+)
 async def my_audits(context: CommandContext, argument: str) -> dict[str, Any]:
     """Every part the person plays in live audits (open cycles, audit not ended)."""
     if context.staff is None:
@@ -49,6 +53,10 @@ async def my_audits(context: CommandContext, argument: str) -> dict[str, Any]:
                 button=_next_press(row.audit, part.party),
             )
             found.append((part.due_at, task))
+    for item in await waiting_on(context.session, context.staff):
+        due_on = context.local_day(item.due_at) if item.due_at else None
+        overdue = item.due_at is not None and now > item.due_at
+        found.append((item.due_at, item.task(due_on, overdue)))
     found.sort(key=lambda item: (item[0] is None, item[0] or now, item[1].case_ref))
     return my_audits_card([task for _, task in found], today=context.today())
 

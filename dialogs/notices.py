@@ -20,7 +20,7 @@ from cards.allocation import (
 )
 from cards.dates import day
 from dialogs.notify import tell
-from dialogs.practitioner import request_card
+from dialogs.reflection_request import request_card
 from storage import repositories as repo
 from storage.models import Audit, Cycle
 from workflow.tools import load_tool

@@ -19,12 +19,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cards.dates import day
 from cards.practitioner import (
     CHAT,
     CHAT_LIMIT,
     REFLECT,
-    ReflectionView,
     answer_limit,
     prompt_key,
     reflection_request_card,
@@ -33,27 +31,16 @@ from cards.practitioner import (
 from dialogs.actions import ActionContext, ActionRefused, card_action
 from dialogs.commands import COMMANDS, normalise
 from dialogs.notify import tell
+from dialogs.reflection_request import (
+    OPEN_FOR_REFLECTION,
+    opened_request,
+    reflection_view,
+)
 from dialogs.wizard_facts import AuditFacts, audit_facts, draft_of
 from storage import repositories as repo
 from storage.models import Audit, Staff
-from workflow.states import AuditState
-from workflow.tools import AuditTool, Section, SectionKind
 
-# While the practitioner may write or change their section: until the audit is submitted.
-OPEN_FOR_REFLECTION = frozenset({AuditState.ALLOCATED, AuditState.IN_PROGRESS, AuditState.RETURNED})
-
-
-def reflection_section(tool: AuditTool) -> Section | None:
-    return next((s for s in tool.sections if s.kind is SectionKind.PRACTITIONER_REFLECTION), None)
-
-
-def opened_request(now: datetime) -> dict[str, Any]:
-    """The draft's record of a request for the practitioner's section, just made."""
-    return {"requested_at": now.isoformat(), "answers": {}, "saved_at": None}
-
-
-def reflection_open(audit: Audit) -> bool:
-    return audit.state in OPEN_FOR_REFLECTION
+log = logging.getLogger(__name__)
 
 
 def practitioner_written(facts: AuditFacts) -> bool | None:
@@ -62,30 +49,6 @@ def practitioner_written(facts: AuditFacts) -> bool | None:
         return None
     saved = (facts.audit.draft or {}).get("practitioner") or {}
     return any(str(text).strip() for text in (saved.get("answers") or {}).values())
-
-
-def request_card(
-    audit: Audit, tool: AuditTool, case_ref: str, auditor: str
-) -> dict[str, Any] | None:
-    """The request card for an audit whose section was asked for at allocation."""
-    section = reflection_section(tool)
-    if section is None:
-        return None
-    view = ReflectionView(
-        audit_id=audit.id,
-        case_ref=case_ref,
-        auditor=auditor,
-        title=section.title,
-        guidance=section.guidance,
-        prompts=section.prompts,
-        answers={},
-        saved_on=None,
-        can_change=True,
-    )
-    return reflection_request_card(view)
-
-
-log = logging.getLogger(__name__)
 
 
 async def ask_for_reflection(
@@ -111,28 +74,6 @@ async def ask_for_reflection(
         card=reflection_request_card(view),
     )
     return draft
-
-
-def reflection_view(
-    facts: AuditFacts, draft: dict[str, Any] | None = None, *, timezone: str
-) -> ReflectionView | None:
-    """The practitioner's section as saved, or None when it was never asked for."""
-    section = facts.reflection_section
-    saved = (draft if draft is not None else facts.audit.draft or {}).get("practitioner")
-    if section is None or saved is None:
-        return None
-    saved_at = saved.get("saved_at")
-    return ReflectionView(
-        audit_id=facts.audit.id,
-        case_ref=facts.case_ref,
-        auditor=facts.name(facts.audit.auditor_id),
-        title=section.title,
-        guidance=section.guidance,
-        prompts=section.prompts,
-        answers=dict(saved.get("answers") or {}),
-        saved_on=day(datetime.fromisoformat(saved_at), timezone) if saved_at else None,
-        can_change=reflection_open(facts.audit),
-    )
 
 
 async def save_reflection(

@@ -173,7 +173,7 @@ async def _organiser_status(
     session: AsyncSession, meeting: Meeting, audit: Audit, timezone: str
 ) -> str | None:
     if meeting.state is MeetingState.NEEDS_ORGANISER:
-        asked = await _extension_asked(session, meeting)
+        asked = await extension_asked(session, meeting)
         if asked:
             return "You asked the Audit Team to extend the deadline; waiting for them."
         return None
@@ -188,7 +188,7 @@ async def _organiser_status(
     return f"This meeting is {meeting.state.value.replace('_', ' ')}. Nothing was changed."
 
 
-async def _extension_asked(session: AsyncSession, meeting: Meeting) -> bool:
+async def extension_asked(session: AsyncSession, meeting: Meeting) -> bool:
     event = await repo.latest_event(session, "audit", meeting.audit_id, EXTENSION_REQUESTED)
     if event is None or not event.after:
         return False
@@ -231,7 +231,7 @@ async def pick_option(context: ActionContext, meeting: Meeting) -> dict[str, Any
 async def ask_extension(context: ActionContext, meeting: Meeting) -> dict[str, Any]:
     """Ask the Audit Team, with a reason, to extend the deadline; once per offer."""
     session = context.session
-    if not _is_current(context, meeting) or await _extension_asked(session, meeting):
+    if not _is_current(context, meeting) or await extension_asked(session, meeting):
         return await organiser_card_now(context, meeting)
     reason = context.text("reason", limit=REASON_LIMIT)
     if not reason:

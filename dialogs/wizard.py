@@ -41,7 +41,8 @@ from cards.wizard import (
 from cards.wizard_steps import ADD_ROW, REMOVE_ROW
 from dialogs.actions import ActionContext, ActionRefused, card_action
 from dialogs.notices import allocation_views
-from dialogs.practitioner import ask_for_reflection, practitioner_written, reflection_view
+from dialogs.practitioner import ask_for_reflection, practitioner_written
+from dialogs.reflection_request import reflection_view
 from dialogs.wizard_facts import (
     AuditFacts,
     WizardState,

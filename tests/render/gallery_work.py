@@ -3,7 +3,10 @@ actions, and (below) the decisions waiting on someone."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from cards.action_owners import OwnersView, ServiceAction, owners_card
+from cards.my_audits import AuditTask, my_audits_card
 from tests.render.examples import LONGEST, Example, example
 
 CANDIDATES = (
@@ -32,7 +35,35 @@ OWNERS_MOST = OwnersView(
     errors={200: "Choose someone from the list."},
 )
 
+WAITING = (
+    AuditTask(
+        "EH-26-0002",
+        "Audit Team: check the audit is complete",
+        None,
+        date(2026, 11, 25),
+        True,
+        ("Open", "waiting.open", {"item": "completeness", "item_id": 7}),
+    ),
+    AuditTask(
+        "Early Help audits, February 2027",
+        "Head of Service: approve the KLOEs",
+        None,
+        None,
+        False,
+        ("Open", "waiting.open", {"item": "kloe", "item_id": 3, "role": "head_of_service"}),
+    ),
+    AuditTask(
+        "CSC-26-0142",
+        "Auditor: finish and submit the audit",
+        "in progress",
+        date(2026, 12, 4),
+        False,
+        None,
+    ),
+)
+
 WORK_GALLERY: tuple[Example, ...] = (
+    example("my-audits-waiting", my_audits_card, WAITING, today=date(2026, 11, 27)),
     example("action-owners", owners_card, OWNERS),
     example("action-owners-done", owners_card, OwnersView(
         audit_id=42, case_ref="EH-26-0002", service="Early Help",
