@@ -16,7 +16,9 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.config import ConfigError, Settings, load_rules, load_settings
 from storage.errors import DatabaseUnavailable, ImportFileError
@@ -92,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--fresh", action="store_true", help="start again from an empty database")
     demo.add_argument("--no-serve", action="store_true", help="load the demo data and stop")
     demo.set_defaults(run=_demo)
-    demo_extras = demo.add_subparsers(metavar="[playground]")
+    demo_extras = demo.add_subparsers(metavar="[playground | clock]")
     playground = demo_extras.add_parser(
         "playground", help="write the Agents Playground's users file from the demo staff"
     )
@@ -103,6 +105,14 @@ def _parser() -> argparse.ArgumentParser:
         help="file to write (default ./.m365agentsplayground.yml, where the Playground looks)",
     )
     playground.set_defaults(run=_demo_playground)
+    clock = demo_extras.add_parser(
+        "clock", help="replay the demo at another time (card presses and ticks alike)"
+    )
+    clock.add_argument("--database", default="auditbot-demo.sqlite3", help="the demo's SQLite file")
+    when = clock.add_mutually_exclusive_group(required=True)
+    when.add_argument("--at", help="an ISO time with a zone, e.g. 2026-12-09T10:00+00:00")
+    when.add_argument("--reset", action="store_true", help="back to the real time")
+    clock.set_defaults(run=_demo_clock)
 
     db = commands.add_parser("db", help="database commands")
     db_commands = db.add_subparsers(required=True, metavar="ACTION")
@@ -257,6 +267,51 @@ def _demo_playground(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_clock(args: argparse.Namespace) -> int:
+    """Move the demo's one clock: the running demo service reads it before every turn and
+    job, and `auditbot tick` without --at runs at it too."""
+    database = Path(args.database).resolve()
+    settings = _configured(demo=True, database_url=f"sqlite:///{database}")
+    if not database.is_file():
+        return _refuse(f"there is no demo database at {database}: run auditbot demo first")
+    at = None if args.reset else _aware(args.at)
+    if isinstance(at, int):
+        return at
+    _database_ready(settings)
+    shown = asyncio.run(_set_replay(settings, at))
+    print(f"The demo's clock now reads {shown:%a %d %b %Y %H:%M %Z}" + (
+        " (the real time)" if at is None else "; `auditbot demo clock --reset` to go back"
+    ))  # fmt: skip
+    return 0
+
+
+def _aware(text: str) -> datetime | int:
+    """An ISO time with a zone, or the exit status of refusing it."""
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        return _refuse(f"--at must be an ISO time such as 2026-11-23T09:00+00:00, not {text!r}")
+    if at.tzinfo is None:
+        return _refuse("--at needs a time zone, e.g. 2026-11-23T09:00+00:00")
+    return at
+
+
+async def _set_replay(settings: Settings, at: datetime | None) -> datetime:
+    """Set the demo's replay clock to read `at` now (None: the real time); the time it reads."""
+    from storage.db import make_engine, session_factory
+    from storage.repositories.replay import set_replay_shift
+
+    real = datetime.now(UTC)
+    shift = 0.0 if at is None else (at - real).total_seconds()
+    engine = make_engine(settings.database_url)
+    try:
+        async with session_factory(engine).begin() as session:
+            await set_replay_shift(session, shift)
+    finally:
+        await engine.dispose()
+    return (at or real).astimezone(ZoneInfo(settings.timezone))
+
+
 def _db_upgrade(args: argparse.Namespace) -> int:
     from storage.db import upgrade
 
@@ -329,8 +384,6 @@ def _report(operation, args: argparse.Namespace) -> int:
 
 def _tick(args: argparse.Namespace) -> int:
     """Run registered jobs once; they claim their work, so a running service is no obstacle."""
-    from datetime import datetime
-
     from bot.config import load_rules
     from bot.graph import GraphCalendar
     from bot.service import calendar_for
@@ -343,16 +396,18 @@ def _tick(args: argparse.Namespace) -> int:
     _configure_logging(settings)
     clock: Clock = SystemClock()
     if args.at:
-        try:
-            at = datetime.fromisoformat(args.at)
-        except ValueError:
-            return _refuse(
-                f"--at must be an ISO time such as 2026-11-23T09:00+00:00, not {args.at!r}"
-            )
-        if at.tzinfo is None:
-            return _refuse("--at needs a time zone, e.g. 2026-11-23T09:00+00:00")
+        at = _aware(args.at)
+        if isinstance(at, int):
+            return at
         clock = FixedClock(at)
     _database_ready(settings)
+    if settings.demo:
+        # The demo has one clock: replaying a time moves it for card presses too, and a
+        # tick without --at runs at the demo's time.
+        if args.at:
+            asyncio.run(_set_replay(settings, clock.now()))
+        else:
+            clock = FixedClock(asyncio.run(_replayed_now(settings)))
 
     async def run() -> dict[str, int]:
         engine = make_engine(settings.database_url)
@@ -373,6 +428,19 @@ def _tick(args: argparse.Namespace) -> int:
     for name, count in done.items():
         print(f"{name}: {'failed (see the log)' if count < 0 else count}")
     return 1 if any(count < 0 for count in done.values()) else 0
+
+
+async def _replayed_now(settings: Settings) -> datetime:
+    from storage.db import make_engine, session_factory
+    from storage.repositories.replay import replay_shift
+
+    engine = make_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            shift = await replay_shift(session)
+    finally:
+        await engine.dispose()
+    return datetime.now(UTC) + timedelta(seconds=shift)
 
 
 def _manifest_build(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from botbuilder.integration.aiohttp import CloudAdapter
@@ -20,22 +21,33 @@ from dialogs.conversation import Conversations
 from dialogs.local_calendar import LocalCalendar
 from scheduler.jobs import SCHEDULER, build_scheduler, schedule_options
 from storage.db import make_engine, ping, session_factory
-from workflow.calendar import Clock, SystemClock
+from storage.repositories.replay import replay_shift
+from workflow.calendar import Clock, ReplayClock, SystemClock
 
 log = logging.getLogger(__name__)
 
 
 def build_service(settings: Settings, clock: Clock | None = None) -> web.Application:
-    """The whole bot over one database; the engine is closed when the app stops."""
+    """The whole bot over one database; the engine is closed when the app stops.
+
+    In demo mode, with no clock given, the service runs on the demo's replay clock: the
+    real time moved by what `auditbot tick --at` last replayed, read before each turn
+    and each scheduled job, so card presses and ticks share one clock."""
     engine = make_engine(settings.database_url, busy_timeout=settings.database_busy_timeout_seconds)
     sessions = session_factory(engine)
-    bot = AuditBot(Conversations(sessions, rules=load_rules(settings), clock=clock))
+    refresh = None
+    if clock is None and settings.demo:
+        clock, refresh = replay_clock(sessions)
+    conversations = Conversations(
+        sessions, rules=load_rules(settings), clock=clock, before_turn=refresh
+    )
+    bot = AuditBot(conversations)
     adapter = build_adapter(settings)
     app = create_app(adapter, bot, lambda: ping(engine), require_token=not settings.demo)
     if settings.outbox_sender:
         _run_outbox_sender(app, settings, adapter, sessions)
     if settings.scheduler_enabled:
-        _run_scheduler(app, settings, sessions, clock)
+        _run_scheduler(app, settings, sessions, clock, refresh)
 
     async def close_database(_app: web.Application) -> None:
         await engine.dispose()
@@ -76,13 +88,19 @@ def _run_scheduler(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
     clock: Clock | None,
+    before_job: Callable[[], Awaitable[None]] | None,
 ) -> None:
     """Trigger the scheduled jobs (scheduler/jobs.py) while the app runs; app[SCHEDULER] is
     the registry, for jobs added after the service is built."""
     rules = load_rules(settings)
     calendar = calendar_for(settings, sessions)
     scheduler = build_scheduler(
-        schedule_options(settings), sessions, rules, clock or SystemClock(), calendar
+        schedule_options(settings),
+        sessions,
+        rules,
+        clock or SystemClock(),
+        calendar,
+        before_job=before_job,
     )
     app[SCHEDULER] = scheduler
 
@@ -98,6 +116,19 @@ def _run_scheduler(
 
     app.on_startup.append(start)
     app.on_shutdown.append(stop)
+
+
+def replay_clock(
+    sessions: async_sessionmaker[AsyncSession],
+) -> tuple[ReplayClock, Callable[[], Awaitable[None]]]:
+    """The demo's clock, and what brings it up to date with the replayed time."""
+    clock = ReplayClock()
+
+    async def refresh() -> None:
+        async with sessions() as session:
+            clock.shift = await replay_shift(session)
+
+    return clock, refresh
 
 
 def calendar_for(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> Calendar:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,10 +53,13 @@ class Conversations:
         *,
         rules: ProgrammeRules | None = None,
         clock: Clock | None = None,
+        before_turn: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """`before_turn` runs before each turn acts (the demo reads its replayed time)."""
         self._sessions = sessions
         self._rules = rules or ProgrammeRules()
         self._clock = clock or SystemClock()
+        self._before_turn = before_turn
         self._saved_chats = _SavedChats()
         self._writers = _WriterQueue(sessions)
 
@@ -65,6 +69,8 @@ class Conversations:
         A refusal rolls back whatever the action had written, so the person
         acting never leaves anything half-done.
         """
+        if self._before_turn is not None:
+            await self._before_turn()
         try:
             async with self._sessions() as session, self._writers.turn(), session.begin():
                 staff = await _staff_of(session, actor)
@@ -88,6 +94,8 @@ class Conversations:
     async def on_message(self, actor: Actor, text: str) -> Reply:
         """A chat message: a practitioner's answer to an open reflection request, or a command."""
         text = clean_text(text)
+        if self._before_turn is not None:
+            await self._before_turn()
         async with self._sessions() as session, session.begin():
             answered = await reflection_from_chat(
                 session,

@@ -84,10 +84,15 @@ class Scheduler:
     """A registry of jobs by cadence, and the AsyncIOScheduler that triggers them."""
 
     def __init__(
-        self, options: ScheduleOptions | None = None, monotonic: Monotonic | None = None
+        self,
+        options: ScheduleOptions | None = None,
+        monotonic: Monotonic | None = None,
+        before_job: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """`before_job` runs before each job (the demo reads its replayed time)."""
         self.options = options or ScheduleOptions()
         self._monotonic = monotonic or monotonic_time.monotonic
+        self._before_job = before_job
         self._jobs: dict[str, Registered] = {}
         self._runner: AsyncIOScheduler | None = None
 
@@ -202,6 +207,8 @@ class Scheduler:
         if when_due and now < job.retry_at:
             return 0
         try:
+            if self._before_job is not None:
+                await self._before_job()
             done = await job.job()
         except Exception:
             job.retry_at = now + job.outage.failed(now, log)

@@ -8,6 +8,7 @@ rules, clock), returning how many things it did.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import time
 from functools import partial
 from typing import Any
@@ -47,6 +48,7 @@ def build_scheduler(
     rules: ProgrammeRules,
     clock: Clock,
     calendar: Calendar,
+    before_job: Callable[[], Awaitable[None]] | None = None,
 ) -> Scheduler:
     """The registry with the service's jobs.
 
@@ -56,7 +58,7 @@ def build_scheduler(
     is done, the follow-ups (dip audits, re-audits, escalations) and the
     Inadequate progress prompts. Weekly: the Heads of Service digests.
     """
-    scheduler = Scheduler(options)
+    scheduler = Scheduler(options, before_job=before_job)
     chaser = ReminderChaser(sessions, rules, clock)
     scheduler.every_minute("reminders", chaser.tick)
     scheduler.every_minute(

@@ -40,6 +40,18 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class ReplayClock:
+    """The real time moved by `shift` seconds: the demo's one clock when replaying a day
+    (`auditbot tick --at` in demo mode sets the shift, and card presses then happen at the
+    replayed time too)."""
+
+    def __init__(self, shift: float = 0.0) -> None:
+        self.shift = shift
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.shift)
+
+
 class FixedClock:
     """A clock that stands still until told to move, for tests and replays."""
 

@@ -14,7 +14,7 @@ from storage import repositories as repo
 from storage.enums import RecommendationLevel, RecommendationStatus
 from storage.repositories import reminders as due
 from tests.bot.test_card_actions import press
-from tests.conftest import Database
+from tests.conftest import SQLITE_ONLY, Database
 from tests.harness import RunningBot, bot_settings, start_bot, teams_activity
 from tests.scheduler.helpers import (
     cast_in,
@@ -26,6 +26,7 @@ from tests.scheduler.helpers import (
     texts,
     tick_at,
 )
+from tests.scheduler.test_tick_cli import run_tick
 from tests.standins.connector import ConnectorStandIn
 from tests.standins.identity import IdentityStandIn
 from workflow.calendar import FixedClock
@@ -155,3 +156,30 @@ async def test_a_chat_answer_to_an_action_says_what_is_wrong(
     async with db.sessions() as session:
         unchanged = await repo.get_recommendation(session, action_id)
         assert unchanged is not None and unchanged.due_on == date(2026, 11, 19)
+
+
+@SQLITE_ONLY
+async def test_replaying_a_day_in_the_demo_moves_card_presses_too(
+    db: Database, demo_bot: RunningBot, tmp_path
+):
+    """Reported: under `auditbot tick --at`, a snooze pressed on a replayed Wed 9 Dec said
+    "no reminder until Tue 8 Dec" (the real clock), and the person was reminded again the
+    next replayed day. The demo has one clock: replaying a time moves card presses too."""
+    cast = await cast_in(db)
+    await late_audit(db, cast, end_of(date(2026, 12, 4)))
+    wednesday = london(2026, 12, 9, 10, 0)
+
+    code, out = await run_tick(db, "--job", "reminders", "--at", wednesday.isoformat())
+    assert code == 0, out
+    [message] = await messages(db, cast.auditor, "reminder")
+    [data] = [a["data"] for a in message.payload["card"]["actions"] if a.get("verb") == SNOOZE]
+
+    shown = await press(demo_bot, cast.auditor, SNOOZE, **data)
+
+    assert "Snoozed: no reminder about these until Fri 11 Dec" in texts(shown)
+    async with db.sessions() as session:
+        [snoozed] = [r.snoozed_until for r in await due.list_reminders(session)]
+    assert snoozed == london(2026, 12, 11, 9, 0)
+    thursday = london(2026, 12, 10, 10, 0).isoformat()
+    code, out = await run_tick(db, "--job", "reminders", "--at", thursday)
+    assert (code, out.strip()) == (0, "reminders: 0")  # the next replayed day: still snoozed
