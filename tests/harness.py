@@ -53,6 +53,19 @@ class RunningBot:
             headers.update(self.auth_headers(str(activity.get("serviceUrl") or "")))
         return await self.http.post(f"{self.url}/api/messages", json=activity, headers=headers)
 
+    async def say(self, aad_object_id: str, text: str, name: str = "Test Person") -> Any:
+        """Type `text` in the bot's chat as this person; the reply the connector got (not
+        any proactive message the outbox sent meanwhile)."""
+        activity = teams_activity(self.connector, aad_object_id=aad_object_id, name=name, text=text)
+        response = await self.post(activity)
+        assert response.status in (200, 201), await response.text()
+
+        def replies() -> list[Any]:
+            return [s for s in self.connector.sent if s.reply_to == activity["id"]]
+
+        await self.connector.wait_until(lambda: bool(replies()))
+        return replies()[0]
+
     def auth_headers(self, service_url: str) -> dict[str, str]:
         """The Authorization header Teams would send for an activity from `service_url`."""
         if self.identity is None:

@@ -10,7 +10,7 @@ from storage.models import Staff
 from tests.bot.test_messages import card_of, texts_in
 from tests.conftest import Database
 from tests.factories import create_audit, create_case, create_service, create_staff, create_team
-from tests.harness import RunningBot, teams_activity
+from tests.harness import RunningBot
 from workflow.roles import Role
 from workflow.states import AuditState
 
@@ -18,12 +18,7 @@ NOW = datetime.now(UTC)
 
 
 async def ask(bot: RunningBot, person: Staff, text: str) -> dict:
-    activity = teams_activity(
-        bot.connector, aad_object_id=person.aad_object_id, name=person.display_name, text=text
-    )
-    response = await bot.post(activity)
-    assert response.status in (200, 201)
-    [sent] = await bot.connector.wait_for(1)
+    sent = await bot.say(person.aad_object_id, text, person.display_name)
     assert sent.conversation_id == f"a:personal-{person.aad_object_id}"
     card = card_of(sent)
     assert card["version"] == "1.5"

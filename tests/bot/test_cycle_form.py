@@ -8,14 +8,11 @@ from storage.enums import CycleState
 from tests.bot.test_card_actions import AUDIT_TEAM, HOS, PRACTITIONER, person, press
 from tests.bot.test_messages import card_of, texts_in
 from tests.conftest import Database
-from tests.harness import RunningBot, teams_activity
+from tests.harness import RunningBot
 
 
 async def say(bot: RunningBot, who, text: str) -> dict:
-    before = len(bot.connector.sent)
-    await bot.post(teams_activity(bot.connector, aad_object_id=who.aad_object_id, text=text))
-    sent = await bot.connector.wait_for(before + 1)
-    return card_of(sent[-1])
+    return card_of(await bot.say(who.aad_object_id, text))
 
 
 def inputs_of(card: dict) -> dict[str, dict]:

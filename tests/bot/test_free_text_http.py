@@ -15,7 +15,7 @@ from tests.bot.test_wizard_http import allocated, audit_now, click, staff, today
 from tests.bot.test_wizard_http import allocation_card as allocation_card_of
 from tests.conftest import Database
 from tests.dialogs.test_wizard_cards import fill_step, inputs_of, texts
-from tests.harness import RunningBot, teams_activity
+from tests.harness import RunningBot
 from workflow.grades import Grade
 from workflow.text import BIDI_CONTROLS, clean_text
 
@@ -55,13 +55,7 @@ async def test_a_chat_command_with_them_is_understood(db: Database, teams_bot: R
         alex = await repo.get_staff_by_upn(session, "alex.wilber@demo-council.gov.uk")
     assert alex is not None
 
-    await teams_bot.post(
-        teams_activity(
-            teams_bot.connector, aad_object_id=alex.aad_object_id, text=f"cycle{RLO} status"
-        )
-    )
-
-    [sent] = await teams_bot.connector.wait_for(1)
+    sent = await teams_bot.say(alex.aad_object_id, f"cycle{RLO} status")
     shown = repr(sent.activity)
     assert "Cycle" in shown and "didn't recognise" not in shown
 

@@ -29,7 +29,7 @@ from tests.bot.test_wizard_http import (
 )
 from tests.conftest import Database
 from tests.dialogs.test_wizard_cards import buttons
-from tests.harness import RunningBot, teams_activity
+from tests.harness import RunningBot
 from workflow.calendar import SystemClock
 from workflow.grades import Grade
 from workflow.states import AuditState
@@ -37,15 +37,7 @@ from workflow.states import AuditState
 
 async def say(bot: RunningBot, who: Staff, text: str) -> dict[str, Any]:
     """Type `text` in the bot's chat as `who`; the card the bot answers with."""
-    activity = teams_activity(
-        bot.connector, aad_object_id=who.aad_object_id, name=who.display_name, text=text
-    )
-    assert (await bot.post(activity)).status in (200, 201)
-    await bot.connector.wait_until(
-        lambda: any(s.reply_to == activity["id"] for s in bot.connector.sent)
-    )
-    [reply] = [s for s in bot.connector.sent if s.reply_to == activity["id"]]
-    return card_of(reply)
+    return card_of(await bot.say(who.aad_object_id, text, who.display_name))
 
 
 def opens(card: dict[str, Any]) -> list[dict[str, Any]]:
