@@ -104,6 +104,12 @@ def _parser() -> argparse.ArgumentParser:
         default=Path(".m365agentsplayground.yml"),
         help="file to write (default ./.m365agentsplayground.yml, where the Playground looks)",
     )
+    playground.add_argument(
+        "--as",
+        dest="current",
+        metavar="UPN",
+        help="be this demo person (e.g. adele.vance@demo-council.gov.uk) instead of Alex Wilber",
+    )
     playground.set_defaults(run=_demo_playground)
     clock = demo_extras.add_parser(
         "clock", help="replay the demo at another time (card presses and ticks alike)"
@@ -260,10 +266,13 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _demo_playground(args: argparse.Namespace) -> int:
-    from bot.playground import write_playground_config
+    from bot.playground import PlaygroundError, write_playground_config
 
-    path = write_playground_config(args.output)
-    print(f"wrote {path}: start the Playground in its folder (see README)")
+    try:
+        path = write_playground_config(args.output, args.current)
+    except PlaygroundError as error:
+        return _refuse(str(error))
+    print(f"wrote {path}: (re)start the Playground in its folder (see README)")
     return 0
 
 

@@ -10,6 +10,10 @@ auditor and moderator, a practitioner, their team manager, the Head of
 Service and the coordinator.
 
 `auditbot demo playground` writes the file; the committed copy is its output.
+`--as UPN` makes any demo person the current user instead, keeping five others
+from the cast: the Playground starts only with at most five other users and
+the current user not among them (otherwise it says "Listening" and never
+listens, and only its log says why).
 """
 
 from __future__ import annotations
@@ -138,19 +142,37 @@ def cast_people(people: dict[str, DemoPerson]) -> list[tuple[Casting, DemoPerson
     return cast
 
 
+def recast(cast: list[tuple[Casting, DemoPerson]], people: dict[str, DemoPerson], upn: str):
+    """The cast with `upn` as the current user and five others, none of them twice."""
+    person = people.get(upn.lower())
+    if person is None:
+        raise PlaygroundError(f"{upn} is not in the demo staff (storage/demo/staff.csv)")
+    mine = next((c for c, p in cast if p.upn == person.upn), None)
+    current = (mine or Casting(person.upn, (), "is who you are in the Playground"), person)
+    others = [(c, p) for c, p in cast if p.upn != person.upn][:PLAYGROUND_USERS]
+    return [current, *others]
+
+
 def render_playground_config(
-    staff_file: Path = DEMO_FILES / "staff.csv", teams_file: Path = DEMO_FILES / "teams.csv"
+    staff_file: Path = DEMO_FILES / "staff.csv",
+    teams_file: Path = DEMO_FILES / "teams.csv",
+    *,
+    current_upn: str | None = None,
 ) -> str:
-    """The Playground's YAML, with a comment saying who each user is."""
-    cast = cast_people(read_staff(staff_file))
+    """The Playground's YAML, with a comment saying who each user is; `current_upn` makes
+    that demo person the current user."""
+    people = read_staff(staff_file)
+    cast = cast_people(people)
+    if current_upn is not None:
+        cast = recast(cast, people, current_upn)
     scopes = read_scope_names(teams_file)
     lines = [
         "# Microsoft 365 Agents Playground: who you are when you try `auditbot demo`.",
         "# Written from storage/demo/staff.csv by `auditbot demo playground`, which rewrites it.",
         "# The Playground reads this file from the folder it is started in. Every user is",
         "# a member of the demo organisation with their real Entra object id, so the bot",
-        "# knows their roles. To be someone else, swap them into currentUser and restart",
-        "# the Playground.",
+        "# knows their roles. To be someone else: auditbot demo playground --as THEIR-UPN,",
+        "# then restart the Playground (at most five other users, and never the current one).",
         'version: "0.1.1"',
         f"tenantId: {TENANT_ID}",
         "bot:",
@@ -186,8 +208,10 @@ def render_playground_config(
     return "\n".join(lines) + "\n"
 
 
-def write_playground_config(path: Path = Path(PLAYGROUND_FILE)) -> Path:
-    path.write_text(render_playground_config(), encoding="utf-8")
+def write_playground_config(
+    path: Path = Path(PLAYGROUND_FILE), current_upn: str | None = None
+) -> Path:
+    path.write_text(render_playground_config(current_upn=current_upn), encoding="utf-8")
     return path
 
 
@@ -197,7 +221,8 @@ def _who(person: DemoPerson, casting: Casting, scopes: dict[str, str]) -> list[s
     for role, scope in person.roles:
         where.setdefault(role, []).append(scopes.get(scope, scope))
     held = "; ".join(f"{role.label} ({', '.join(places)})" for role, places in where.items())
-    return [f"{person.display_name}: {held}.", casting.to_try[0].upper() + casting.to_try[1:] + "."]
+    roles = f"{person.display_name}: {held}." if held else f"{person.display_name}."
+    return [roles, casting.to_try[0].upper() + casting.to_try[1:] + "."]
 
 
 def _user(person: DemoPerson, indent: str) -> list[str]:

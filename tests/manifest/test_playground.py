@@ -113,3 +113,33 @@ def test_the_cli_writes_the_file(tmp_path, capsys):
 
     assert target.read_text(encoding="utf-8") == render_playground_config()
     assert str(target) in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "upn",
+    ["adele.vance@demo-council.gov.uk", "samuel.adeyemi@demo-council.gov.uk",
+     "daniel.kowalski@demo-council.gov.uk"],
+)  # fmt: skip
+def test_anyone_can_be_the_current_user_and_the_playground_still_starts(
+    tmp_path, capsys, upn: str
+):
+    """Reported: swapping someone into currentUser by hand, leaving them in users too (or
+    six others), made the Playground say "Listening" and never listen."""
+    target = tmp_path / ".m365agentsplayground.yml"
+
+    assert main(["demo", "playground", "--output", str(target), "--as", upn]) == 0
+
+    config = yaml.safe_load(target.read_text(encoding="utf-8"))
+    assert config["currentUser"]["userPrincipleName"] == upn
+    others = [user["userPrincipleName"] for user in config["users"]]
+    assert len(others) == 5 and upn not in others and len(set(others)) == 5
+    assert config["currentUser"]["aadObjectId"] == demo_staff()[upn]["aad_object_id"]
+
+
+def test_someone_not_in_the_demo_cannot_be_the_current_user(tmp_path, capsys):
+    target = tmp_path / ".m365agentsplayground.yml"
+
+    assert main(["demo", "playground", "--output", str(target), "--as", "nobody@x.gov.uk"]) == 2
+
+    assert "nobody@x.gov.uk is not in the demo staff" in capsys.readouterr().err
+    assert not target.exists()
