@@ -43,10 +43,10 @@ def my_audits_card(tasks: Sequence[AuditTask], *, today: date) -> dict:
             fallback="Nothing to do in any live audit right now.",
         )
     overdue = sum(task.overdue for task in tasks)
-    summary = f"{counted(len(tasks), 'thing')} in audits"
+    summary = f"{counted(len(tasks), 'thing')} for you"
     if overdue:
         summary += f", {overdue} of them {OVERDUE.lower()}"
-    body: list[CardElement] = [heading("Your audits"), paragraph(f"You have {summary}.")]
+    body: list[CardElement] = [heading("Your audits"), paragraph(f"{summary}, soonest due first.")]
     body.extend(_task(task, today) for task in tasks[:MAX_SHOWN])
     if len(tasks) > MAX_SHOWN:
         body.append(paragraph(f"And {len(tasks) - MAX_SHOWN} more, due later.", subtle=True))

@@ -44,6 +44,7 @@ class ReflectionView:
     answers: Mapping[str, str]  # prompt_key(n) -> text, or CHAT -> the message
     saved_on: str | None  # a formatted date once written
     can_change: bool  # until the audit is submitted
+    asked_on: str | None = None  # a formatted date: when the practitioner was asked
 
     @property
     def written(self) -> bool:

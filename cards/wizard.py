@@ -143,10 +143,11 @@ def _reflection(view: WizardView) -> list[CardElement]:
         return [paragraph("The practitioner has not been asked for their section.")]
     lines = reflection_lines(view.reflection)
     if not view.reflection.written:
+        asked = f"on {view.reflection.asked_on}" if view.reflection.asked_on else "for it"
         lines.append(
             paragraph(
-                "I asked them for it when you started the audit; it shows here once they "
-                "have written it. You can carry on meanwhile.",
+                f"I asked them {asked}; it shows here once they have written it. "
+                "You can carry on meanwhile.",
                 subtle=True,
             )
         )

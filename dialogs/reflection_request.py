@@ -64,6 +64,7 @@ def reflection_view(
     if section is None or saved is None:
         return None
     saved_at = saved.get("saved_at")
+    requested_at = saved.get("requested_at")
     return ReflectionView(
         audit_id=facts.audit.id,
         case_ref=facts.case_ref,
@@ -74,4 +75,5 @@ def reflection_view(
         answers=dict(saved.get("answers") or {}),
         saved_on=day(datetime.fromisoformat(saved_at), timezone) if saved_at else None,
         can_change=reflection_open(facts.audit),
+        asked_on=day(datetime.fromisoformat(requested_at), timezone) if requested_at else None,
     )

@@ -185,7 +185,7 @@ def test_the_lists_say_how_many_are_overdue():
     tasks = [task(1), task(2, overdue=True), task(3, overdue=True)]
     text = json.dumps(my_audits_card(tasks, today=TODAY))
 
-    assert "You have 3 things in audits, 2 of them overdue." in text
+    assert "3 things for you, 2 of them overdue, soonest due first." in text
 
 
 def test_a_long_list_is_cut_and_says_how_many_more():

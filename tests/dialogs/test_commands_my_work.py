@@ -91,7 +91,7 @@ async def test_my_audits_lists_every_part_i_play_soonest_due_first(db: Database)
     assert "Practitioner: your work is being audited; write your own section" in text
     assert "Auditor: start the audit" in text
     assert "The audit is submitted and waiting for moderation." in text
-    assert "You have 3 things in audits, 1 of them overdue." in text
+    assert "3 things for you, 1 of them overdue, soonest due first." in text
     [late] = overdue_blocks(card)
     assert late["text"].startswith("Overdue: was due ")
 

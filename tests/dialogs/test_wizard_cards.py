@@ -505,3 +505,14 @@ def test_the_gallery_entries_cover_every_card_this_flow_builds():
         if name.endswith("_card") and getattr(value, "__module__", "") == module.__name__
     }
     assert built == {builder for _, builder, _, _ in WIZARD_GALLERY}
+
+
+def test_an_unwritten_practitioner_section_says_when_they_were_asked():
+    """Asked at allocation (or, for audits allocated earlier, at the start): say which day."""
+    unwritten = _reflection(answers={}, saved_on=None, asked_on="Thu 3 Dec 2026")
+    card = wizard_card(
+        view("th_understanding_our_practice", "practitioner_section", reflection=unwritten)
+    )
+
+    assert "I asked them on Thu 3 Dec 2026" in texts(card)
+    assert "when you started" not in texts(card)
