@@ -117,12 +117,13 @@ def test_the_cli_writes_the_file(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "upn",
-    ["adele.vance@demo-council.gov.uk", "samuel.adeyemi@demo-council.gov.uk",
-     "daniel.kowalski@demo-council.gov.uk"],
-)  # fmt: skip
-def test_anyone_can_be_the_current_user_and_the_playground_still_starts(
-    tmp_path, capsys, upn: str
-):
+    [
+        "adele.vance@demo-council.gov.uk",
+        "samuel.adeyemi@demo-council.gov.uk",
+        "daniel.kowalski@demo-council.gov.uk",
+    ],
+)
+def test_anyone_can_be_the_current_user_and_the_playground_still_starts(tmp_path, capsys, upn: str):
     """Reported: swapping someone into currentUser by hand, leaving them in users too (or
     six others), made the Playground say "Listening" and never listen."""
     target = tmp_path / ".m365agentsplayground.yml"
