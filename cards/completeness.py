@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from microsoft_teams.cards import (
     AdaptiveCard,
     CardElement,
-    DateInput,
     ShowCardAction,
     TextBlock,
     TextInput,
 )
 
 from cards.base import VERSION, card, execute, facts, heading, paragraph
+from cards.dates import date_input
 from cards.escalations import escalation_actions
 from cards.wizard import continue_button
 from cards.wizard_steps import error_block
@@ -146,11 +146,11 @@ def _decisions(view: CompletenessView) -> list:
         max_length=REASONS_LIMIT,
         value=view.values.get("reasons") or None,
     )
-    due = DateInput(
-        id="due",
-        label="Fix by",
+    due = date_input(
+        "due",
+        "Fix by",
         value=view.values.get("due") or view.default_due,
-        min=view.earliest_due,
+        earliest=view.earliest_due,
     )
     back = AdaptiveCard(
         version=VERSION,

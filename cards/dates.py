@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from microsoft_teams.cards import TextBlock
+from microsoft_teams.cards import DateInput, TextBlock
 
 OVERDUE = "Overdue"
 
@@ -54,3 +54,44 @@ def due_block(due_on: date | None, overdue: bool, today: date) -> TextBlock:
     if overdue:
         return TextBlock(text=text, wrap=True, weight="Bolder", color="Attention")
     return TextBlock(text=text, wrap=True, is_subtle=due_on is None or None)
+
+
+def date_input(
+    input_id: str,
+    label: str,
+    *,
+    value: str | None = None,
+    earliest: str | None = None,
+    latest: str | None = None,
+    required: bool = False,
+    message: str | None = None,
+) -> DateInput:
+    """A date box whose bounds are also said in words: Teams refuses to send a card with a
+    date outside them and shows only this message, so without it the button seems dead.
+
+    `earliest` and `latest` are ISO dates (as the card's min and max); `message` replaces the
+    worded bounds where the card knows better (e.g. "a working day after the deadline").
+    """
+    if message is None and (earliest or latest or required):
+        message = _bounds_in_words(earliest, latest)
+    return DateInput(
+        id=input_id,
+        label=label,
+        value=value or None,
+        min=earliest,
+        max=latest,
+        is_required=required or None,
+        error_message=message,
+    )
+
+
+def _bounds_in_words(earliest: str | None, latest: str | None) -> str:
+    first = day(date.fromisoformat(earliest)) if earliest else None
+    last = day(date.fromisoformat(latest)) if latest else None
+    if first and last:
+        return f"Choose a date from {first} to {last}."
+    if first:
+        return f"Choose a date on or after {first}."
+    if last:
+        return f"Choose a date no later than {last}."
+    return "Choose a date."

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from microsoft_teams.cards import CardElement, Container, DateInput
+from microsoft_teams.cards import CardElement, Container
 
 from cards.base import ask, card, execute, facts, heading, paragraph, text_input
+from cards.dates import date_input
 
 PICK_OPTION = "uopp.pick"
 ASK_EXTENSION = "uopp.ask_extension"
@@ -118,12 +119,12 @@ def extension_card(view: ExtensionView) -> dict:
     if view.error:
         body.append(paragraph(f"Not extended: {view.error}"))
     inputs: list[CardElement] = [
-        DateInput(
-            id="extend_to",
-            label="Extend the deadline to",
-            min=view.earliest,
-            is_required=True,
-            error_message="Choose a working day after the current deadline.",
+        date_input(
+            "extend_to",
+            "Extend the deadline to",
+            earliest=view.earliest,
+            required=True,
+            message="Choose a working day after the current deadline.",
         ),
         text_input(
             "note", "A note for the organiser (optional)", required=False, error="", multiline=False

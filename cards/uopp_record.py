@@ -20,13 +20,13 @@ from microsoft_teams.cards import (
     Choice,
     ChoiceSetInput,
     Container,
-    DateInput,
     TextBlock,
     TextInput,
     ToggleInput,
 )
 
 from cards.base import ask, card, execute, facts, heading, paragraph
+from cards.dates import date_input
 from cards.escalations import escalation_actions
 from cards.wizard_steps import error_block, problems_summary, subheading
 from workflow.grades import Grade
@@ -201,14 +201,14 @@ def held_question_card(
             subtle=True,
         ),
     ]
-    date_input = DateInput(
-        id=HELD_ON,
-        label="The date it took place",
+    held_on = date_input(
+        HELD_ON,
+        "The date it took place",
         value=draft.get(HELD_ON) or view.scheduled_day,
-        min=view.earliest,
-        max=view.today,
+        earliest=view.earliest,
+        latest=view.today,
     )
-    body += _checked(date_input, HELD_ON, problems)
+    body += _checked(held_on, HELD_ON, problems)
     no = ask(
         "No, it did not take place",
         [
@@ -283,11 +283,8 @@ def _action_row(
         value=draft.get(cell("owner")) or None,
         choices=[Choice(title=name, value=value) for value, name in view.people],
     )
-    when = DateInput(
-        id=cell("due"),
-        label=f"{number}. By when",
-        value=draft.get(cell("due")) or None,
-        min=view.tomorrow,
+    when = date_input(
+        cell("due"), f"{number}. By when", value=draft.get(cell("due")), earliest=view.tomorrow
     )
     items: list[CardElement] = [subheading(f"Action {number}")]
     for element, input_id in ((what, cell("action")), (who, cell("owner")), (when, cell("due"))):

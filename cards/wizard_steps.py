@@ -19,7 +19,6 @@ from microsoft_teams.cards import (
     Choice,
     ChoiceSetInput,
     Container,
-    DateInput,
     ShowCardAction,
     TextBlock,
     TextInput,
@@ -27,6 +26,7 @@ from microsoft_teams.cards import (
 )
 
 from cards.base import VERSION, execute, facts, paragraph
+from cards.dates import date_input
 from workflow.grades import Grade
 from workflow.tools import ChecklistAnswer, SectionKind, grade_definitions
 from workflow.wizard_rules import (
@@ -152,8 +152,8 @@ def _date(
     earliest: str | None = None,
     latest: str | None = None,
 ) -> list[CardElement]:
-    box = DateInput(
-        id=field_id, label=label, value=inputs.mine.get(field_id) or None, min=earliest, max=latest
+    box = date_input(
+        field_id, label, value=inputs.mine.get(field_id), earliest=earliest, latest=latest
     )
     return _checked(box, field_id, inputs)
 

@@ -2,7 +2,8 @@
 
 These need no browser: Teams' limits (schema 1.5, under 80 KB) and the
 accessibility duties DESIGN.md sets (every input labelled, every image
-described, colour never the only carrier of meaning).
+described, colour never the only carrier of meaning), and no input that
+Teams may refuse to send without saying why.
 """
 
 from __future__ import annotations
@@ -65,6 +66,11 @@ def card_problems(card: dict[str, Any]) -> list[str]:
             problems.append(f"{path}: nested card version {node.get('version')!r}")
         if kind.startswith("Input.") and not _has_text(node.get("label")):
             problems.append(f"{path}: {kind} {node.get('id')!r} has no label")
+        if _refused_silently(node):
+            problems.append(
+                f"{path}: {kind} {node.get('id')!r} can be refused by Teams (required, a "
+                "bound or a pattern) but has no errorMessage to say why"
+            )
         if kind == "Image" and not _has_text(node.get("altText")):
             problems.append(f"{path}: image has no altText")
         colour = str(node.get("color", "")).lower()
@@ -85,3 +91,14 @@ def execute_verbs(card: dict[str, Any]) -> set[str]:
 
 def _has_text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
+
+
+def _refused_silently(node: dict[str, Any]) -> bool:
+    """An input the client checks before sending (required, min/max, a pattern) and, when the
+    check fails, shows nothing but its errorMessage: without one the button seems dead."""
+    if not str(node.get("type", "")).startswith("Input."):
+        return False
+    checked = node.get("isRequired") or any(
+        node.get(key) not in (None, "") for key in ("min", "max", "regex")
+    )
+    return bool(checked) and not _has_text(node.get("errorMessage"))
