@@ -81,9 +81,10 @@ def error_block(message: str) -> TextBlock:
 def problems_summary(count: int) -> TextBlock:
     """The line above a form with problems: how many, and that nothing typed was lost."""
     needs = agreeing(count, "needs", "need")
+    where = "it is explained under its field" if count == 1 else "each is explained under its field"
     return error_block(
-        f"{counted(count, 'answer')} {needs} your attention; each is explained under its "
-        "field. Nothing you typed has been lost."
+        f"{counted(count, 'answer')} {needs} your attention; {where}. "
+        "Nothing you typed has been lost."
     )
 
 

@@ -370,7 +370,8 @@ async def test_every_count_on_the_form_agrees_in_number(db: Database, bot: Runni
     )  # fmt: skip
 
     assert "1 answer needs your attention" in texts(one)
-    assert "2 answers need your attention" in texts(two)
+    assert "2 answers need your attention; each is explained" in texts(two)
+    assert "1 answer needs your attention; it is explained" in texts(one)
     assert (await load_audit(db, cast.audit_id)).state is AuditState.SUBMITTED
 
 

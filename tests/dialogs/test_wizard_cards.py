@@ -217,7 +217,7 @@ def test_inputs_keep_what_was_typed_and_show_each_problem_under_its_field():
     after = next(n for n in body[grade_at + 1 :] if n.get("type") is not None)
     assert after["color"] == "Attention" and after["text"] == "Error: Choose a grade."
     assert inputs_of(card)["rationale"]["value"] == "Typed before the error"
-    assert "1 answer needs your attention" in texts(card)
+    assert "1 answer needs your attention; it is explained under its field." in texts(card)
 
 
 def test_a_graded_step_has_the_grade_definitions_one_tap_away():
