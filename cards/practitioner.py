@@ -59,15 +59,18 @@ def reflection_request_card(
     unsaved: Sequence[tuple[str, str]] = (),
 ) -> dict:
     """For the practitioner: the prompts to answer, with what they have written so far."""
+    intro = (
+        f"{view.auditor} is auditing your work on case {view.case_ref} with you. "
+        "Please write your own section: how you applied the practice model. "
+        "Your auditor will see it and talk it through with you."
+        if view.can_change
+        else f"{view.auditor} audited your work on case {view.case_ref} with you."
+    )
     body: list[CardElement] = [
         heading(f"Your own section for the audit of case {view.case_ref}"),
-        paragraph(
-            f"{view.auditor} is auditing your work on case {view.case_ref} with you. "
-            "Please write your own section: how you applied the practice model. "
-            "Your auditor will see it and talk it through with you."
-        ),
+        paragraph(intro),
     ]
-    if view.guidance:
+    if view.guidance and view.can_change:
         body.append(paragraph(view.guidance, subtle=True))
     if outcome:
         body.append(TextBlock(text=outcome, wrap=True, weight="Bolder"))
@@ -75,7 +78,10 @@ def reflection_request_card(
         body.append(error_block(error))
     fallback = f"Write your own section for the audit of case {view.case_ref}"
     if not view.can_change:
-        body += reflection_lines(view)
+        if view.written:
+            body += reflection_lines(view)
+        else:
+            body.append(paragraph("You had not written your section when it was submitted."))
         body.append(paragraph("The audit has been submitted, so this can no longer change."))
         if unsaved:
             body.append(error_block(LATE_ANSWER.format(auditor=view.auditor)))

@@ -7,7 +7,8 @@ in the card, or replies in the chat with one message, which is saved as their an
 while the request is open. What they write goes into the audit's draft, with a trail
 row, and the auditor sees it in the wizard; the completeness check says when it is
 missing. It can be changed until the audit is submitted; an answer after that is not
-saved, and the practitioner is shown what they typed and told why. A tool without a
+saved, and the practitioner is shown what they typed and told why (by chat too, for a
+message of a few words or more, while the audit is live). A tool without a
 practitioner section asks for nothing.
 """
 
@@ -39,8 +40,14 @@ from dialogs.reflection_request import (
 from dialogs.wizard_facts import AuditFacts, audit_facts, draft_of
 from storage import repositories as repo
 from storage.models import Audit, Staff
+from workflow.states import TERMINAL_STATES, AuditState
 
 log = logging.getLogger(__name__)
+
+# Submitted, and not yet ended: a section sent now is too late for the audit.
+LATE_STATES = tuple(set(AuditState) - OPEN_FOR_REFLECTION - TERMINAL_STATES)
+# A late section is prose; "thanks" or "what now?" is left for the commands to answer.
+LATE_SECTION_WORDS = 4
 
 
 def practitioner_written(facts: AuditFacts) -> bool | None:
@@ -190,7 +197,7 @@ async def reflection_from_chat(
         if audit.practitioner_id == staff.id and _request_open(audit)
     ]
     if not waiting:
-        return None
+        return await _late_section(session, staff, text.strip(), timezone=timezone)
     if len(waiting) > 1:
         cases = await repo.cases_by_ids(session, {audit.case_id for audit in waiting})
         return several_requests_card(sorted(cases[a.case_id].case_ref for a in waiting))
@@ -215,6 +222,27 @@ async def reflection_from_chat(
         outcome="Thank you: I saved your message as your own section. You can add to it "
         "in the boxes below until the audit is submitted.",
     )
+
+
+async def _late_section(
+    session: AsyncSession, staff: Staff, message: str, *, timezone: str
+) -> dict[str, Any] | None:
+    """A section sent by chat after its audit was submitted: shown back, not saved, with why;
+    or None (a short message, or no such audit) for the commands to answer."""
+    if len(message.split()) < LATE_SECTION_WORDS:
+        return None
+    late = [
+        audit
+        for audit in await repo.list_audits_for_staff(session, staff.id, LATE_STATES)
+        if audit.practitioner_id == staff.id and _request_open(audit)
+    ]
+    if not late:
+        return None
+    audit = max(late, key=lambda audit: audit.id)  # the latest allocated
+    view = reflection_view(await audit_facts(session, audit), timezone=timezone)
+    assert view is not None
+    log.info("late section by chat for audit %s: not saved", audit.id)
+    return reflection_request_card(view, unsaved=[("Your message", message)])
 
 
 def _request_open(audit: Audit) -> bool:

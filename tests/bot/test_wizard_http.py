@@ -16,11 +16,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from dialogs.cycles import CycleRequest, open_cycle
+from dialogs.reflection_request import OPEN_FOR_REFLECTION
 from storage import repositories as repo
 from storage.demo import load_demo
 from storage.enums import GradeStage, RecommendationLevel
 from storage.models import Audit, AuditEvent, Staff
 from tests.bot.test_card_actions import AUDIT_TEAM, KLOES, person, press
+from tests.bot.test_messages import card_of
 from tests.conftest import Database
 from tests.dialogs.test_wizard_cards import (
     buttons,
@@ -56,6 +58,22 @@ async def allocated(db: Database, service_code: str) -> Audit:
         )
         audits = await repo.list_audits_in_cycle(session, opened.cycle_id)
     return audits[0]
+
+
+async def allocated_alone(db: Database) -> Audit:
+    """An Early Help audit whose practitioner has no other audit open for their section."""
+    audit = await allocated(db, "EH")
+    async with db.sessions() as session:
+        cycle = await repo.list_audits_in_cycle(session, audit.cycle_id)
+        for candidate in cycle:
+            theirs = await repo.list_audits_for_staff(
+                session, candidate.practitioner_id, OPEN_FOR_REFLECTION
+            )
+            if [a.id for a in theirs if a.practitioner_id == candidate.practitioner_id] == [
+                candidate.id
+            ]:
+                return candidate
+    raise AssertionError("every practitioner in the demo cycle has another audit open")
 
 
 async def staff(db: Database, staff_id: int) -> Staff:
@@ -483,6 +501,34 @@ async def test_a_section_sent_after_submission_is_not_saved_and_shown_back(
     assert "Too late, but mine." in shown
     assert "Send my section" not in buttons(late)
     assert (await audit_now(db, audit.id)).draft == before
+
+
+async def test_a_section_typed_in_chat_after_submission_is_shown_back_not_saved(
+    db: Database, teams_bot: RunningBot
+):
+    """Reported in the Playground: the practitioner's section typed into the chat after the
+    audit was submitted got "I didn't recognise that" and the list of commands."""
+    audit = await allocated_alone(db)
+    auditor = await staff(db, audit.auditor_id)
+    practitioner = await staff(db, audit.practitioner_id)
+    card = await click(teams_bot, auditor, await allocation_card(db, audit), "Start audit")
+    summary, _ = await answer_every_step(teams_bot, auditor, card, Grade.GOOD)
+    await click(teams_bot, auditor, summary, "Submit the audit")
+    before, events = (await audit_now(db, audit.id)).draft, await count_events(db)
+
+    said = "I built trust by visiting weekly and agreeing the plan together."
+    late = card_of(await teams_bot.say(practitioner.aad_object_id, said))
+    thanks = card_of(await teams_bot.say(practitioner.aad_object_id, "thanks"))
+
+    shown = texts(late)
+    assert "Not saved: the audit was submitted before your section arrived" in shown
+    assert said in shown and await case_ref_of(db, audit) in shown
+    assert "You had not written your section when it was submitted." in shown
+    assert "Please write your own section" not in shown
+    assert "Send my section" not in buttons(late)
+    assert "I didn't recognise that" in texts(thanks)  # a word or two is not a section
+    assert (await audit_now(db, audit.id)).draft == before
+    assert await count_events(db) == events
 
 
 async def test_text_typed_on_an_older_copy_of_a_step_is_shown_back_not_dropped(
