@@ -60,6 +60,7 @@ from workflow.roles import Party, Role
 from workflow.rules import ProgrammeRules
 from workflow.states import MODERATED_ONWARDS, Action, AuditState, transition
 from workflow.wizard_rules import parse_day, practitioner_contacted
+from workflow.words import as_sentence
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +151,8 @@ async def _outcome(session: AsyncSession, audit: Audit) -> str | None:
         return f"Accepted{who}. The moderator has been asked to moderate."
     if check.get("state") == "incomplete":
         return (
-            f"Recorded as incomplete{who}: {check.get('reasons')}. The auditor and their Head "
-            "of Service were told."
+            f"Recorded as incomplete{who}: {as_sentence(check.get('reasons') or '')} "
+            "The auditor and their Head of Service were told."
         )
     return f"This audit is {audit.state.label}."
 

@@ -1,7 +1,8 @@
 """Counts in words that agree in number: "1 answer needs", "2 answers need".
 
 Every count a person reads (cards, chat replies, the CLI) goes through
-these, so none says "1 answers" or hides behind "answer(s)".
+these, so none says "1 answers" or hides behind "answer(s)"; and what
+someone typed, quoted inside our sentence, ends with one full stop.
 """
 
 from __future__ import annotations
@@ -15,3 +16,10 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
 def agreeing(n: int, singular: str, plural: str) -> str:
     """The verb (or any word) that agrees with `n`: agreeing(1, "needs", "need") is "needs"."""
     return singular if n == 1 else plural
+
+
+def as_sentence(typed: str) -> str:
+    """Typed text to quote as a sentence: stripped, with a full stop unless it already ends
+    with one (or ! or ?), so "missing." does not become "missing.."."""
+    text = typed.strip()
+    return text if not text or text[-1] in ".!?" else f"{text}."

@@ -445,10 +445,11 @@ async def test_an_audit_moderated_first_can_be_recorded_incomplete(
     assert "was moderated before the completeness check" in texts(now)
     assert "Return to the auditor" not in buttons(now)
     shown = await click(
-        teams_bot, audit_team, now, "Record as incomplete", reasons="Family feedback missing"
+        teams_bot, audit_team, now, "Record as incomplete", reasons="Family feedback missing."
     )
 
-    assert "Recorded as incomplete by Alex Wilber: Family feedback missing." in texts(shown)
+    # Typed with its own full stop, as in the Playground: quoted with one, not two.
+    assert "Recorded as incomplete by Alex Wilber: Family feedback missing. The" in texts(shown)
     auditor = await staff(db, audit.auditor_id)
     told = await card_sent_text(db, auditor, "completeness")
     assert "Family feedback missing" in told and "moderation and UoPP meeting go on" in told
