@@ -10,7 +10,7 @@ references only; an action's text is the auditor's, cut short.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from microsoft_teams.cards import (
     ActionSet,
@@ -38,7 +38,7 @@ LATE_NOTICE = (
 )
 CHAT_HELP = (
     "You can also reply in this chat: **done {n}**, **partly {n} what was done**, or "
-    "**not yet {n} 2026-12-18** (the action's number, then a new date)."
+    "**not yet {n} {day}** (the action's number, then a new date)."
 )
 PROGRESS_CHOICES = (("done", "Done"), ("partly", "Partly done"), ("not_yet", "Not yet"))
 
@@ -99,7 +99,7 @@ def reminder_card(view: ReminderView) -> dict:
     else:
         numbers = [line.action_id for line in view.lines if line.action_id is not None]
         if numbers:
-            body.append(paragraph(CHAT_HELP.format(n=numbers[0]), subtle=True))
+            body.append(paragraph(chat_help(numbers[0], view.today), subtle=True))
         ids = ",".join(str(i) for i in view.reminder_ids)
         actions = [execute("Snooze for a working day", SNOOZE, {"reminders": ids})]
     fallback = "Late: " + "; ".join(
@@ -230,11 +230,20 @@ def action_answer_card(
     return card(body, fallback=f"Action {action_id} on case {case_ref}: {said}.")
 
 
-def action_problem_card(message: str) -> dict:
-    """A chat answer about an action that could not be saved: why, and how to say it."""
-    body: list[CardElement] = [
-        heading("Action progress not saved"),
-        paragraph(message),
-        paragraph(CHAT_HELP.format(n=12), subtle=True),
-    ]
+def action_problem_card(message: str, *, number: int | None, today: date) -> dict:
+    """A chat answer about an action that could not be saved: why, and how to say it, with
+    one of the person's own action numbers (`number`) when they have one."""
+    body: list[CardElement] = [heading("Action progress not saved"), paragraph(message)]
+    if number is not None:
+        body.append(paragraph(chat_help(number, today), subtle=True))
     return card(body, fallback=message)
+
+
+def example_day(today: date) -> date:
+    """A date to show in "not yet N <date>": a week on, the same day of the week."""
+    return today + timedelta(days=7)
+
+
+def chat_help(number: int, today: date) -> str:
+    """How to answer about action `number` in the chat, with a date that is still ahead."""
+    return CHAT_HELP.format(n=number, day=f"{example_day(today):%Y-%m-%d}")

@@ -28,6 +28,7 @@ from cards.reminders import (
     ReminderView,
     action_answer_card,
     action_problem_card,
+    example_day,
     reminder_card,
     reminder_copy_card,
 )
@@ -480,7 +481,13 @@ async def action_progress_from_chat(
     today = WorkingCalendar.from_rules(rules).local_date(now)
     mine = sorted(a.id for a in await repo.list_open_recommendations_for_owner(session, staff.id))
     if action_id not in mine:
-        return action_problem_card(_not_yours(action_id, mine))
+        return action_problem_card(
+            _not_yours(action_id, mine), number=mine[0] if mine else None, today=today
+        )
+
+    def problem(message: str) -> dict[str, Any]:
+        return action_problem_card(message, number=action_id, today=today)
+
     action = await repo.get_recommendation(session, action_id)
     assert action is not None
     new_date = None
@@ -488,17 +495,17 @@ async def action_progress_from_chat(
     if answer == "not_yet":
         found = DATE_FIRST.match(rest)
         if found is None:
-            return action_problem_card(
+            return problem(
                 f"Give the new date after the action's number, a day after today, e.g. "
-                f"not yet {action_id} {_example_day(today):%Y-%m-%d}."
+                f"not yet {action_id} {example_day(today):%Y-%m-%d}."
             )
         note = found["note"].strip()
         try:
             new_date = _parse_date(found["date"], today)
-        except ProgressProblem as problem:
-            return action_problem_card(str(problem))
+        except ProgressProblem as refused:
+            return problem(str(refused))
     if len(note) > NOTE_LIMIT:
-        return action_problem_card(f"That note is too long: keep it under {NOTE_LIMIT} characters.")
+        return problem(f"That note is too long: keep it under {NOTE_LIMIT} characters.")
     try:
         await record_action_progress(
             session,
@@ -511,8 +518,8 @@ async def action_progress_from_chat(
             rules=rules,
             via="chat",
         )
-    except ProgressProblem as problem:
-        return action_problem_card(str(problem))
+    except ProgressProblem as refused:
+        return problem(str(refused))
     case_ref = await _case_ref(session, action)
     return action_answer_card(
         case_ref, action.id, answer, note=note or None, due_on=action.due_on, today=today
@@ -533,10 +540,6 @@ def _not_yours(action_id: int, mine: list[int]) -> str:
     else:
         yours = f"yours are {', '.join(map(str, mine[:-1]))} and {mine[-1]}"
     return f"You have no action {action_id}: {yours}. Nothing was changed."
-
-
-def _example_day(today: date) -> date:
-    return today + timedelta(days=7)
 
 
 def _parse_date(raw: str, today: date) -> date:

@@ -72,5 +72,6 @@ REMINDER_GALLERY: tuple[Example, ...] = (
     example("action-answer-not-yet", action_answer_card, "CSC-26-0097", 318, "not_yet",
             note=LONGEST[:2000], due_on=TODAY + timedelta(days=14), today=TODAY),
     example("action-problem", action_problem_card,
-            "Sat 28 November 2026 is not a working day; pick a working day."),
+            "Sat 28 November 2026 is not a working day; pick a working day.", number=318,
+            today=TODAY),
 )  # fmt: skip

@@ -148,6 +148,10 @@ async def test_a_chat_answer_to_an_action_says_what_is_wrong(
     assert "Give a date after today (Monday 23 November 2026); nothing was changed." in past
     assert "Give a date after today (Monday 23 November 2026)" in today
     assert "You have no open actions, so there is no action 999 to update." in nobody
+    # The how-to under each uses the person's own action and a date still ahead, not "12".
+    assert f"**done {mine[0]}**" in no_such and "2026-11-30" in no_such
+    assert f"**not yet {action_id} 2026-11-30**" in past
+    assert "**done" not in nobody
     for reply in (no_such, past, today, nobody):
         assert "didn't recognise" not in reply
     async with db.sessions() as session:
