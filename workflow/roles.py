@@ -21,6 +21,16 @@ class Role(StrEnum):
     HEAD_OF_SERVICE = "head_of_service"
     DIVISIONAL_DIRECTOR = "divisional_director"
     HEAD_OF_SAFEGUARDING_QA = "head_of_safeguarding_qa"
+    # Roles some councils' programmes give a part (DOMAIN.md, "What varies by programme").
+    PRINCIPAL_SOCIAL_WORKER = "principal_social_worker"
+    LEAD_AUDITOR = "lead_auditor"
+    QA_OFFICER = "qa_officer"
+    EXTERNAL_MODERATOR = "external_moderator"
+    EXTERNAL_CONSULTANT = "external_consultant"
+    PANEL_CHAIR = "panel_chair"
+    EXECUTIVE_DIRECTOR = "executive_director"
+    ASSISTANT_DIRECTOR = "assistant_director"
+    SMT = "smt"
 
     @property
     def label(self) -> str:
@@ -38,6 +48,15 @@ ROLE_LABELS: dict[Role, str] = {
     Role.HEAD_OF_SERVICE: "Head of Service",
     Role.DIVISIONAL_DIRECTOR: "Divisional Director",
     Role.HEAD_OF_SAFEGUARDING_QA: "Head of Safeguarding and QA",
+    Role.PRINCIPAL_SOCIAL_WORKER: "Principal Social Worker",
+    Role.LEAD_AUDITOR: "Lead Auditor",
+    Role.QA_OFFICER: "Quality Assurance Officer",
+    Role.EXTERNAL_MODERATOR: "External Moderator",
+    Role.EXTERNAL_CONSULTANT: "External Consultant",
+    Role.PANEL_CHAIR: "Independent Panel Chair",
+    Role.EXECUTIVE_DIRECTOR: "Executive Director",
+    Role.ASSISTANT_DIRECTOR: "Assistant Director",
+    Role.SMT: "Senior Management Team",
 }
 
 
