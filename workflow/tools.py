@@ -174,6 +174,15 @@ class ModerationTemplate:
 
 
 @dataclass(frozen=True)
+class PartB:
+    """The follow-up part of a tool, completed at the practitioner's next supervision."""
+
+    title: str
+    guidance: str
+    prompts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class AuditTool:
     id: str
     title: str
@@ -183,6 +192,9 @@ class AuditTool:
     sections: tuple[Section, ...]
     moderation: ModerationTemplate
     guidance: str = ""
+    # "Part B": what the practitioner and team manager complete at supervision after the
+    # audit (Hillingdon), or None where the programme follows up otherwise.
+    part_b: PartB | None = None
 
     def section(self, section_id: str) -> Section:
         for section in self.sections:
@@ -351,7 +363,17 @@ class _Obj:
             self.fail(f"unknown {key} '{value}' (expected one of: {expected})")
 
 
-_TOOL_FIELDS = {"id", "title", "service", "version", "source", "guidance", "sections", "moderation"}
+_TOOL_FIELDS = {
+    "id",
+    "title",
+    "service",
+    "version",
+    "source",
+    "guidance",
+    "sections",
+    "moderation",
+    "part_b",
+}
 _SECTION_FIELDS = {
     "id",
     "title",
@@ -389,6 +411,16 @@ def _parse_tool(root: _Obj) -> AuditTool:
         guidance=root.text("guidance", optional=True),
         sections=sections,
         moderation=_parse_moderation(root, sections),
+        part_b=_parse_part_b(root),
+    )
+
+
+def _parse_part_b(root: _Obj) -> PartB | None:
+    if "part_b" not in root.raw:
+        return None
+    obj = root.child(root.raw["part_b"], "part_b", {"title", "guidance", "prompts"})
+    return PartB(
+        title=obj.text("title"), guidance=obj.text("guidance"), prompts=obj.texts("prompts")
     )
 
 

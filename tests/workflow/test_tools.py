@@ -26,8 +26,13 @@ from workflow.tools import (
 
 SHIPPED = {
     "col_practice_impact_review",
+    "haringey_light_touch",
+    "hillingdon_ad_hoc_desktop",
+    "hillingdon_monthly_audit",
+    "th_csc_understanding_our_practice",
     "th_understanding_our_practice",
     "th_understanding_our_practice_short",
+    "th_yjs_understanding_our_practice",
 }
 
 
@@ -411,3 +416,29 @@ def test_a_file_that_is_not_an_object_is_rejected(tmp_path: Path) -> None:
     path = write_tool(tmp_path, [create_tool_data()])
     with pytest.raises(ToolInvalid, match="must be a JSON object"):
         load_tool(path)
+
+
+def test_hillingdons_monthly_audit_carries_its_part_b_for_supervision() -> None:
+    tool = load_tool("hillingdon_monthly_audit")
+    assert tool.part_b is not None
+    assert "next available supervision" in tool.part_b.guidance
+    assert len(tool.part_b.prompts) == 3
+    assert load_tool("th_understanding_our_practice").part_b is None
+
+
+def test_a_part_b_without_prompts_is_refused_naming_it(tmp_path: Path) -> None:
+    raw = json.loads(
+        (Path(__file__).parents[2] / "workflow/tools/hillingdon_monthly_audit.json").read_text()
+    )
+    raw["id"] = "broken_part_b"
+    raw["part_b"]["prompts"] = []
+    path = tmp_path / "broken_part_b.json"
+    path.write_text(json.dumps(raw))
+    with pytest.raises(ToolInvalid, match="part_b: 'prompts' is empty"):
+        load_tool(path)
+
+
+def test_a_desktop_tool_has_no_practitioner_section() -> None:
+    kinds = {section.kind for section in load_tool("hillingdon_ad_hoc_desktop").sections}
+    assert SectionKind.PRACTITIONER_REFLECTION not in kinds
+    assert SectionKind.FEEDBACK not in kinds
