@@ -163,3 +163,49 @@ def test_a_file_that_is_not_toml_says_where() -> None:
     text = TH_EH.replace("[kloes]", "[kloes")
     [problem] = problems_of(text)
     assert problem.startswith(f"line {line_of(text, '[kloes')}: not valid TOML:")
+
+
+def test_the_five_source_programmes_are_shipped() -> None:
+    assert set(shipped_programmes()) == {
+        "th-early-help",
+        "th-qaf-csc-yjs",
+        "hillingdon-csc",
+        "city-of-london",
+        "haringey",
+    }
+
+
+def test_each_programme_reads_its_seeds_shape() -> None:
+    th_qaf = shipped_programme("th-qaf-csc-yjs")
+    assert th_qaf.moderation_for("CSC-FSP").mode == "group"
+    assert th_qaf.moderation_for("YJS").mode == "external"
+    assert th_qaf.follow_up_for("EH").meeting == "below_good"
+    assert [cycle.kind for cycle in th_qaf.timetable.cycles] == [
+        "rolling",
+        "recurring",
+        "recurring",
+    ]
+
+    hillingdon = shipped_programme("hillingdon-csc")
+    moderation = hillingdon.moderation_for("CSC")
+    assert moderation.mode == "sample" and moderation.sample.percent == 10
+    assert hillingdon.follow_up_for("CSC").meeting == "part_b"
+    assert hillingdon.selection.lookback.or_since_latest_referral
+    assert [role.value for role in hillingdon.timetable.proposed_to] == ["principal_social_worker"]
+
+    city = shipped_programme("city-of-london")
+    panel = city.moderation_for("CSC")
+    assert panel.mode == "panel" and panel.panel.chair.value == "panel_chair"
+    assert panel.panel.members_stand_aside_on_own_reviews
+    assert city.disputes.route == "panel_chair" and city.follow_up.meeting == "none"
+
+    haringey = shipped_programme("haringey")
+    assert haringey.timetable.cycles[0].cases.per_cycle == 50
+    assert haringey.moderation.mode == "none" and not haringey.kloes.approval
+
+
+def test_part_b_needs_a_tool_that_has_one() -> None:
+    text = replace_table(TH_EH, "follow_up", '[follow_up]\nmeeting = "part_b"\n\n')
+    [problem] = problems_of(text)
+    assert problem.startswith(f"line {line_of(text, 'tools = ')}: services[1].tools[1]:")
+    assert "has no part_b" in problem

@@ -232,9 +232,9 @@ def _meaning_problems(programme: Programme) -> Iterator[tuple[Path, str]]:
                 yield here + ("services",), _unknown_service(code, codes)
         if cycle.tool is not None:
             yield from _tool_problems(here + ("tool",), [cycle.tool])
-        counts = [cycle.cases.per_cycle, cycle.cases.per_team]
+        counts = [cycle.cases.per_cycle, cycle.cases.per_team, cycle.cases.per_auditor]
         if sum(count is not None for count in counts) != 1:
-            yield here + ("cases",), "give exactly one of per_cycle or per_team."
+            yield here + ("cases",), "give exactly one of per_cycle, per_team or per_auditor."
         if cycle.kind == "recurring" and (cycle.every_months is None) == (cycle.months is None):
             yield here, "a recurring cycle needs exactly one of every_months or months."
         if cycle.kind == "thematic" and not cycle.months and not cycle.times_a_year:
@@ -252,6 +252,14 @@ def _meaning_problems(programme: Programme) -> Iterator[tuple[Path, str]]:
                 else ("follow_up_by_service")
             )
             yield (table, key), _unknown_service(key, codes)
+    for index, service in enumerate(programme.services):
+        if programme.follow_up_for(service.code).meeting == "part_b":
+            usual = service.tools[0]
+            if _part_b_missing(usual):
+                yield (
+                    ("services", index, "tools", 0),
+                    (f"the follow-up is part B, but the audit tool {usual!r} has no part_b."),
+                )
     dip = programme.reaudit
     if dip.dip_audit and not dip.dip_grades:
         yield ("reaudit", "dip_grades"), "say which grades get a dip audit."
@@ -270,6 +278,13 @@ def _raw_rules(data: dict[str, Any]) -> Iterator[tuple[Path, str]]:
         own = service.get("rules") if isinstance(service, dict) else None
         if isinstance(own, dict):
             yield from _rules_problems(("services", index, "rules"), own, beneath)
+
+
+def _part_b_missing(tool_id: str) -> bool:
+    try:
+        return load_tool(tool_id).part_b is None
+    except (ToolNotFound, ToolInvalid):
+        return False  # said already, as a tool that cannot be used
 
 
 def _moderations(programme: Programme) -> Iterable[tuple[Path, Any]]:

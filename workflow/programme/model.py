@@ -79,10 +79,12 @@ class Service(_Choice):
 
 
 class Cases(_Choice):
-    """How many cases a cycle audits: per cycle in all, or per team."""
+    """How many cases a cycle audits: in all, per team, or per trained auditor."""
 
     per_cycle: Annotated[int, Field(ge=1, le=2000)] | None = None
     per_team: Annotated[int, Field(ge=1, le=100)] | None = None
+    # Hillingdon: "Audits are allocated on a monthly basis to all internal auditors".
+    per_auditor: Annotated[int, Field(ge=1, le=10)] | None = None
 
 
 class Recurring(_Choice):
@@ -230,8 +232,9 @@ class Panel(_Choice):
     with_reviewer: bool = True
     # A member whose own review is moderated does not sit for it.
     members_stand_aside_on_own_reviews: bool = True
-    # Which tier-one moderated audits go on to the panel.
-    reviews: Sample | Literal["all"] = "all"
+    # Which tier-one moderated audits go on to the panel: all, a sample, or those the
+    # tier-one moderator chooses.
+    reviews: Sample | Literal["all", "chosen"] = "all"
 
 
 class PanelModeration(_Choice):
