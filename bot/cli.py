@@ -150,6 +150,25 @@ def _parser() -> argparse.ArgumentParser:
     purging.add_argument("--yes", action="store_true", help="purge; without it, only show")
     purging.set_defaults(run=_cases_purge)
 
+    programme = commands.add_parser(
+        "programme", help="the council's programme file: check it, put it in force, show it"
+    )
+    programme_commands = programme.add_subparsers(required=True, metavar="ACTION")
+    shipped = "a file, or a shipped programme's id: " + ", ".join(_shipped_ids())
+    checking = programme_commands.add_parser(
+        "check", help="report every problem in a programme file, with its line; changes nothing"
+    )
+    checking.add_argument("file", metavar="FILE", help=shipped)
+    checking.set_defaults(run=_programme_check)
+    loading = programme_commands.add_parser(
+        "load", help="put a programme file in force (running cycles keep the version they began)"
+    )
+    loading.add_argument("file", metavar="FILE", help=shipped)
+    loading.set_defaults(run=_programme_load)
+    programme_commands.add_parser(
+        "show", help="print the programmes in force, stage by stage"
+    ).set_defaults(run=_programme_show)
+
     cycle = commands.add_parser("cycle", help="audit cycles")
     cycle_commands = cycle.add_subparsers(required=True, metavar="ACTION")
     proposing = cycle_commands.add_parser(
@@ -345,6 +364,56 @@ def _import(args: argparse.Namespace) -> int:
     return 1 if report.rejected else 0
 
 
+def _shipped_ids() -> list[str]:
+    from workflow.programme import shipped_programmes
+
+    return list(shipped_programmes())
+
+
+def _programme_text(name: str) -> str | None:
+    """A programme file's text: the file at `name`, or the shipped programme called `name`."""
+    from workflow.programme import shipped_programmes
+
+    path = Path(name)
+    if path.is_file():
+        return path.read_text(encoding="utf-8")
+    return shipped_programmes().get(name)
+
+
+def _programme_check(args: argparse.Namespace) -> int:
+    from workflow.programme import ProgrammeInvalid, check_programme
+
+    text = _programme_text(args.file)
+    if text is None:
+        return _refuse(f"no such file, and no shipped programme called {args.file!r}")
+    try:
+        programme = check_programme(text)
+    except ProgrammeInvalid as invalid:
+        problems = invalid.problems
+        print(f"{args.file}: {len(problems)} problem{'s' if len(problems) != 1 else ''}")
+        for problem in problems:
+            print(f"  {problem}")
+        return 1
+    print(f"{args.file}: no problems: {programme.programme.name} ({programme.programme.id})")
+    return 0
+
+
+def _programme_load(args: argparse.Namespace) -> int:
+    from bot.operations import load_programme_from_cli
+
+    text = _programme_text(args.file)
+    if text is None:
+        return _refuse(f"no such file, and no shipped programme called {args.file!r}")
+    args.text = text
+    return _report(load_programme_from_cli, args)
+
+
+def _programme_show(args: argparse.Namespace) -> int:
+    from bot.operations import show_programmes_from_cli
+
+    return _report(show_programmes_from_cli, args)
+
+
 def _cycle_propose(args: argparse.Namespace) -> int:
     from bot.operations import propose_cycle_from_cli
 
@@ -378,14 +447,21 @@ def _audit_reallocate(args: argparse.Namespace) -> int:
 def _report(operation, args: argparse.Namespace) -> int:
     """Run an operation against the database; print what happened, or why not (exit 1)."""
     from bot.operations import CycleRequestError
+    from dialogs.programmes import ProgrammeConflict
+    from workflow.programme import ProgrammeInvalid
 
     settings = _configured()
     _configure_logging(settings)
     _database_ready(settings)
     try:
         outcome = asyncio.run(operation(settings, args))
-    except CycleRequestError as error:
+    except (CycleRequestError, ProgrammeConflict) as error:
         print(f"auditbot: {error}", file=sys.stderr)
+        return 1
+    except ProgrammeInvalid as invalid:
+        print(f"auditbot: {args.file} was not loaded; nothing changed:", file=sys.stderr)
+        for problem in invalid.problems:
+            print(f"  {problem}", file=sys.stderr)
         return 1
     print(outcome)
     return 0

@@ -24,6 +24,7 @@ from dialogs.cycles import (
     open_planned_cycle,
 )
 from dialogs.kloes import ProposedCycle, propose_cycle
+from dialogs.programmes import load_programme, programme_of_version
 from dialogs.reallocation import reallocate_audit
 from storage import repositories as repo
 from storage.db import make_engine, session_factory
@@ -36,7 +37,9 @@ from storage.imports import (
     import_teams,
 )
 from storage.purge import find_undeclared, purge_undeclared
+from storage.repositories import programmes as programme_versions
 from workflow.calendar import SystemClock
+from workflow.programme.describe import describe
 from workflow.states import AuditState
 from workflow.text import clean_text
 
@@ -153,6 +156,39 @@ async def purge_undeclared_from_cli(settings: Settings, args: argparse.Namespace
     if findings.empty:
         return "\n".join(findings.lines())
     return "\n".join(["Purged:", *findings.lines(), "The purge is on the audit trail."])
+
+
+async def load_programme_from_cli(settings: Settings, args: argparse.Namespace) -> str:
+    """Put the programme file in force, in one transaction with its audit-trail row."""
+    async with _transaction(settings) as session:
+        loaded = await load_programme(session, args.text, actor="cli", now=SystemClock().now())
+    return loaded.summary()
+
+
+async def show_programmes_from_cli(settings: Settings, args: argparse.Namespace) -> str:
+    """The programmes in force, stage by stage, and cycles still on earlier versions."""
+    async with _transaction(settings) as session:
+        in_force = await programme_versions.programmes_in_force(session)
+        if not in_force:
+            return (
+                "No programme file is in force: cycles run on the built-in defaults "
+                "(Tower Hamlets Early Help's choices). Load one with: auditbot programme load FILE"
+            )
+        lines: list[str] = []
+        for version in in_force:
+            programme = await programme_of_version(session, version.id)
+            who = version.loaded_by_label or "someone"
+            when = f"{version.loaded_at:%d %b %Y %H:%M} UTC"
+            lines.append(f"Version {version.version}, loaded {when} by {who}:")
+            lines += describe(programme)
+            older = await programme_versions.older_versions_running(session, version.programme_key)
+            for number, cycles in older:
+                lines.append(
+                    f"  still running under version {number}: {cycles} "
+                    f"{'cycle' if cycles == 1 else 'cycles'}"
+                )
+            lines.append("")
+    return "\n".join(lines).rstrip()
 
 
 @asynccontextmanager

@@ -39,6 +39,7 @@ from cards.dates import day
 from dialogs import moderation
 from dialogs.actions import ActionContext, ActionRefused, card_action
 from dialogs.notify import tell
+from dialogs.programmes import cycle_rules
 from dialogs.wizard_facts import (
     AuditFacts,
     audit_facts,
@@ -46,7 +47,6 @@ from dialogs.wizard_facts import (
     draft_of,
     gaps_of,
     local_today,
-    service_rules,
     with_wizard,
     wizard_state,
 )
@@ -102,7 +102,7 @@ async def check_view(
     outcome: str | None = None,
 ) -> CompletenessView:
     audit = facts.audit
-    rules = await service_rules(session, facts.cycle, rules)
+    rules = await cycle_rules(session, facts.cycle, rules)
     fix_by = completion_fix_due(rules, WorkingCalendar.from_rules(rules), now).day
     answers = wizard_state(audit, facts.steps).answers
     return CompletenessView(
@@ -259,7 +259,7 @@ async def return_for_completion(context: ActionContext, audit: Audit) -> dict[st
         return await _current(
             context, audit, error=problem, values={"reasons": reasons, "due": typed_due}
         )
-    rules = await service_rules(session, facts.cycle, context.rules)
+    rules = await cycle_rules(session, facts.cycle, context.rules)
     before = repo.snapshot(audit, AUDIT_FIELDS)
     audit.state = transition(
         audit.state, Action.RETURN_FOR_COMPLETION, Party.AUDIT_TEAM, case_ref=facts.case_ref

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.notices import send_allocation_notices
+from dialogs.programmes import cycle_rules, programme_for_service
 from dialogs.reflection_request import opened_request, reflection_section
 from storage import repositories as repo
 from storage.enums import CycleState
@@ -101,16 +102,30 @@ async def check_request(session: AsyncSession, request: CycleRequest) -> tuple[S
     service = await repo.get_service_by_code(session, request.service_code)
     if service is None:
         raise CycleRequestError(f"There is no service with code {request.service_code!r}.")
-    tool_id = request.tool_id or DEFAULT_TOOLS[service.kind]
+    tools = await service_tools(session, service)
+    tool_id = request.tool_id or tools[0]
     try:
         load_tool(tool_id)
     except ToolNotFound:
         raise CycleRequestError(f"There is no audit tool called {tool_id!r}.") from None
+    if request.tool_id and await programme_for_service(session, service) and tool_id not in tools:
+        raise CycleRequestError(
+            f"{service.name}'s programme audits with {' or '.join(tools)}, not {tool_id!r}."
+        )
     cases = await repo.list_open_cases(session, service.id)
     teams = await repo.list_teams(session, service.id)
     declared = await repo.declared_case_attributes(session)
     _select(plan_of(request), cases, {t.id: t.code for t in teams}, declared)
     return service, tool_id
+
+
+async def service_tools(session: AsyncSession, service: Service) -> list[str]:
+    """The audit tools the service's programme lists, its usual one first; without a
+    programme in force, the tool for its kind of service."""
+    found = await programme_for_service(session, service)
+    if found is None:
+        return [DEFAULT_TOOLS[service.kind]]
+    return list(found[1].service(service.code).tools)
 
 
 async def create_planned_cycle(
@@ -127,6 +142,8 @@ async def create_planned_cycle(
     )
     cycle.selection_plan = plan_of(request)
     cycle.proposed_by_id = actor.id if isinstance(actor, Staff) else None
+    found = await programme_for_service(session, service)
+    cycle.programme_version_id = found[0].id if found else None
     await session.flush()
     await repo.record_event(
         session, actor, "cycle", cycle.id, "proposed", None, repo.snapshot(cycle)
@@ -148,7 +165,7 @@ async def open_planned_cycle(
     any case cannot be allocated.
     """
     service = await repo.get_service(session, cycle.service_id)
-    rules = rules.with_overrides(service.rules_overrides or {})
+    rules = await cycle_rules(session, cycle, rules)
     cases = await repo.list_open_cases(session, service.id)
     teams = {team.id: team for team in await repo.list_teams(session, service.id)}
     declared = await repo.declared_case_attributes(session)

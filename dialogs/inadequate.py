@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cards.dates import day
 from cards.inadequate import FastPathView, fast_path_card
 from dialogs.notify import tell
+from dialogs.programmes import audit_rules
 from storage import repositories as repo
 from storage.models import Audit
 from workflow.calendar import WorkingCalendar
@@ -37,13 +38,6 @@ _PARTS = {
 }
 
 
-async def service_rules(session: AsyncSession, audit: Audit, rules: ProgrammeRules):
-    """The programme's rules with the audit's service's own settings applied."""
-    cycle = await repo.get_cycle(session, audit.cycle_id)
-    service = await repo.get_service(session, cycle.service_id)
-    return rules.with_overrides(service.rules_overrides or {}) if service else rules
-
-
 async def on_submitted(
     session: AsyncSession, audit: Audit, *, now: datetime, rules: ProgrammeRules
 ) -> None:
@@ -56,7 +50,7 @@ async def on_submitted(
     """
     if audit.initial_grade is not Grade.INADEQUATE:
         return
-    rules = await service_rules(session, audit, rules)
+    rules = await audit_rules(session, audit, rules)
     cycle = await repo.get_cycle(session, audit.cycle_id)
     submitted_at = audit.submitted_at or now
     due = moderation_due(

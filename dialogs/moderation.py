@@ -43,8 +43,9 @@ from cards.moderation import (
 from cards.notice import notice_card
 from dialogs.access import AUDIT_TEAM_ROLES
 from dialogs.actions import ActionContext, ActionRefused, card_action
-from dialogs.inadequate import DEADLINE_FIELDS, service_rules
+from dialogs.inadequate import DEADLINE_FIELDS
 from dialogs.notify import tell
+from dialogs.programmes import audit_rules
 from dialogs.uopp_planning import plan_uopp_meeting
 from storage import repositories as repo
 from storage.enums import GradeStage
@@ -437,7 +438,7 @@ async def set_deadlines_after_moderation(
 ) -> None:
     """The UoPP deadline (shorter after Inadequate) and, for Inadequate, the team manager's
     urgent-issues deadline; both count from `now`, the moderation or the decision."""
-    rules = await service_rules(session, audit, rules)
+    rules = await audit_rules(session, audit, rules)
     calendar = WorkingCalendar.from_rules(rules)
     audit.uopp_due_at = uopp_due(rules, calendar, now, grade).due_at
     if grade is Grade.INADEQUATE:

@@ -30,9 +30,9 @@ from cards.progress_reports import (
     progress_report_card,
 )
 from dialogs.actions import ActionContext, card_action
-from dialogs.inadequate import service_rules
 from dialogs.moderation import coordinators_of
 from dialogs.notify import tell
+from dialogs.programmes import audit_rules
 from storage import repositories as repo
 from storage.models import Audit, AuditEvent
 from workflow.calendar import Clock, WorkingCalendar
@@ -93,7 +93,7 @@ async def prompt_progress_reports(
 
 
 async def _prompt(session: AsyncSession, audit: Audit, now: datetime, rules: ProgrammeRules) -> int:
-    rules = await service_rules(session, audit, rules)
+    rules = await audit_rules(session, audit, rules)
     calendar = WorkingCalendar.from_rules(rules)
     today = calendar.local_date(now)
     week = iso_week(today)
@@ -198,7 +198,7 @@ async def report_progress(context: ActionContext, audit: Audit) -> dict[str, Any
             "No more weekly reports are needed: the work has reached Good, or the audit has "
             "ended. Nothing was changed.",
         )
-    rules = await service_rules(session, audit, context.rules)
+    rules = await audit_rules(session, audit, context.rules)
     today = WorkingCalendar.from_rules(rules).local_date(context.now)
     week = iso_week(today)
     view = await progress_view(session, audit, week, today=today, rules=rules)

@@ -30,8 +30,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialogs.calendar_port import BookedEvent, Calendar, CalendarUnavailable, NewEvent
-from dialogs.inadequate import service_rules
 from dialogs.notify import tell
+from dialogs.programmes import audit_rules
 from dialogs.uopp_options import offer_options, tell_audit_team_to_extend
 from dialogs.uopp_planning import BOOKING_STATES, meeting_plan
 from storage import repositories as repo
@@ -132,7 +132,7 @@ async def _job(session: AsyncSession, meeting: Meeting, rules: ProgrammeRules) -
         chosen=chosen,
         avoid=avoid,
         event_sequence=meeting.event_sequence,
-        rules=await service_rules(session, audit, rules),
+        rules=await audit_rules(session, audit, rules),
     )
 
 

@@ -34,8 +34,8 @@ from cards.uopp_booking import (
 )
 from dialogs.access import AUDIT_TEAM_ROLES
 from dialogs.actions import ActionContext, ActionRefused, card_action
-from dialogs.inadequate import service_rules
 from dialogs.notify import tell
+from dialogs.programmes import audit_rules
 from storage import repositories as repo
 from storage.enums import MeetingState
 from storage.models import Audit, Meeting
@@ -335,7 +335,7 @@ async def grant_extension(context: ActionContext, meeting: Meeting) -> dict[str,
         status = _granted_status(meeting, timezone) or "Nothing to extend now. Nothing was changed."
         view = await extension_view(session, meeting, audit, timezone, status=status)
         return extension_card(view)
-    rules = await service_rules(session, audit, context.rules)
+    rules = await audit_rules(session, audit, context.rules)
     working = WorkingCalendar.from_rules(rules)
     chosen, problem = _extension_day(context.text("extend_to", limit=10), meeting, working)
     if chosen is None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.inadequate import service_rules
+from dialogs.programmes import audit_rules
 from storage import repositories as repo
 from storage.enums import MeetingKind, MeetingState
 from storage.models import Audit, Meeting
@@ -84,7 +84,7 @@ async def plan_uopp_meeting(
     grade = audit.final_grade
     if grade is None:
         return None
-    rules = await service_rules(session, audit, rules)
+    rules = await audit_rules(session, audit, rules)
     calendar = WorkingCalendar.from_rules(rules)
     people = await uopp_people(session, audit)
     plan = plan_uopp(

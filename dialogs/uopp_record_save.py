@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cards.uopp_record import MeetingView, RecordSummary, not_held_card, record_card
 from dialogs.actions import ActionContext, ActionRefused
-from dialogs.inadequate import service_rules
 from dialogs.moderation import audit_team_of
 from dialogs.notify import tell
+from dialogs.programmes import audit_rules
 from dialogs.uopp_record_views import (
     CONCERN_GRADES,
     HELD_EVENT,
@@ -98,7 +98,7 @@ async def record_held(
     """Record the meeting held, its plan and any raise, tell everyone, and after Inadequate
     propose the second UoPP; returns the record as sent."""
     session, meeting, audit = context.session, pressed.meeting, pressed.audit
-    rules = await service_rules(session, audit, context.rules)
+    rules = await audit_rules(session, audit, context.rules)
     grade_before = audit.final_grade
     audit_before = repo.snapshot(audit, AUDIT_FIELDS)
     meeting_before = repo.snapshot(meeting, MEETING_FIELDS)
@@ -300,7 +300,7 @@ async def record_not_held(context: ActionContext, pressed: Pressed) -> dict:
     """Mark the meeting not held and propose it again, same people and chair, from the next
     working day for as many working days as its window had; everyone invited is told."""
     session, meeting, audit = context.session, pressed.meeting, pressed.audit
-    rules = await service_rules(session, audit, context.rules)
+    rules = await audit_rules(session, audit, context.rules)
     calendar = WorkingCalendar.from_rules(rules)
     case = await repo.get_case(session, audit.case_id)
     if meeting.kind is MeetingKind.UOPP:

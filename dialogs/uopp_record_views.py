@@ -25,7 +25,7 @@ from cards.uopp_record import (
     record_card,
 )
 from dialogs.actions import ActionContext
-from dialogs.inadequate import service_rules
+from dialogs.programmes import audit_rules
 from storage import repositories as repo
 from storage.enums import MeetingKind, MeetingState
 from storage.models import Audit, Meeting
@@ -85,7 +85,7 @@ async def refuse_unless_chair(context: ActionContext, pressed: Pressed) -> str |
 async def meeting_view(
     session: AsyncSession, meeting: Meeting, audit: Audit, *, now: datetime, rules: ProgrammeRules
 ) -> MeetingView:
-    rules = await service_rules(session, audit, rules)
+    rules = await audit_rules(session, audit, rules)
     calendar = WorkingCalendar.from_rules(rules)
     case = await repo.get_case(session, audit.case_id)
     chair = await repo.get_staff(session, chair_of(meeting))
@@ -195,7 +195,7 @@ async def summary_of(
     rules: ProgrammeRules,
 ) -> RecordSummary:
     """The record as it will read (on the check card) and as it is sent."""
-    rules = await service_rules(session, pressed.audit, rules)
+    rules = await audit_rules(session, pressed.audit, rules)
     names = dict(view.people)
     lines = [
         PlanLine(a.action, _name(names.get(str(a.owner_id))), day(a.due_on, rules.timezone))
@@ -243,7 +243,7 @@ async def recorded_summary(
 ) -> RecordSummary:
     """The record of a meeting already held, drawn again from its trail row."""
     meeting, audit = pressed.meeting, pressed.audit
-    rules = await service_rules(session, audit, rules)
+    rules = await audit_rules(session, audit, rules)
     event = await repo.latest_event(session, "meeting", meeting.id, HELD_EVENT)
     after = (event.after if event else None) or {}
     case = await repo.get_case(session, audit.case_id)
@@ -284,7 +284,7 @@ async def not_held_view(
     session: AsyncSession, pressed: Pressed, *, rules: ProgrammeRules
 ) -> NotHeldView:
     meeting, audit = pressed.meeting, pressed.audit
-    rules = await service_rules(session, audit, rules)
+    rules = await audit_rules(session, audit, rules)
     event = await repo.latest_event(session, "meeting", meeting.id, "not_held")
     after = (event.after if event else None) or {}
     case = await repo.get_case(session, audit.case_id)

@@ -95,12 +95,6 @@ def local_today(now: datetime, rules: ProgrammeRules) -> date:
     return now.astimezone(ZoneInfo(rules.timezone)).date()
 
 
-async def service_rules(session: AsyncSession, cycle: Cycle, rules: ProgrammeRules):
-    """The programme's rules with the cycle's service's own settings applied."""
-    service = await repo.get_service(session, cycle.service_id)
-    return rules.with_overrides(service.rules_overrides or {}) if service else rules
-
-
 def draft_of(audit: Audit) -> dict[str, Any]:
     """A copy of the audit's draft to change and assign back with `audit.draft = ...`."""
     return copy.deepcopy(audit.draft or {})

@@ -23,6 +23,7 @@ from dialogs.action_owners import ask_for_owners
 from dialogs.actions import ActionContext, card_action
 from dialogs.completeness import send_for_check
 from dialogs.practitioner import practitioner_written
+from dialogs.programmes import cycle_rules
 from dialogs.wizard import (
     STATE_FIELDS,
     current_card,
@@ -38,7 +39,6 @@ from dialogs.wizard_facts import (
     is_editable,
     local_today,
     recommendation_owners,
-    service_rules,
     wizard_state,
 )
 from storage import repositories as repo
@@ -102,7 +102,7 @@ async def _submit(context: ActionContext, facts: AuditFacts, answers: Answers) -
     audit.initial_grade = overall
     audit.outcomes_met = outcomes_met(facts.steps, answers)
     audit.submitted_at = context.now
-    rules = await service_rules(session, facts.cycle, context.rules)
+    rules = await cycle_rules(session, facts.cycle, context.rules)
     calendar = WorkingCalendar.from_rules(rules)
     audit.check_due_at = completeness_check_due(rules, calendar, context.now).due_at
     gaps = check_completeness(

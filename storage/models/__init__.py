@@ -16,6 +16,7 @@ from storage.models.follow_up import FollowUp, FollowUpKind
 from storage.models.meetings import Meeting, MeetingAttendee
 from storage.models.messaging import BotState, ConversationRef, OutboxMessage
 from storage.models.people import RoleAssignment, Service, Staff, Team
+from storage.models.programmes import ProgrammeVersion
 from storage.models.reminders import Reminder, ReminderDay, SchedulerRun
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "Meeting",
     "MeetingAttendee",
     "Moderation",
+    "ProgrammeVersion",
     "OutboxMessage",
     "Recommendation",
     "Reminder",

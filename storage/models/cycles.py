@@ -35,6 +35,11 @@ class Cycle(Stamped, Base):
     selection_plan: Mapped[dict[str, Any]] = mapped_column(default=dict)
     proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     opened_at: Mapped[datetime | None]
+    # The programme in force when the cycle was proposed; it keeps it to the end
+    # (None: proposed before programmes were files).
+    programme_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("programme_versions.id"), index=True
+    )
 
 
 class Kloe(Base):

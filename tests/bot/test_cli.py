@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from bot.cli import main
-from tests.conftest import Database
 
 TEAMS = (
     "service_code,service_name,service_kind,team_code,team_name\n"
@@ -27,18 +24,6 @@ CASES = (
     "CSC-002,CSC-B,pb@c.gov.uk,open,2026-02-05,\n"
     "CSC-003,CSC-B,pb@c.gov.uk,open,2026-31-05,\n"
 )
-
-
-@pytest.fixture
-def operator_env(db: Database, monkeypatch: pytest.MonkeyPatch) -> Database:
-    """The environment an operator would set: database and credentials."""
-    for name in ("AUDITBOT_DEMO", "AUDITBOT_APP_PASSWORD", "AUDITBOT_APP_CERT_THUMBPRINT"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AUDITBOT_DATABASE_URL", db.url)
-    monkeypatch.setenv("AUDITBOT_APP_ID", "5d1c5f0e-2b7a-4b53-9d59-3f2f4a8c1e01")
-    monkeypatch.setenv("AUDITBOT_APP_PASSWORD", "from-the-key-vault")
-    monkeypatch.setenv("AUDITBOT_TENANT_ID", "72f988bf-86f1-41af-91ab-2d7cd011db47")
-    return db
 
 
 def write(tmp_path, name: str, text: str):

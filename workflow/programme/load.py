@@ -134,7 +134,16 @@ def _data_path(loc: Path, data: Any) -> Path:
     """
     path: list[str | int] = []
     node = data
+    tag_passed = False
     for step in loc:
+        if (
+            not tag_passed
+            and isinstance(node, dict)
+            and step in (node.get("kind"), node.get("mode"))
+        ):
+            tag_passed = True  # the tag of a tagged union: not a key in the file
+            continue
+        tag_passed = False
         if isinstance(node, dict) and step in node:
             path.append(step)
             node = node[step]

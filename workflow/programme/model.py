@@ -245,15 +245,15 @@ class PanelModeration(_Choice):
     panel: Panel
 
 
-Moderation = Annotated[
+AnyModeration = (
     NoModeration
     | EveryAudit
     | SampleModeration
     | GroupModeration
     | ExternalModeration
-    | PanelModeration,
-    Field(discriminator="mode"),
-]
+    | PanelModeration
+)
+Moderation = Annotated[AnyModeration, Field(discriminator="mode")]
 
 
 class Disputes(_Choice):

@@ -1,0 +1,153 @@
+"""Putting a programme file in force, and reading the programme a cycle runs under.
+
+`load_programme` checks the file, refuses it whole if anything is wrong, and
+otherwise, in the caller's one transaction: stores it as the programme's next
+version (the previous one retires, and the cycles that started under it keep
+it), creates or updates its services, and writes an audit-trail row. A
+service belongs to one programme in force at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import repositories as repo
+from storage.enums import ServiceKind
+from storage.models import Audit, Cycle, ProgrammeVersion, Service
+from storage.repositories import programmes as versions
+from workflow.programme import Programme, check_programme
+from workflow.rules import ProgrammeRules
+
+
+class ProgrammeConflict(Exception):
+    """The programme cannot be put in force beside the others; the message says why."""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    programme: Programme
+    version: ProgrammeVersion
+    added: list[str]
+    updated: list[str]
+    cycles_keeping_earlier: int
+
+    def summary(self) -> str:
+        about = self.programme.programme
+        lines = [f"Loaded {about.name} ({about.id}), version {self.version.version}: in force now."]
+        if self.added:
+            lines.append(f"Services added: {', '.join(self.added)}.")
+        if self.updated:
+            lines.append(f"Services updated: {', '.join(self.updated)}.")
+        cycles = self.cycles_keeping_earlier
+        if cycles == 1:
+            lines.append("1 running cycle keeps the earlier version until it closes.")
+        elif cycles:
+            lines.append(f"{cycles} running cycles keep the earlier version until they close.")
+        lines.append("The load is on the audit trail.")
+        return "\n".join(lines)
+
+
+async def load_programme(session: AsyncSession, text: str, *, actor: str, now: datetime) -> Loaded:
+    """Put the programme `text` describes in force; ProgrammeInvalid or ProgrammeConflict
+    (having changed nothing) when it cannot be."""
+    programme = check_programme(text)
+    key = programme.programme.id
+    codes = [service.code for service in programme.services]
+    in_force = await versions.programmes_in_force(session)
+    for other in in_force:
+        if other.programme_key == key:
+            continue
+        theirs = {service["code"] for service in other.document["services"]}
+        shared = [code for code in codes if code in theirs]
+        if shared:
+            raise ProgrammeConflict(
+                f"{', '.join(shared)} {'is' if len(shared) == 1 else 'are'} already run by "
+                f"the programme {other.programme_key!r} ({other.name}); a service belongs to "
+                "one programme at a time. Load that programme again without "
+                f"{'it' if len(shared) == 1 else 'them'} first, or use other service codes."
+            )
+    earlier = [version.id for version in in_force if version.programme_key == key]
+    keeping = await versions.cycles_running_under(session, earlier)
+    version = await versions.add_programme_version(
+        session,
+        key=key,
+        name=programme.programme.name,
+        text=text,
+        document=programme.model_dump(mode="json"),
+        loaded_by_id=None,
+        loaded_by_label=actor,
+        now=now,
+    )
+    added, updated = [], []
+    for service in programme.services:
+        overrides = {**programme.rules, **service.rules}
+        existing = await repo.get_service_by_code(session, service.code)
+        if existing is None:
+            await repo.add_service(
+                session, service.code, service.name, ServiceKind(service.kind.value), overrides
+            )
+            added.append(service.code)
+        else:
+            existing.name = service.name
+            existing.kind = ServiceKind(service.kind.value)
+            existing.rules_overrides = overrides
+            updated.append(service.code)
+    await repo.record_event(
+        session,
+        actor,
+        "programme",
+        version.id,
+        "loaded",
+        {"version": version.version - 1} if earlier else None,
+        {"programme": key, "version": version.version, "services": codes},
+    )
+    return Loaded(programme, version, added, updated, keeping)
+
+
+_PROGRAMMES: dict[int, Programme] = {}
+
+
+async def programme_of_version(session: AsyncSession, version_id: int) -> Programme:
+    """A stored version's programme (versions never change, so each is read once)."""
+    if version_id not in _PROGRAMMES:
+        version = await versions.get_programme_version(session, version_id)
+        if version is None:
+            raise LookupError(f"no programme version {version_id}")
+        _PROGRAMMES[version_id] = Programme.model_validate(version.document)
+    return _PROGRAMMES[version_id]
+
+
+async def programme_for_service(
+    session: AsyncSession, service: Service
+) -> tuple[ProgrammeVersion, Programme] | None:
+    """The programme in force that runs `service`, or None (no programme names it)."""
+    for version in await versions.programmes_in_force(session):
+        if any(entry["code"] == service.code for entry in version.document["services"]):
+            return version, await programme_of_version(session, version.id)
+    return None
+
+
+async def cycle_rules(session: AsyncSession, cycle: Cycle, rules: ProgrammeRules) -> ProgrammeRules:
+    """The numbers `cycle` runs by: its programme version's (the programme's, then its
+    service's own), or, for a cycle from before programme files, its service's settings."""
+    service = await repo.get_service(session, cycle.service_id)
+    if cycle.programme_version_id is not None and service is not None:
+        programme = await programme_of_version(session, cycle.programme_version_id)
+        overrides: dict[str, Any] = dict(programme.rules)
+        for entry in programme.services:
+            if entry.code == service.code:
+                overrides.update(entry.rules)
+        return rules.with_overrides(overrides)
+    return rules.with_overrides(service.rules_overrides or {}) if service else rules
+
+
+async def audit_rules(session: AsyncSession, audit: Audit, rules: ProgrammeRules) -> ProgrammeRules:
+    """The numbers the audit's cycle runs by (see cycle_rules)."""
+    cycle = await repo.get_cycle(session, audit.cycle_id)
+    if cycle is None:
+        raise LookupError(f"audit {audit.id} has no cycle {audit.cycle_id}")
+    return await cycle_rules(session, cycle, rules)
