@@ -199,18 +199,16 @@ def escalation_due(rules: ProgrammeRules, calendar: WorkingCalendar, audit_date:
     return _months_after(calendar, audit_date, rules.escalation_months)
 
 
-def kloe_meeting_due(
-    rules: ProgrammeRules, calendar: WorkingCalendar, cycle_start: date
-) -> Deadline:
-    """When the key lines of enquiry must be agreed: `kloe_lead_weeks` before
+def kloe_meeting_due(lead_weeks: int, calendar: WorkingCalendar, cycle_start: date) -> Deadline:
+    """When the key lines of enquiry must be agreed: the programme's `lead_weeks` before
     the cycle starts, moved earlier to a working day (it must come first)."""
-    day = calendar.on_or_before(cycle_start - timedelta(weeks=rules.kloe_lead_weeks))
+    day = calendar.on_or_before(cycle_start - timedelta(weeks=lead_weeks))
     return _deadline(calendar, day)
 
 
 def selection_due(
-    rules: ProgrammeRules, calendar: WorkingCalendar, kloe_meeting_date: date
+    weeks_after_kloe: int, calendar: WorkingCalendar, kloe_meeting_date: date
 ) -> Deadline:
-    """When the Audit Team must have picked the cases: within
-    `selection_weeks_after_kloe` of the KLOE meeting."""
-    return _weeks_after(calendar, kloe_meeting_date, rules.selection_weeks_after_kloe)
+    """When the cases must have been picked: within the programme's `weeks_after_kloe` of
+    the KLOE meeting."""
+    return _weeks_after(calendar, kloe_meeting_date, weeks_after_kloe)

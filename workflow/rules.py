@@ -61,10 +61,9 @@ class ProgrammeRules:
     reaudit_months: int = 6
     reaudit_fraction: float = 0.10
     escalation_months: int = 4
-    # The cycle.
-    kloe_lead_weeks: int = 2
-    selection_weeks_after_kloe: int = 1
-    audit_lookback_months: int = 6
+    # When a cycle's KLOEs are agreed, when its cases are picked and how far back an audit
+    # looks are stages of the programme, not numbers here: see workflow/programme (the
+    # programme file's [kloes] lead_weeks and [selection] weeks_after_kloe and lookback).
     # Chasing late work (scheduler/reminders.py): the owner is reminded every
     # reminder_repeat_working_days; reminder_tm_after_working_days after the first
     # reminder their team manager is copied, reminder_hos_after_working_days after
@@ -136,9 +135,6 @@ _INT_FIELDS = frozenset(
         "dip_audit_weeks",
         "reaudit_months",
         "escalation_months",
-        "kloe_lead_weeks",
-        "selection_weeks_after_kloe",
-        "audit_lookback_months",
         "reminder_repeat_working_days",
         "reminder_tm_after_working_days",
         "reminder_hos_after_working_days",

@@ -49,7 +49,6 @@ def test_programme_rules_defaults_match_the_domain():
     assert RULES.reaudit_fraction == 0.10
     assert RULES.escalation_months == 4
     assert RULES.completion_fix_working_days == 5
-    assert RULES.kloe_lead_weeks == 2
     assert RULES.audit_due_working_days == 15
     assert (RULES.timezone, RULES.holiday_country, RULES.holiday_subdivision) == (
         "Europe/London",
@@ -285,11 +284,11 @@ def test_escalation_due_moves_past_august_bank_holiday():
 
 def test_kloe_meeting_moves_earlier_off_easter_monday():
     # A cycle starting Monday 20 April 2026: two weeks before is Easter Monday.
-    assert kloe_meeting_due(RULES, CAL, date(2026, 4, 20)).day == date(2026, 4, 2)
+    assert kloe_meeting_due(2, CAL, date(2026, 4, 20)).day == date(2026, 4, 2)
 
 
 def test_selection_due_a_week_after_kloe_meeting():
-    assert selection_due(RULES, CAL, date(2026, 5, 18)).day == date(2026, 5, 26)
+    assert selection_due(1, CAL, date(2026, 5, 18)).day == date(2026, 5, 26)
 
 
 def test_deadline_is_past_only_after_the_working_day_ends():

@@ -14,6 +14,7 @@ from workflow.programme import (
     shipped_programme,
     shipped_programmes,
 )
+from workflow.rules import ProgrammeRules
 
 TH_EH = shipped_programmes()["th-early-help"]
 
@@ -209,3 +210,16 @@ def test_part_b_needs_a_tool_that_has_one() -> None:
     [problem] = problems_of(text)
     assert problem.startswith(f"line {line_of(text, 'tools = ')}: services[1].tools[1]:")
     assert "has no part_b" in problem
+
+
+def test_numbers_that_became_stages_say_where_they_live_now() -> None:
+    text = TH_EH.replace("[rules]\n", "[rules]\nkloe_lead_weeks = 3\naudit_lookback_months = 4\n")
+    found = problems_of(text)
+    assert found == [
+        f"line {line_of(text, 'kloe_lead_weeks')}: rules.kloe_lead_weeks: is a stage of the "
+        "programme now: set lead_weeks under [kloes].",
+        f"line {line_of(text, 'audit_lookback_months')}: rules.audit_lookback_months: is a "
+        "stage of the programme now: set lookback = { months = N } under [selection].",
+    ]
+    with pytest.raises(ValueError, match="kloe_lead_weeks: not a programme setting"):
+        ProgrammeRules().with_overrides({"kloe_lead_weeks": 2})

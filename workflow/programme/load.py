@@ -334,6 +334,10 @@ def _rules_problems(
     whole set on top of `beneath`, for rules that depend on each other."""
     found = False
     for name, value in overrides.items():
+        if name in MOVED_TO_STAGES:
+            found = True
+            yield path + (name,), f"is a stage of the programme now: set {MOVED_TO_STAGES[name]}."
+            continue
         try:
             ProgrammeRules().with_overrides({name: value})
         except (ValueError, TypeError) as error:
@@ -346,6 +350,14 @@ def _rules_problems(
     except (ValueError, TypeError) as error:
         if beneath is None or overrides:
             yield path, str(error)
+
+
+# Numbers that were settings and are now the stages' own choices.
+MOVED_TO_STAGES = {
+    "kloe_lead_weeks": "lead_weeks under [kloes]",
+    "selection_weeks_after_kloe": "weeks_after_kloe under [selection]",
+    "audit_lookback_months": "lookback = { months = N } under [selection]",
+}
 
 
 class _KeyLines:
