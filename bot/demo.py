@@ -78,7 +78,10 @@ async def _open_cycles(session, settings: Settings) -> list[str]:
             proposal = CycleRequest(
                 service_code="EH", month=following, seed=DEMO_SEED, total=4, kloes=NEXT_KLOES
             )
-            opened.append(str(await propose_cycle(session, proposal, actor=proposer, now=now)))
+            proposed = await propose_cycle(
+                session, proposal, actor=proposer, now=now, rules=load_rules(settings)
+            )
+            opened.append(str(proposed))
     return opened
 
 

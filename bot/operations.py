@@ -69,7 +69,9 @@ async def import_file(settings: Settings, kind: str, path: Path) -> ImportReport
 async def propose_cycle_from_cli(settings: Settings, args: argparse.Namespace) -> ProposedCycle:
     request = cycle_request(args)
     async with _transaction(settings) as session:
-        return await propose_cycle(session, request, actor="cli", now=SystemClock().now())
+        return await propose_cycle(
+            session, request, actor="cli", now=SystemClock().now(), rules=load_rules(settings)
+        )
 
 
 async def open_cycle_from_cli(settings: Settings, args: argparse.Namespace) -> OpenedCycle:

@@ -84,7 +84,7 @@ async def propose_from_form(context: ActionContext, service: Service) -> dict[st
             kloes=tuple(kloes),
         )
         proposed = await propose_cycle(
-            context.session, request, actor=context.staff, now=context.now
+            context.session, request, actor=context.staff, now=context.now, rules=context.rules
         )
     except (ValueError, OverflowError):
         return await _form_again(
@@ -92,10 +92,12 @@ async def propose_from_form(context: ActionContext, service: Service) -> dict[st
         )
     except CycleRequestError as error:
         return await _form_again(context, values, str(error))
+    if proposed.opened is not None:
+        return notice_card("Proposed", proposed.opened)
     return notice_card(
         "Sent for approval",
         f"The KLOEs for {proposed.title} went to {', '.join(proposed.approvers)}. "
-        "I'll tell you when all three have approved and the cases are allocated.",
+        "I'll tell you when they have all approved and the cases are allocated.",
     )
 
 

@@ -108,17 +108,20 @@ async def load_programme(session: AsyncSession, text: str, *, actor: str, now: d
     return Loaded(programme, version, added, updated, keeping)
 
 
-_PROGRAMMES: dict[int, Programme] = {}
+_PROGRAMMES: dict[tuple[int, str, int, datetime], Programme] = {}
 
 
 async def programme_of_version(session: AsyncSession, version_id: int) -> Programme:
-    """A stored version's programme (versions never change, so each is read once)."""
-    if version_id not in _PROGRAMMES:
-        version = await versions.get_programme_version(session, version_id)
-        if version is None:
-            raise LookupError(f"no programme version {version_id}")
-        _PROGRAMMES[version_id] = Programme.model_validate(version.document)
-    return _PROGRAMMES[version_id]
+    """A stored version's programme. Versions never change, so each is checked once per
+    process; the cache key names the row whole (id, programme, version, when loaded), so
+    another database's version 1 is never taken for this one's."""
+    version = await versions.get_programme_version(session, version_id)
+    if version is None:
+        raise LookupError(f"no programme version {version_id}")
+    key = (version.id, version.programme_key, version.version, version.loaded_at)
+    if key not in _PROGRAMMES:
+        _PROGRAMMES[key] = Programme.model_validate(version.document)
+    return _PROGRAMMES[key]
 
 
 async def programme_for_service(

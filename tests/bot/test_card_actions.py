@@ -71,6 +71,7 @@ async def proposed_cycle(db: Database) -> int:
             CycleRequest(service_code="CSC", month=date(2026, 12, 1), seed=3, total=6, kloes=KLOES),
             actor=proposer,
             now=SystemClock().now(),
+            rules=ProgrammeRules(),
         )
     return proposed.cycle_id
 

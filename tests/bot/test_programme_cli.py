@@ -148,3 +148,47 @@ def test_a_programme_changed_while_a_cycle_runs_does_not_change_that_cycle(
     assert main(["programme", "show"]) == 0
     shown = capsys.readouterr().out
     assert "Version 2, loaded" in shown and "still running under version 1: 1 cycle" in shown
+
+
+def test_a_programme_with_no_kloe_approval_opens_the_cycle_when_proposed(
+    operator_env, tmp_path, capsys
+):
+    main(["import", "teams", write(tmp_path, "teams.csv", TEAMS)])
+    main(["import", "staff", write(tmp_path, "staff.csv", STAFF)])
+    main(["import", "cases", write(tmp_path, "cases.csv", CASES)])
+    assert main(["programme", "load", "hillingdon-csc"]) == 0
+    capsys.readouterr()
+
+    code = main(["cycle", "propose", "--service", "CSC", "--month", "2026-12", "--cases", "1",
+                 "--seed", "5", "--kloe", "Are the child's outcomes met?"])  # fmt: skip
+
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "need no approval in this programme and the cycle is open: 1 audit allocated" in out
+
+    async def cycle_state(session: AsyncSession) -> str:
+        cycle = await session.scalar(select(Cycle))
+        return cycle.state.value
+
+    assert read(operator_env, cycle_state) == "open"
+
+
+def test_the_programmes_approvers_are_the_ones_asked(operator_env, tmp_path, capsys):
+    head = (
+        "66666666-6666-6666-6666-666666666666,hs@c.gov.uk,H S,hs@c.gov.uk,head_of_service@CSC,no,\n"
+    )
+    main(["import", "teams", write(tmp_path, "teams.csv", TEAMS)])
+    main(["import", "staff", write(tmp_path, "staff.csv", STAFF + head)])
+    main(["import", "cases", write(tmp_path, "cases.csv", CASES)])
+    only_the_head = HILLINGDON.replace(
+        "[kloes]\n", '[kloes]\napproval = ["head_of_service"]\n'
+    ).replace("approval = []\n", "")
+    assert main(["programme", "load", write(tmp_path, "p.toml", only_the_head)]) == 0
+    capsys.readouterr()
+
+    code = main(["cycle", "propose", "--service", "CSC", "--month", "2026-12", "--cases", "1",
+                 "--kloe", "Are the child's outcomes met?"])  # fmt: skip
+
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "went for approval to H S (Head of Service); cases are picked when they approve" in out

@@ -32,6 +32,7 @@ from tests.dialogs.test_wizard_cards import buttons
 from tests.harness import RunningBot
 from workflow.calendar import SystemClock
 from workflow.grades import Grade
+from workflow.rules import ProgrammeRules
 from workflow.states import AuditState
 
 
@@ -125,7 +126,7 @@ async def test_kloes_waiting_for_approval_are_reachable_by_each_approver(
             session,
             CycleRequest(service_code="CSC", month=date(2027, 2, 1), seed=1, total=2,
                          kloes=("Is the child's voice heard?",)),
-            actor=proposer, now=SystemClock().now(),
+            actor=proposer, now=SystemClock().now(), rules=ProgrammeRules(),
         )  # fmt: skip
     hos = await person(db, HOS)
 

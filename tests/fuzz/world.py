@@ -184,6 +184,7 @@ async def _populate(world: World) -> None:
                              kloes=KLOES),
                 actor=proposer,
                 now=NOW,
+                rules=world.rules,
             )  # fmt: skip
     async with sessions() as session:
         cycles = [c for c in await _all(session, Cycle) if c.state is CycleState.OPEN]

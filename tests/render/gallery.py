@@ -241,7 +241,7 @@ GALLERY: tuple[Example, ...] = (
         "Sent for approval",
         "The KLOEs went to the Head of Service, the coordinator and the Divisional Director.",
         (("Cycle", "Children's Social Care, December 2026"), ("Cases", "6")),
-        footnote="I'll tell you when all three have approved.",
+        footnote="I'll tell you when they have all approved.",
     ),
     example("allocation-auditor", auditor_card, ALLOCATION),
     example("allocation-auditor-exempting", auditor_card, ALLOCATION,
