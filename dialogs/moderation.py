@@ -45,7 +45,7 @@ from dialogs.access import AUDIT_TEAM_ROLES
 from dialogs.actions import ActionContext, ActionRefused, card_action
 from dialogs.inadequate import DEADLINE_FIELDS
 from dialogs.notify import tell
-from dialogs.programmes import audit_rules
+from dialogs.programmes import audit_rules, meeting_needed
 from dialogs.uopp_planning import plan_uopp_meeting
 from storage import repositories as repo
 from storage.enums import GradeStage
@@ -436,11 +436,13 @@ async def record_moderation(
 async def set_deadlines_after_moderation(
     session: AsyncSession, audit: Audit, grade: Grade, *, now: datetime, rules: ProgrammeRules
 ) -> None:
-    """The UoPP deadline (shorter after Inadequate) and, for Inadequate, the team manager's
-    urgent-issues deadline; both count from `now`, the moderation or the decision."""
+    """The UoPP deadline (shorter after Inadequate; none where the audit's programme holds
+    no meeting after this grade) and, for Inadequate, the team manager's urgent-issues
+    deadline; both count from `now`, the moderation or the decision."""
     rules = await audit_rules(session, audit, rules)
     calendar = WorkingCalendar.from_rules(rules)
-    audit.uopp_due_at = uopp_due(rules, calendar, now, grade).due_at
+    needed = await meeting_needed(session, audit, grade)
+    audit.uopp_due_at = uopp_due(rules, calendar, now, grade).due_at if needed else None
     if grade is Grade.INADEQUATE:
         audit.urgent_issues_due_at = urgent_issues_due(rules, calendar, now).due_at
     else:

@@ -19,7 +19,9 @@ from storage import repositories as repo
 from storage.enums import ServiceKind
 from storage.models import Audit, Cycle, ProgrammeVersion, Service
 from storage.repositories import programmes as versions
+from workflow.grades import Grade
 from workflow.programme import Programme, check_programme
+from workflow.programme.model import EVERY_AUDIT_MEETS, FollowUp
 from workflow.rules import ProgrammeRules
 
 
@@ -154,3 +156,18 @@ async def audit_rules(session: AsyncSession, audit: Audit, rules: ProgrammeRules
     if cycle is None:
         raise LookupError(f"audit {audit.id} has no cycle {audit.cycle_id}")
     return await cycle_rules(session, cycle, rules)
+
+
+async def audit_follow_up(session: AsyncSession, audit: Audit) -> FollowUp:
+    """What follows moderation for the audit, by its cycle's programme version."""
+    cycle = await repo.get_cycle(session, audit.cycle_id)
+    if cycle is None or cycle.programme_version_id is None:
+        return EVERY_AUDIT_MEETS
+    programme = await programme_of_version(session, cycle.programme_version_id)
+    service = await repo.get_service(session, cycle.service_id)
+    return programme.follow_up_for(service.code) if service else programme.follow_up
+
+
+async def meeting_needed(session: AsyncSession, audit: Audit, grade: Grade) -> bool:
+    """Whether the audit's programme holds a follow-up (UoPP) meeting after this grade."""
+    return (await audit_follow_up(session, audit)).needs_meeting(grade)

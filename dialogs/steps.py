@@ -47,7 +47,7 @@ def current_step(audit: Audit) -> Step | None:
         return Step("audit", audit.due_at)
     if audit.state is S.SUBMITTED:
         return Step("moderation", audit.moderation_due_at)
-    if audit.state in AFTER_MODERATION:
+    if audit.state in AFTER_MODERATION and audit.uopp_due_at is not None:
         return Step("UoPP meeting", audit.uopp_due_at)
     return None
 
@@ -75,7 +75,7 @@ def parts_for(audit: Audit, staff_id: int, practitioner_name: str) -> list[Part]
     if audit.auditor_id == staff_id:
         if state in _AUDITOR:
             parts.append(Part(Party.AUDITOR, f"Auditor: {_AUDITOR[state]}", audit.due_at))
-        elif state in AFTER_MODERATION:
+        elif state in AFTER_MODERATION and audit.uopp_due_at is not None:
             parts.append(Part(Party.AUDITOR, "Auditor: attend the UoPP meeting", audit.uopp_due_at))
     if audit.moderator_id == staff_id:
         if state is S.SUBMITTED:
@@ -111,6 +111,6 @@ def _followed(audit: Audit, party: Party, whose: str, while_audited: str = "") -
         return [Part(party, f"{whose} is with the moderator", None)]
     if state is S.DISPUTED:
         return [Part(party, f"{whose}: the moderated grade is disputed", None)]
-    if state in AFTER_MODERATION:
+    if state in AFTER_MODERATION and audit.uopp_due_at is not None:
         return [Part(party, f"{whose}: attend the UoPP meeting", audit.uopp_due_at)]
     return []

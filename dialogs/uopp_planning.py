@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.programmes import audit_rules
+from dialogs.programmes import audit_rules, meeting_needed
 from storage import repositories as repo
 from storage.enums import MeetingKind, MeetingState
 from storage.models import Audit, Meeting
@@ -74,15 +74,16 @@ async def plan_uopp_meeting(
     """Propose the audit's UoPP meeting, or re-plan one not yet booked; idempotent.
 
     Call after the audit's final grade and state are set, in the same
-    transaction. A meeting already booked with the same people and chair is
-    left alone; booked with others, its event is cancelled (by the booker,
-    after commit) and it is booked again. A meeting being arranged is
+    transaction. Nothing is planned where the audit's programme holds no meeting after
+    this grade (below Good only, part B at supervision, or none). A meeting already
+    booked with the same people and chair is left alone; booked with others, its event is
+    cancelled (by the booker, after commit) and it is booked again. A meeting being arranged is
     re-planned from scratch (a booker holding it finds its claim gone and
     books nothing). Records `uopp_planned` in the audit's trail only when
     something changed.
     """
     grade = audit.final_grade
-    if grade is None:
+    if grade is None or not await meeting_needed(session, audit, Grade(grade)):
         return None
     rules = await audit_rules(session, audit, rules)
     calendar = WorkingCalendar.from_rules(rules)

@@ -272,6 +272,18 @@ class FollowUp(_Choice):
     part_b_safeguarding_working_days: Annotated[int, Field(ge=1, le=20)] = 2
     record_to: list[Role] = Field(default_factory=list)
 
+    def needs_meeting(self, grade: Grade) -> bool:
+        """Whether an audit with this final grade gets a follow-up (UoPP) meeting."""
+        if self.meeting == "every_audit":
+            return True
+        if self.meeting == "below_good":
+            return grade.rank < Grade.GOOD.rank
+        return False
+
+
+# What follows moderation when no programme file is in force: Tower Hamlets Early Help's.
+EVERY_AUDIT_MEETS = FollowUp(meeting="every_audit")
+
 
 class Inadequate(_Choice):
     # Tower Hamlets Early Help's fast path: moderation in a day, urgent issues in two,
