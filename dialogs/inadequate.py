@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cards.dates import day
 from cards.inadequate import FastPathView, fast_path_card
 from dialogs.notify import tell
-from dialogs.programmes import audit_rules
+from dialogs.programmes import audit_inadequate, audit_rules
 from storage import repositories as repo
 from storage.models import Audit
 from workflow.calendar import WorkingCalendar
@@ -38,6 +38,31 @@ _PARTS = {
 }
 
 
+# The audit's programme's choice, kept on the audit at submission so every later step
+# (moderation, deadlines, reports, the second meeting) reads the same answer.
+FAST_PATH_KEY = "fast_path"
+
+
+def programme_fast_path(audit: Audit) -> bool:
+    """Whether the audit's programme runs the Inadequate fast path (True for audits
+    submitted before programmes said, as Tower Hamlets Early Help does)."""
+    return bool((audit.draft or {}).get(FAST_PATH_KEY, True))
+
+
+def on_fast_path(audit: Audit) -> bool:
+    """Graded Inadequate by its auditor, in a programme with the fast path."""
+    return audit.initial_grade is Grade.INADEQUATE and programme_fast_path(audit)
+
+
+def meeting_grade(audit: Audit, grade: Grade) -> Grade:
+    """The grade a follow-up meeting is planned for. Without the fast path, Inadequate work
+    gets the ordinary meeting below Good (its timescale and people), not the fast path's
+    three days chaired by the Audit Manager."""
+    if grade is Grade.INADEQUATE and not programme_fast_path(audit):
+        return Grade.REQUIRES_IMPROVEMENT
+    return grade
+
+
 async def on_submitted(
     session: AsyncSession, audit: Audit, *, now: datetime, rules: ProgrammeRules
 ) -> None:
@@ -49,6 +74,9 @@ async def on_submitted(
     (a resubmission) moves the deadline but tells nobody twice.
     """
     if audit.initial_grade is not Grade.INADEQUATE:
+        return
+    if not programme_fast_path(audit):
+        await _escalate(session, audit, now=now)
         return
     rules = await audit_rules(session, audit, rules)
     cycle = await repo.get_cycle(session, audit.cycle_id)
@@ -85,6 +113,45 @@ async def on_submitted(
             card=fast_path_card(view, part),
         )
     log.info("inadequate fast path for audit %s", audit.id)
+
+
+async def _escalate(session: AsyncSession, audit: Audit, *, now: datetime) -> None:
+    """No fast path: the people the programme names are told at once that the auditor found
+    the work Inadequate (Hillingdon: the team manager), and the audit goes on as any other."""
+    choice = await audit_inadequate(session, audit)
+    if not choice.escalate_to:
+        return
+    cycle = await repo.get_cycle(session, audit.cycle_id)
+    case = await repo.get_case(session, audit.case_id)
+    told: dict[int, None] = {}
+    for role in choice.escalate_to:
+        if role is Role.PRACTITIONER:
+            told[audit.practitioner_id] = None
+        elif role is Role.TEAM_MANAGER and audit.team_manager_id is not None:
+            told[audit.team_manager_id] = None
+        else:
+            for person in await repo.list_staff_with_role_for_team(
+                session, role, cycle.service_id, case.team_id
+            ):
+                told[person.id] = None
+    text = (
+        f"The auditor graded the work on case {case.case_ref} Inadequate. Your programme asks "
+        "that you know at once, so that any serious safeguarding concern is acted on now. The "
+        "audit goes on to the Audit Team's check and moderation as usual."
+    )
+    for person_id in told:
+        await tell(
+            session,
+            person_id,
+            "inadequate",
+            f"inadequate:audit:{audit.id}:escalated",
+            summary=f"Case {case.case_ref} was graded Inadequate by its auditor",
+            text=text,
+        )
+    await repo.record_event(
+        session, "system", "audit", audit.id, "inadequate_escalated", None,
+        {"told": sorted(told)}, at=now,
+    )  # fmt: skip
 
 
 async def _people_told(

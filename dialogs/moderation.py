@@ -43,7 +43,12 @@ from cards.moderation import (
 from cards.notice import notice_card
 from dialogs.access import AUDIT_TEAM_ROLES
 from dialogs.actions import ActionContext, ActionRefused, card_action
-from dialogs.inadequate import DEADLINE_FIELDS
+from dialogs.inadequate import (
+    DEADLINE_FIELDS,
+    meeting_grade,
+    on_fast_path,
+    programme_fast_path,
+)
 from dialogs.notify import tell
 from dialogs.programmes import audit_rules, meeting_needed
 from dialogs.uopp_planning import plan_uopp_meeting
@@ -135,12 +140,10 @@ def _round_data(audit: Audit) -> dict[str, int] | None:
 
 
 def open_for_moderation(audit: Audit) -> bool:
-    """Submitted and past the completeness check, or graded Inadequate (its moderator is
-    asked at submission)."""
+    """Submitted and past the completeness check, or on the Inadequate fast path (its
+    moderator is asked at submission)."""
     check = ((audit.draft or {}).get("completeness") or {}).get("state")
-    return audit.state is AuditState.SUBMITTED and (
-        check != "waiting" or audit.initial_grade is Grade.INADEQUATE
-    )
+    return audit.state is AuditState.SUBMITTED and (check != "waiting" or on_fast_path(audit))
 
 
 def refuse_unless_open(audit: Audit, case_ref: str) -> None:
@@ -154,7 +157,7 @@ def refuse_unless_open(audit: Audit, case_ref: str) -> None:
             "completion, so it can't be moderated now. You'll get a new card when it is "
             "resubmitted. Nothing was changed.",
         )
-    if check == "waiting" and audit.initial_grade is not Grade.INADEQUATE:
+    if check == "waiting" and not on_fast_path(audit):
         raise ActionRefused(
             "Waiting for the completeness check",
             f"The Audit Team hasn't yet checked the audit of case {case_ref} is complete. "
@@ -221,7 +224,7 @@ async def moderation_view(session: AsyncSession, audit: Audit, *, timezone: str)
         practitioner=people[audit.practitioner_id].display_name,
         tool=tool.title,
         due=day(audit.moderation_due_at, timezone),
-        fast_path=audit.initial_grade is Grade.INADEQUATE,
+        fast_path=on_fast_path(audit),
         sections=sections,
     )
 
@@ -442,8 +445,9 @@ async def set_deadlines_after_moderation(
     rules = await audit_rules(session, audit, rules)
     calendar = WorkingCalendar.from_rules(rules)
     needed = await meeting_needed(session, audit, grade)
-    audit.uopp_due_at = uopp_due(rules, calendar, now, grade).due_at if needed else None
-    if grade is Grade.INADEQUATE:
+    planned_for = meeting_grade(audit, grade)
+    audit.uopp_due_at = uopp_due(rules, calendar, now, planned_for).due_at if needed else None
+    if grade is Grade.INADEQUATE and programme_fast_path(audit):
         audit.urgent_issues_due_at = urgent_issues_due(rules, calendar, now).due_at
     else:
         audit.urgent_issues_due_at = None

@@ -21,7 +21,7 @@ from storage.models import Audit, Cycle, ProgrammeVersion, Service
 from storage.repositories import programmes as versions
 from workflow.grades import Grade
 from workflow.programme import Programme, check_programme
-from workflow.programme.model import EVERY_AUDIT_MEETS, FollowUp
+from workflow.programme.model import EVERY_AUDIT_MEETS, FAST_PATH, FollowUp, Inadequate
 from workflow.rules import ProgrammeRules
 
 
@@ -171,3 +171,12 @@ async def audit_follow_up(session: AsyncSession, audit: Audit) -> FollowUp:
 async def meeting_needed(session: AsyncSession, audit: Audit, grade: Grade) -> bool:
     """Whether the audit's programme holds a follow-up (UoPP) meeting after this grade."""
     return (await audit_follow_up(session, audit)).needs_meeting(grade)
+
+
+async def audit_inadequate(session: AsyncSession, audit: Audit) -> Inadequate:
+    """What the audit's programme does with Inadequate work: the fast path, or not, and
+    who is told at once."""
+    cycle = await repo.get_cycle(session, audit.cycle_id)
+    if cycle is None or cycle.programme_version_id is None:
+        return FAST_PATH
+    return (await programme_of_version(session, cycle.programme_version_id)).inadequate

@@ -30,6 +30,7 @@ from cards.progress_reports import (
     progress_report_card,
 )
 from dialogs.actions import ActionContext, card_action
+from dialogs.inadequate import programme_fast_path
 from dialogs.moderation import coordinators_of
 from dialogs.notify import tell
 from dialogs.programmes import audit_rules
@@ -60,8 +61,11 @@ READERS = (Role.HEAD_OF_SERVICE, Role.AUDIT_MANAGER)
 
 
 def needs_progress_reports(audit: Audit) -> bool:
-    """Inadequate work that has not reached Good, in an audit still running."""
+    """Inadequate work that has not reached Good, in an audit still running, in a programme
+    with the fast path (its weekly reports are part of it)."""
     inadequate = Grade.INADEQUATE in (audit.moderated_grade, audit.final_grade)
+    if not programme_fast_path(audit):
+        return False
     at_good = audit.final_grade in (Grade.GOOD, Grade.OUTSTANDING)
     return audit.state in REPORTING_STATES and inadequate and not at_good
 

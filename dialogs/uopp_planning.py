@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.inadequate import meeting_grade
 from dialogs.programmes import audit_rules, meeting_needed
 from storage import repositories as repo
 from storage.enums import MeetingKind, MeetingState
@@ -91,7 +92,7 @@ async def plan_uopp_meeting(
     plan = plan_uopp(
         people,
         initial_grade=audit.initial_grade,
-        final_grade=Grade(grade),
+        final_grade=meeting_grade(audit, Grade(grade)),
         moderated_at=now,
         rules=rules,
         calendar=calendar,

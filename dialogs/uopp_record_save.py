@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cards.uopp_record import MeetingView, RecordSummary, not_held_card, record_card
 from dialogs.actions import ActionContext, ActionRefused
+from dialogs.inadequate import meeting_grade
 from dialogs.moderation import audit_team_of
 from dialogs.notify import tell
 from dialogs.programmes import audit_rules
@@ -121,7 +122,9 @@ async def record_held(
         for action in plan
     ]
     second = None
-    if second_uopp_follows(meeting, grade_before):
+    if grade_before is not None and second_uopp_follows(
+        meeting, meeting_grade(audit, grade_before)
+    ):
         second = await propose_second_uopp(session, audit, meeting, held_on, rules)
     await session.flush()
     summary = await summary_of(session, pressed, view, held_on, plan, decision, rules=rules)

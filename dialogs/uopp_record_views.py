@@ -25,6 +25,7 @@ from cards.uopp_record import (
     record_card,
 )
 from dialogs.actions import ActionContext
+from dialogs.inadequate import meeting_grade
 from dialogs.programmes import audit_rules
 from storage import repositories as repo
 from storage.enums import MeetingKind, MeetingState
@@ -202,7 +203,8 @@ async def summary_of(
         for a in plan
     ]
     next_meeting = None
-    if second_uopp_follows(pressed.meeting, view.grade):
+    grade = meeting_grade(pressed.audit, view.grade) if view.grade is not None else None
+    if second_uopp_follows(pressed.meeting, grade):
         window = second_uopp_window(rules, WorkingCalendar.from_rules(rules), held_on)
         next_meeting = second_uopp_words(window.first_day, window.last_day, rules.timezone)
     return RecordSummary(

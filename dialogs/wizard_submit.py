@@ -23,7 +23,7 @@ from dialogs.action_owners import ask_for_owners
 from dialogs.actions import ActionContext, card_action
 from dialogs.completeness import send_for_check
 from dialogs.practitioner import practitioner_written
-from dialogs.programmes import cycle_rules
+from dialogs.programmes import audit_inadequate, cycle_rules
 from dialogs.wizard import (
     STATE_FIELDS,
     current_card,
@@ -113,9 +113,12 @@ async def _submit(context: ActionContext, facts: AuditFacts, answers: Answers) -
     )
     draft = dict(audit.draft or {})
     previous = draft.get("completeness") or {}
-    # Inadequate: the moderator's 1 working day starts now, so they are asked now, not
-    # once the Audit Team accepts the audit as complete (they may still return it).
-    ask_now = overall is Grade.INADEQUATE and audit.moderator_id is not None
+    # Inadequate, on the fast path: the moderator's 1 working day starts now, so they are
+    # asked now, not once the Audit Team accepts the audit as complete (they may still
+    # return it). Without the fast path, Inadequate waits for the check like any grade.
+    fast_path = (await audit_inadequate(session, audit)).fast_path
+    draft[inadequate.FAST_PATH_KEY] = fast_path
+    ask_now = fast_path and overall is Grade.INADEQUATE and audit.moderator_id is not None
     draft["completeness"] = {
         "round": int(previous.get("round") or 0) + 1,
         "state": "waiting",

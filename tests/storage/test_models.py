@@ -97,6 +97,21 @@ def rows(ids: dict[str, int]) -> list[tuple[str, type, dict[str, Any]]]:
             {"case_id": ids.get("case"), "staff_id": ids.get("manager")},
         ),
         (
+            "programme",
+            m.ProgrammeVersion,
+            {
+                "programme_key": "th-early-help",
+                "version": 2,
+                "name": "Understanding our Practice",
+                "text": "[programme]\nid = 'th-early-help'\n# comments kept\n",
+                "document": {"programme": {"id": "th-early-help"}, "services": [{"code": "CSC"}]},
+                "loaded_at": AT,
+                "loaded_by_id": ids.get("manager"),
+                "loaded_by_label": "cli",
+                "retired_at": AT,
+            },
+        ),
+        (
             "cycle",
             m.Cycle,
             {
@@ -111,6 +126,7 @@ def rows(ids: dict[str, int]) -> list[tuple[str, type, dict[str, Any]]]:
                 "selection_plan": {"total": 10, "quotas": {}, "criteria": {}},
                 "proposed_by_id": ids.get("manager"),
                 "opened_at": AT,
+                "programme_version_id": ids.get("programme"),
             },
         ),
         ("kloe", m.Kloe, {"cycle_id": ids.get("cycle"), "position": 1, "text": "Voice?"}),

@@ -293,6 +293,20 @@ class Inadequate(_Choice):
     escalate_to: list[Role] = Field(default_factory=list)
 
 
+# What happens to Inadequate work when no programme file is in force: Tower Hamlets Early
+# Help's fast path, telling the five people it names.
+FAST_PATH = Inadequate(
+    fast_path=True,
+    escalate_to=[
+        Role.PRACTITIONER,
+        Role.TEAM_MANAGER,
+        Role.COORDINATOR,
+        Role.AUDIT_MANAGER,
+        Role.HEAD_OF_SERVICE,
+    ],
+)
+
+
 class Reaudit(_Choice):
     dip_audit: bool = False
     dip_grades: list[Grade] = Field(default_factory=list)
