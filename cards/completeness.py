@@ -56,6 +56,9 @@ class CompletenessView:
     moderated_first: bool = False
     # Graded Inadequate, the moderator was asked at submission: accepting asks nobody.
     moderator_asked: bool = False
+    # What accepting does, where the programme does not simply ask a named moderator: e.g.
+    # "Accept: draw for the moderation sample", or "Accept as complete" without moderation.
+    accept_title: str | None = None
 
 
 def completeness_card(view: CompletenessView) -> dict:
@@ -157,7 +160,9 @@ def _decisions(view: CompletenessView) -> list:
         body=[reasons, due],
         actions=[execute("Return to the auditor", RETURN, data)],
     )
-    accept = "Accept as complete" if view.moderator_asked else "Accept: send for moderation"
+    accept = view.accept_title or (
+        "Accept as complete" if view.moderator_asked else "Accept: send for moderation"
+    )
     actions = [
         execute(accept, ACCEPT, data, positive=True),
         ShowCardAction(title="Return to the auditor", card=back),

@@ -36,10 +36,10 @@ from cards.completeness import (
     returned_card,
 )
 from cards.dates import day
-from dialogs import moderation
 from dialogs.actions import ActionContext, ActionRefused, card_action
+from dialogs.moderation_routes import request_moderation
 from dialogs.notify import tell
-from dialogs.programmes import cycle_rules
+from dialogs.programmes import cycle_moderation, cycle_rules
 from dialogs.wizard_facts import (
     AuditFacts,
     audit_facts,
@@ -56,6 +56,7 @@ from storage.repositories.views import line_managers_of
 from workflow.calendar import WorkingCalendar
 from workflow.completeness import first_gap_step
 from workflow.deadlines import completion_fix_due
+from workflow.programme.model import named_moderator_roles
 from workflow.roles import Party, Role
 from workflow.rules import ProgrammeRules
 from workflow.states import MODERATED_ONWARDS, Action, AuditState, transition
@@ -65,6 +66,12 @@ from workflow.words import as_sentence
 log = logging.getLogger(__name__)
 
 CHECKERS = (Role.AUDIT_TEAM, Role.AUDIT_MANAGER)
+MODERATOR_ASKED = "The moderator has been asked to moderate."
+# The accept button, where the programme does not ask a moderator named at allocation.
+ACCEPT_TITLES = {
+    "none": "Accept as complete",
+    "sample": "Accept: draw for the moderation sample",
+}
 AUDIT_FIELDS = ("state", "due_at")
 
 
@@ -121,6 +128,7 @@ async def check_view(
         outcome=outcome if outcome is not None else await _outcome(session, audit),
         moderated_first=moderated_first(audit),
         moderator_asked=bool(completeness_of(audit).get("moderator_asked")),
+        accept_title=ACCEPT_TITLES.get((await cycle_moderation(session, facts.cycle)).mode),
     )
 
 
@@ -148,7 +156,7 @@ async def _outcome(session: AsyncSession, audit: Audit) -> str | None:
     if check.get("state") == "accepted":
         if check.get("after_moderation"):
             return f"Recorded as complete{who}."
-        return f"Accepted{who}. The moderator has been asked to moderate."
+        return f"Accepted{who}. {check.get('moderation') or MODERATOR_ASKED}"
     if check.get("state") == "incomplete":
         return (
             f"Recorded as incomplete{who}: {as_sentence(check.get('reasons') or '')} "
@@ -213,7 +221,7 @@ async def accept(context: ActionContext, audit: Audit) -> dict[str, Any]:
     facts = await _waiting(context, audit)
     if facts is None:
         return await _current(context, audit)
-    if audit.moderator_id is None:
+    if audit.moderator_id is None and await _names_moderators(context, facts):
         raise ActionRefused(
             "No moderator yet",
             f"The audit of case {facts.case_ref} has no moderator. Allocate one, then accept "
@@ -233,8 +241,20 @@ async def accept(context: ActionContext, audit: Audit) -> dict[str, Any]:
         at=context.now,
     )
     if not completeness_of(audit).get("moderator_asked"):  # Inadequate: asked at submission
-        await moderation.ask_moderator(context.session, audit, now=context.now, rules=context.rules)
+        words = await request_moderation(
+            context.session, audit, now=context.now, rules=context.rules
+        )
+        draft = draft_of(audit)
+        draft["completeness"] = {**(draft.get("completeness") or {}), "moderation": words}
+        audit.draft = draft
+        await context.session.flush()
     return await _current(context, audit)
+
+
+async def _names_moderators(context: ActionContext, facts: AuditFacts) -> bool:
+    """Whether the audit's programme names each audit's moderator at allocation."""
+    moderation = await cycle_moderation(context.session, facts.cycle)
+    return named_moderator_roles(moderation) is not None
 
 
 @card_action(RETURN, load=_load, refuse=_refuse_unless_audit_team)

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.notices import send_allocation_notices
-from dialogs.programmes import cycle_rules, programme_for_service
+from dialogs.programmes import cycle_moderation, cycle_rules, programme_for_service
 from dialogs.reflection_request import opened_request, reflection_section
 from storage import repositories as repo
 from storage.enums import CycleState
@@ -26,6 +26,7 @@ from workflow.calendar import WorkingCalendar
 from workflow.case_attributes import Declaration
 from workflow.deadlines import audit_due, moderation_due
 from workflow.errors import AllocationImpossible, SelectionError
+from workflow.programme.model import named_moderator_roles
 from workflow.roles import Role
 from workflow.rules import ProgrammeRules
 from workflow.selection import OpenCase, Selection, select_by_criteria, select_random
@@ -173,7 +174,7 @@ async def open_planned_cycle(
     selection = _select(cycle.selection_plan, cases, codes, declared)
     chosen = {case.case_ref: case for case in cases}
     picked = [chosen[open_case.case_ref] for open_case in selection.cases]
-    allocations = await allocate_picked(session, service.id, picked)
+    allocations = await allocate_picked(session, cycle, picked)
 
     before = repo.snapshot(cycle)
     cycle.state = CycleState.OPEN
@@ -252,10 +253,12 @@ def _select(
 
 
 async def allocate_picked(
-    session: AsyncSession, service_id: int, picked: Sequence[Case]
+    session: AsyncSession, cycle: Cycle, picked: Sequence[Case]
 ) -> list[Allocation]:
-    auditors = await candidates(session, Role.AUDITOR, service_id)
-    moderators = await candidates(session, Role.MODERATOR, service_id)
+    """An auditor for each picked case, and a moderator where the cycle's programme names
+    one at allocation."""
+    auditors = await candidates(session, Role.AUDITOR, cycle.service_id)
+    moderators = await moderator_candidates(session, cycle)
     involved = await repo.involvements_by_case(session, [case.id for case in picked])
     to_allocate = [
         CaseToAllocate(
@@ -276,16 +279,37 @@ async def allocate_picked(
         ) from None
 
 
-async def candidates(session: AsyncSession, role: Role, service_id: int) -> list[AuditorCandidate]:
+async def moderator_candidates(
+    session: AsyncSession, cycle: Cycle
+) -> list[AuditorCandidate] | None:
+    """Who may be the named moderator of the cycle's audits (people holding any of the
+    roles its programme gives that part), or None when the programme names nobody at
+    allocation."""
+    roles = named_moderator_roles(await cycle_moderation(session, cycle))
+    if roles is None:
+        return None
+    found: dict[str, AuditorCandidate] = {}
+    for role in roles:
+        for person in await candidates(session, role, cycle.service_id, moderating=True):
+            found.setdefault(person.staff_id, person)
+    return list(found.values())
+
+
+async def candidates(
+    session: AsyncSession, role: Role, service_id: int, *, moderating: bool | None = None
+) -> list[AuditorCandidate]:
+    """People holding `role` for the service, with their load: as auditors, or as moderators
+    when `moderating` (whatever role the programme gives that part)."""
     people = await repo.list_staff_with_role(session, role, service_id)
-    loads = await repo.live_allocation_loads(session, role, [p.id for p in people])
+    counted = Role.MODERATOR if moderating else role
+    loads = await repo.live_allocation_loads(session, counted, [p.id for p in people])
     memberships = await repo.team_ids_by_staff(session, [p.id for p in people])
     return [
         AuditorCandidate(
             staff_id=str(person.id),
             team_ids=frozenset(str(t) for t in memberships.get(person.id, ())),
             trained=person.auditor_trained,
-            can_moderate=role is Role.MODERATOR,
+            can_moderate=role is Role.MODERATOR if moderating is None else moderating,
             load=loads.get(person.id, 0),
         )
         for person in people
@@ -318,7 +342,9 @@ async def write_audits(
                 "case_id": case.id,
                 "practitioner_id": case.practitioner_id,
                 "auditor_id": int(allocation.auditor_id),
-                "moderator_id": int(allocation.moderator_id),
+                "moderator_id": (
+                    int(allocation.moderator_id) if allocation.moderator_id is not None else None
+                ),
                 "team_manager_id": managers.get(case.team_id),
                 "state": AuditState.ALLOCATED,
                 "due_at": due,

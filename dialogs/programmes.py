@@ -21,7 +21,14 @@ from storage.models import Audit, Cycle, ProgrammeVersion, Service
 from storage.repositories import programmes as versions
 from workflow.grades import Grade
 from workflow.programme import Programme, check_programme
-from workflow.programme.model import EVERY_AUDIT_MEETS, FAST_PATH, FollowUp, Inadequate
+from workflow.programme.model import (
+    EVERY_AUDIT_MEETS,
+    EVERY_AUDIT_MODERATED,
+    FAST_PATH,
+    AnyModeration,
+    FollowUp,
+    Inadequate,
+)
 from workflow.rules import ProgrammeRules
 
 
@@ -180,3 +187,12 @@ async def audit_inadequate(session: AsyncSession, audit: Audit) -> Inadequate:
     if cycle is None or cycle.programme_version_id is None:
         return FAST_PATH
     return (await programme_of_version(session, cycle.programme_version_id)).inadequate
+
+
+async def cycle_moderation(session: AsyncSession, cycle: Cycle) -> AnyModeration:
+    """How the cycle's audits are moderated, by its programme version and service."""
+    if cycle.programme_version_id is None:
+        return EVERY_AUDIT_MODERATED
+    programme = await programme_of_version(session, cycle.programme_version_id)
+    service = await repo.get_service(session, cycle.service_id)
+    return programme.moderation_for(service.code) if service else programme.moderation

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cards.allocation import auditor_card, moderator_card
-from dialogs.cycles import CycleRequestError, candidates
+from dialogs.cycles import CycleRequestError, candidates, moderator_candidates
 from dialogs.notices import allocation_views
 from dialogs.notify import tell
 from storage import repositories as repo
@@ -52,9 +52,13 @@ async def reallocate_audit(
                 involved_staff_ids=frozenset(str(i) for i in involved.get(case.id, ())),
             ),
             await candidates(session, Role.AUDITOR, cycle.service_id),
-            await candidates(session, Role.MODERATOR, cycle.service_id),
+            await moderator_candidates(session, cycle) or [],
             excluding=str(excluding),
-            current=Allocation(case.case_ref, str(audit.auditor_id), str(audit.moderator_id)),
+            current=Allocation(
+                case.case_ref,
+                str(audit.auditor_id),
+                str(audit.moderator_id) if audit.moderator_id is not None else None,
+            ),
             unavailable=[str(i) for i in await _exempted_before(session, audit)],
         )
     except AllocationImpossible as error:
@@ -73,7 +77,7 @@ async def reallocate_audit(
         case.id,
         audit.practitioner_id,
         int(chosen.auditor_id),
-        moderator_id=int(chosen.moderator_id),
+        moderator_id=int(chosen.moderator_id) if chosen.moderator_id is not None else None,
         team_manager_id=audit.team_manager_id,
         state=AuditState.ALLOCATED,
         due_at=audit_due(rules, calendar, now, audit_month=cycle.month).due_at,

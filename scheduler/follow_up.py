@@ -329,9 +329,11 @@ async def _open_reaudit_cycle(
         session, where.service.id, f"Re-audit of {source.title}", month, source.audit_tool_id,
         kloes,
     )  # fmt: skip
+    # A re-audit runs under the programme its first audit ran under.
+    cycle.programme_version_id = source.programme_version_id
     cases = await repo.cases_by_ids(session, {c.audit.case_id for c in chosen})
     picked = sorted(cases.values(), key=lambda case: case.case_ref)
-    allocations = await allocate_picked(session, where.service.id, picked)
+    allocations = await allocate_picked(session, cycle, picked)
     cycle.state = CycleState.OPEN
     cycle.selection_seed = int(sample.seed)
     cycle.selection_method = REAUDIT_METHOD

@@ -43,7 +43,9 @@ class CaseToAllocate:
 class Allocation:
     case_ref: str
     auditor_id: str
-    moderator_id: str
+    # None where the programme names no moderator at allocation (a sample drawn later, or
+    # no moderation at all).
+    moderator_id: str | None
 
 
 _Check = Callable[[CaseToAllocate, AuditorCandidate], bool]
@@ -160,12 +162,37 @@ def _allocate_case(
     return Allocation(case.case_ref, auditor.staff_id, moderator.staff_id)
 
 
+def _auditor_only(
+    case: CaseToAllocate, auditors: Sequence[AuditorCandidate], loads: dict[str, int]
+) -> Allocation | list[AllocationProblem]:
+    possible, rule = _eligible(case, auditors, _AUDITOR_CHECKS, "no_auditor")
+    if rule:
+        return [_problem(rule, case)]
+    return Allocation(case.case_ref, _least_loaded(possible, loads).staff_id, None)
+
+
+def choose_moderator(
+    case: CaseToAllocate, moderators: Sequence[AuditorCandidate], *, auditor_id: str
+) -> str:
+    """A moderator for one audit chosen after allocation (drawn for a sample): independent
+    of the case's team, not involved, not its auditor, the least loaded. Raises
+    AllocationImpossible naming the rule that left nobody."""
+    possible, rule = _eligible(case, moderators, _MODERATOR_CHECKS, "no_moderator")
+    possible = [person for person in possible if person.staff_id != auditor_id]
+    if rule is None and not possible:
+        rule = "moderator_not_auditor"
+    if rule is not None:
+        raise AllocationImpossible([_problem(rule, case)])
+    return _least_loaded(possible, {p.staff_id: p.load for p in possible}).staff_id
+
+
 def allocate(
     cases: Iterable[CaseToAllocate],
     auditors: Sequence[AuditorCandidate],
-    moderators: Sequence[AuditorCandidate],
+    moderators: Sequence[AuditorCandidate] | None,
 ) -> list[Allocation]:
-    """An auditor and a moderator for every case, in case reference order.
+    """An auditor and a moderator for every case, in case reference order; with
+    `moderators=None`, an auditor only (the programme names moderators later, or never).
 
     All or nothing: if any case cannot be allocated, raises
     AllocationImpossible listing every such case with the most specific rule
@@ -176,18 +203,22 @@ def allocate(
     ordered = sorted(cases, key=lambda case: case.case_ref)
     _check_unique("Case", [case.case_ref for case in ordered])
     _check_unique("Auditor", [person.staff_id for person in auditors])
-    _check_unique("Moderator", [person.staff_id for person in moderators])
+    _check_unique("Moderator", [person.staff_id for person in moderators or ()])
     auditor_loads = {person.staff_id: person.load for person in auditors}
-    moderator_loads = {person.staff_id: person.load for person in moderators}
+    moderator_loads = {person.staff_id: person.load for person in moderators or ()}
 
     allocations: list[Allocation] = []
     problems: list[AllocationProblem] = []
     for case in ordered:
-        result = _allocate_case(case, auditors, moderators, auditor_loads, moderator_loads)
+        if moderators is None:
+            result = _auditor_only(case, auditors, auditor_loads)
+        else:
+            result = _allocate_case(case, auditors, moderators, auditor_loads, moderator_loads)
         if isinstance(result, Allocation):
             allocations.append(result)
             auditor_loads[result.auditor_id] += 1
-            moderator_loads[result.moderator_id] += 1
+            if result.moderator_id is not None:
+                moderator_loads[result.moderator_id] += 1
         else:
             problems.extend(result)
     if problems:
@@ -242,7 +273,12 @@ def reallocate(
             f"{excluding} is neither the auditor nor the moderator of case {case.case_ref}."
         )
 
-    result = _allocate_case(case, free_auditors, free_moderators, auditor_loads, moderator_loads)
+    if current.moderator_id is None:
+        result = _auditor_only(case, free_auditors, auditor_loads)
+    else:
+        result = _allocate_case(
+            case, free_auditors, free_moderators, auditor_loads, moderator_loads
+        )
     if isinstance(result, Allocation):
         return result
     raise AllocationImpossible(result)

@@ -76,6 +76,9 @@ class Action(StrEnum):
     RETURN_FOR_COMPLETION = "return_for_completion"
     RESUBMIT = "resubmit"
     MODERATE = "moderate"
+    # No moderation for this audit (not drawn for the sample, or none in the programme):
+    # the auditor's grade stands and the audit goes on as a moderated one does.
+    LET_GRADE_STAND = "let_grade_stand"
     DISPUTE = "dispute"
     RESOLVE_DISPUTE = "resolve_dispute"
     DECIDE = "decide"
@@ -100,6 +103,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.RETURN_FOR_COMPLETION: "return {audit} to the auditor for completion",
     Action.RESUBMIT: "resubmit {audit}",
     Action.MODERATE: "moderate {audit}",
+    Action.LET_GRADE_STAND: "let the auditor's grade of {audit} stand without moderation",
     Action.DISPUTE: "dispute the moderated grade of {audit}",
     Action.RESOLVE_DISPUTE: "resolve the dispute about {audit}",
     Action.DECIDE: "decide the dispute about {audit}",
@@ -139,6 +143,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(Action.RETURN_FOR_COMPLETION, {S.SUBMITTED}, S.RETURNED, {P.AUDIT_TEAM}),
     _t(Action.RESUBMIT, {S.RETURNED}, S.SUBMITTED, {P.AUDITOR}),
     _t(Action.MODERATE, {S.SUBMITTED}, S.MODERATED, {P.MODERATOR}),
+    _t(Action.LET_GRADE_STAND, {S.SUBMITTED}, S.MODERATED, {P.SYSTEM}),
     # Practitioner, TM or coordinator disagree; first they talk to the moderator.
     # The UoPP is booked within minutes of moderation, so a dispute may follow it.
     _t(

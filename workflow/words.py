@@ -23,3 +23,12 @@ def as_sentence(typed: str) -> str:
     with one (or ! or ?), so "missing." does not become "missing.."."""
     text = typed.strip()
     return text if not text or text[-1] in ".!?" else f"{text}."
+
+
+def ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st ..."""
+    if 10 <= number % 100 <= 20:
+        suffix = "th"
+    else:
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"

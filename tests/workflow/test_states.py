@@ -21,6 +21,7 @@ LEGAL = [
     (S.SUBMITTED, "return_for_completion", P.AUDIT_TEAM, S.RETURNED),
     (S.RETURNED, "resubmit", P.AUDITOR, S.SUBMITTED),
     (S.SUBMITTED, "moderate", P.MODERATOR, S.MODERATED),
+    (S.SUBMITTED, "let_grade_stand", P.SYSTEM, S.MODERATED),
     (S.MODERATED, "dispute", P.PRACTITIONER, S.DISPUTED),
     (S.MODERATED, "dispute", P.TEAM_MANAGER, S.DISPUTED),
     (S.MODERATED, "dispute", P.COORDINATOR, S.DISPUTED),

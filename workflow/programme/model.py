@@ -255,6 +255,25 @@ AnyModeration = (
 )
 Moderation = Annotated[AnyModeration, Field(discriminator="mode")]
 
+# How audits are moderated when no programme file is in force: Tower Hamlets Early Help's way.
+EVERY_AUDIT_MODERATED = EveryAudit(mode="every_audit")
+
+
+def named_moderator_roles(moderation: AnyModeration) -> tuple[Role, ...] | None:
+    """The roles each audit's named moderator is chosen from at allocation, or None when
+    the programme names nobody then (a sample is drawn at submission; no moderation).
+
+    A group that moderates in a meeting names one of its members per audit for now: the
+    group's meeting is still to be built, and an audit must not go unmoderated meanwhile.
+    """
+    if isinstance(moderation, EveryAudit | ExternalModeration):
+        return tuple(moderation.by)
+    if isinstance(moderation, PanelModeration):
+        return tuple(moderation.tier_one_by)
+    if isinstance(moderation, GroupModeration):
+        return tuple(moderation.members)
+    return None
+
 
 class Disputes(_Choice):
     """Who hears a practitioner's disagreement with a moderated grade, in order."""
