@@ -40,6 +40,7 @@ from dialogs.actions import ActionContext, ActionRefused, card_action
 from dialogs.moderation_routes import request_moderation
 from dialogs.notify import tell
 from dialogs.programmes import cycle_moderation, cycle_rules
+from dialogs.steps import state_words
 from dialogs.wizard_facts import (
     AuditFacts,
     audit_facts,
@@ -162,7 +163,7 @@ async def _outcome(session: AsyncSession, audit: Audit) -> str | None:
             f"Recorded as incomplete{who}: {as_sentence(check.get('reasons') or '')} "
             "The auditor and their Head of Service were told."
         )
-    return f"This audit is {audit.state.label}."
+    return f"This audit is {state_words(audit)}."
 
 
 async def _load(context: ActionContext) -> Audit | None:

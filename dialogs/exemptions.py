@@ -24,6 +24,7 @@ from dialogs.actions import ActionContext, ActionRefused, card_action
 from dialogs.notices import allocation_views
 from dialogs.notify import tell
 from dialogs.reallocation import reallocate_audit
+from dialogs.steps import state_words
 from storage import repositories as repo
 from storage.enums import ExemptionState
 from storage.models import Audit, ExemptionRequest
@@ -77,7 +78,7 @@ async def _auditor_card(context: ActionContext, audit: Audit) -> dict[str, Any]:
     [view] = await allocation_views(session, cycle, [audit], timezone=context.rules.timezone)
     latest = await repo.latest_exemption_request(session, audit.id)
     if audit.state not in EXEMPTIBLE:
-        status = f"This audit is now {audit.state.label.lower()}; it can no longer be exempted."
+        status = f"This audit is now {state_words(audit).lower()}; it can no longer be exempted."
     elif latest is None:
         return auditor_card(view)
     else:

@@ -51,6 +51,7 @@ from dialogs.inadequate import (
 )
 from dialogs.notify import tell
 from dialogs.programmes import audit_rules, meeting_needed
+from dialogs.steps import state_words
 from dialogs.uopp_planning import plan_uopp_meeting
 from storage import repositories as repo
 from storage.enums import GradeStage
@@ -630,7 +631,7 @@ async def result_for(
     if audit.state not in RESULT_STATES:
         raise ActionRefused(
             "Not moderated yet",
-            f"This audit is {audit.state.label}. Nothing was changed.",
+            f"This audit is {state_words(audit)}. Nothing was changed.",
         )
     view = await result_view(session, audit, timezone=timezone)
     dispute = await repo.latest_dispute(session, audit.id)

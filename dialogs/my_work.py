@@ -11,7 +11,7 @@ from cards.my_audits import AuditTask, my_audits_card, not_in_staff_list_card
 from cards.wizard import RESUME, START_AUDIT
 from dialogs.commands import CommandContext, command
 from dialogs.moderation import open_for_moderation
-from dialogs.steps import parts_for
+from dialogs.steps import parts_for, state_words
 from dialogs.waiting import waiting_on
 from storage.enums import RecommendationLevel, RecommendationStatus
 from storage.models import Audit
@@ -47,7 +47,7 @@ async def my_audits(context: CommandContext, argument: str) -> dict[str, Any]:
             task = AuditTask(
                 row.case_ref,
                 part.label,
-                row.audit.state.label,
+                state_words(row.audit),
                 due_on,
                 part.overdue(now),
                 button=_next_press(row.audit, part.party),

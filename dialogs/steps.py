@@ -114,3 +114,12 @@ def _followed(audit: Audit, party: Party, whose: str, while_audited: str = "") -
     if state in AFTER_MODERATION and audit.uopp_due_at is not None:
         return [Part(party, f"{whose}: attend the UoPP meeting", audit.uopp_due_at)]
     return []
+
+
+def state_words(audit: Audit) -> str:
+    """How the audit's state reads in a sentence ("it is <words>"): an audit whose grade
+    stood without moderation (not drawn for the sample, or none in its programme) is not
+    called moderated."""
+    if audit.state is S.MODERATED and audit.moderated_grade is None:
+        return "not moderated: the auditor's grade stands"
+    return audit.state.label

@@ -20,6 +20,7 @@ from dialogs.inadequate import meeting_grade
 from dialogs.moderation import audit_team_of
 from dialogs.notify import tell
 from dialogs.programmes import audit_rules
+from dialogs.steps import state_words
 from dialogs.uopp_record_views import (
     CONCERN_GRADES,
     HELD_EVENT,
@@ -312,7 +313,7 @@ async def record_not_held(context: ActionContext, pressed: Pressed) -> dict:
     elif is_terminal(audit.state):
         raise ActionRefused(
             "This can't be recorded now",
-            f"The audit of case {case.case_ref} is {audit.state.label}. Nothing was changed.",
+            f"The audit of case {case.case_ref} is {state_words(audit)}. Nothing was changed.",
         )
     days = rules.uopp_working_days
     if meeting.window_starts_at and meeting.window_ends_at:

@@ -43,6 +43,7 @@ from dialogs.actions import ActionContext, ActionRefused, card_action
 from dialogs.notices import allocation_views
 from dialogs.practitioner import ask_for_reflection, practitioner_written
 from dialogs.reflection_request import reflection_view
+from dialogs.steps import state_words
 from dialogs.wizard_facts import (
     AuditFacts,
     WizardState,
@@ -158,7 +159,7 @@ async def current_card(
     `owners`, when the caller has already read them this press, saves reading them again."""
     audit = facts.audit
     if not is_editable(audit):
-        return closed_card(facts.case_ref, audit.state.label)
+        return closed_card(facts.case_ref, state_words(audit))
     view = await wizard_view(context, facts, errors=errors, notice=notice, owners=owners)
     return wizard_card(view)
 
@@ -240,7 +241,7 @@ async def stale_card(context: ActionContext, facts: AuditFacts) -> dict[str, Any
         (labels.get(key, key), labels.get(f"{key}={text}", text)) for key, text in changed.items()
     ]
     if not is_editable(audit):
-        return closed_card(facts.case_ref, audit.state.label, unsaved)
+        return closed_card(facts.case_ref, state_words(audit), unsaved)
     return wizard_card(replace(view, notice=STALE_NOTICE, unsaved=unsaved))
 
 

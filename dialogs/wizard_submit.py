@@ -24,6 +24,7 @@ from dialogs.actions import ActionContext, card_action
 from dialogs.completeness import send_for_check
 from dialogs.practitioner import practitioner_written
 from dialogs.programmes import audit_inadequate, cycle_rules
+from dialogs.steps import state_words
 from dialogs.wizard import (
     STATE_FIELDS,
     current_card,
@@ -72,7 +73,7 @@ async def submit_audit(context: ActionContext, audit: Audit) -> dict[str, Any]:
     if audit.state is AuditState.SUBMITTED and audit.submitted_at is not None:
         return _submitted(context, facts)
     if not is_editable(audit):
-        return closed_card(facts.case_ref, audit.state.label)
+        return closed_card(facts.case_ref, state_words(audit))
     if not is_current(context, state) or state.step != SUMMARY:
         return await current_card(context, facts)
     owners = frozenset(v for v, _ in await recommendation_owners(session, facts))

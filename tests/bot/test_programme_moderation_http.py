@@ -108,6 +108,8 @@ async def test_a_sample_is_drawn_reproducibly_and_the_rest_keep_their_grade(
                 if m.idempotency_key.startswith(f"grade_stands:audit:{audit.id}")
             ]  # fmt: skip
             assert "The auditor's grade, Good, stands." in told.payload["text"]
+            again = await click(teams_bot, auditor, await allocation_card(db, audit), "Start audit")
+            assert "not moderated: the auditor's grade stands" in texts(again)
             assert await count_rows(db, Meeting, Meeting.audit_id == audit.id) == 0  # part B
         outcomes.append(expected.in_sample)
     assert True in outcomes and False in outcomes, outcomes
