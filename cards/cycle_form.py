@@ -10,6 +10,14 @@ from microsoft_teams.cards import CardElement, Choice, ChoiceSetInput, NumberInp
 from cards.base import card, execute, heading, paragraph, text_input
 
 PROPOSE = "cycle.propose"
+DEFAULT_APPROVAL = (
+    "The key lines of enquiry go to the Head of Service, the coordinator and the Divisional "
+    "Director. Cases are picked at random, with a recorded seed, once all three approve."
+)
+NO_APPROVAL = (
+    "This programme has no approval step: cases are picked at random, with a recorded seed, "
+    "and allocated as soon as you send it."
+)
 
 
 def cycle_form_card(
@@ -18,18 +26,18 @@ def cycle_form_card(
     *,
     values: Mapping[str, str] | None = None,
     error: str | None = None,
+    intro: str | None = None,
+    approval: str = DEFAULT_APPROVAL,
 ) -> dict:
     """`services` and `months` are (value, label) pairs; `values` keeps what was typed
-    when the form comes back with an `error`."""
+    when the form comes back with an `error`. `intro` says why the form came (the
+    timetable asking for a cycle); `approval` what happens to the KLOEs, by programme.
+    A `title` in `values` names the cycle (the timetable's), and is sent back with it."""
     values = values or {}
-    body: list[CardElement] = [
-        heading("Propose an audit cycle"),
-        paragraph(
-            "The key lines of enquiry go to the Head of Service, the coordinator and the "
-            "Divisional Director. Cases are picked at random, with a recorded seed, once all "
-            "three approve."
-        ),
-    ]
+    body: list[CardElement] = [heading("Propose an audit cycle")]
+    if intro:
+        body.append(paragraph(intro))
+    body.append(paragraph(approval))
     if error:
         body.append(TextBlock(text=error, wrap=True, color="Attention", weight="Bolder"))
     body += [
@@ -64,10 +72,12 @@ def cycle_form_card(
     )
     kloes.value = values.get("kloes") or None
     body.append(kloes)
+    send = "Open the cycle" if approval == NO_APPROVAL else "Send the KLOEs for approval"
+    data = {"title": values["title"]} if values.get("title") else {}
     return card(
         body,
         fallback="Propose an audit cycle",
-        actions=[execute("Send the KLOEs for approval", PROPOSE, {}, positive=True)],
+        actions=[execute(send, PROPOSE, data, positive=True)],
     )
 
 

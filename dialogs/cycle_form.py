@@ -11,15 +11,19 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cards.cycle_form import PROPOSE, cycle_form_card
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cards.cycle_form import DEFAULT_APPROVAL, NO_APPROVAL, PROPOSE, cycle_form_card
 from cards.notice import notice_card
 from dialogs.actions import ActionContext, card_action
 from dialogs.commands import CommandContext, command
 from dialogs.cycles import CycleRequest, CycleRequestError
 from dialogs.kloes import propose_cycle
+from dialogs.programmes import programme_for_service
 from storage import repositories as repo
 from storage.models import Service
 from workflow.roles import Role
+from workflow.words import as_list
 
 PROPOSERS = frozenset({Role.AUDIT_TEAM, Role.AUDIT_MANAGER})
 MONTHS_AHEAD = 6
@@ -32,7 +36,31 @@ MONTHS_AHEAD = 6
 )
 async def open_cycle_form(context: CommandContext, argument: str) -> dict[str, Any]:
     services = await _services_for(context.session, context.staff.id)
-    return cycle_form_card(services, _months(context.today()))
+    approval = await approval_words(context.session, services[0][0])
+    return cycle_form_card(services, _months(context.today()), approval=approval)
+
+
+async def approval_words(session: AsyncSession, service_code: str) -> str:
+    """What happens to the KLOEs of the service's next cycle, by its programme."""
+    service = await repo.get_service_by_code(session, service_code)
+    found = await programme_for_service(session, service) if service else None
+    if found is None:
+        return DEFAULT_APPROVAL
+    roles = found[1].kloes.approval
+    if not roles:
+        return NO_APPROVAL
+    everyone = "they approve" if len(roles) == 1 else f"all {len(roles)} approve"
+    return (
+        f"The key lines of enquiry go to {as_list([role.label for role in roles])}. Cases are "
+        f"picked at random, with a recorded seed, once {everyone}."
+    )
+
+
+async def proposer_roles(session: AsyncSession, service: Service) -> frozenset[Role]:
+    """Who may propose the service's cycles: the Audit Team, and whoever its programme asks."""
+    found = await programme_for_service(session, service)
+    extra = frozenset(found[1].timetable.proposed_to) if found else frozenset()
+    return PROPOSERS | extra
 
 
 async def _services_for(session, staff_id: int) -> list[tuple[str, str]]:
@@ -59,7 +87,8 @@ async def _load_service(context: ActionContext) -> Service | None:
 
 
 async def _refuse_unless_proposer(context: ActionContext, service: Service) -> str | None:
-    if await repo.holds_role(context.session, context.staff.id, PROPOSERS, service.id):
+    roles = tuple(await proposer_roles(context.session, service))
+    if await repo.holds_role(context.session, context.staff.id, roles, service.id):
         return None
     return f"the Audit Team for {service.name}"
 
@@ -67,6 +96,15 @@ async def _refuse_unless_proposer(context: ActionContext, service: Service) -> s
 @card_action(PROPOSE, load=_load_service, refuse=_refuse_unless_proposer)
 async def propose_from_form(context: ActionContext, service: Service) -> dict[str, Any]:
     values = {name: context.text(name) for name in ("service", "month", "cases", "kloes")}
+    values["title"] = context.text("title", limit=200)
+    if values["title"]:
+        for cycle in await repo.list_cycles(context.session, service.id):
+            if cycle.title == values["title"]:
+                state = cycle.state.value.replace("_", " ")
+                return notice_card(
+                    "Proposed already",
+                    f"{cycle.title} was proposed already (it is {state}). Nothing was changed.",
+                )
     kloes = [line.strip() for line in values["kloes"].splitlines() if line.strip()]
     offered = {value for value, _ in _months(_local_today(context))}
     try:
@@ -82,6 +120,7 @@ async def propose_from_form(context: ActionContext, service: Service) -> dict[st
             seed=secrets.randbelow(2**31),
             total=cases,
             kloes=tuple(kloes),
+            title=values["title"] or None,
         )
         proposed = await propose_cycle(
             context.session, request, actor=context.staff, now=context.now, rules=context.rules
@@ -103,7 +142,14 @@ async def propose_from_form(context: ActionContext, service: Service) -> dict[st
 
 async def _form_again(context: ActionContext, values: dict[str, str], error: str) -> dict[str, Any]:
     services = await _services_for(context.session, context.staff.id)
-    return cycle_form_card(services, _months(_local_today(context)), values=values, error=error)
+    if values["service"] not in {code for code, _ in services}:
+        service = await repo.get_service_by_code(context.session, values["service"])
+        if service is not None:  # asked by the timetable, not an Audit Team member
+            services = [(service.code, service.name)]
+    approval = await approval_words(context.session, values["service"])
+    return cycle_form_card(
+        services, _months(_local_today(context)), values=values, error=error, approval=approval
+    )
 
 
 def _local_today(context: ActionContext) -> date:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialogs.calendar_port import Calendar
 from dialogs.progress_reports import prompt_progress_reports
+from dialogs.timetable import ask_for_due_cycles
 from dialogs.uopp_booking import book_due_meetings
 from dialogs.uopp_record import ask_chairs
 from dialogs.uopp_responses import check_responses
@@ -55,8 +56,8 @@ def build_scheduler(
     Every minute: chase late work, book proposed UoPP meetings in `calendar`
     (Microsoft Graph, or auditbot's own), rebook after declines, and ask chairs
     whether meetings that ended took place. Daily: settle reminders whose work
-    is done, the follow-ups (dip audits, re-audits, escalations) and the
-    Inadequate progress prompts. Weekly: the Heads of Service digests.
+    is done, the follow-ups (dip audits, re-audits, escalations), the
+    Inadequate progress prompts, and the timetable asking for cycles that fall due. Weekly: the Heads of Service digests.
     """
     scheduler = Scheduler(options, before_job=before_job)
     chaser = ReminderChaser(sessions, rules, clock)
@@ -71,6 +72,7 @@ def build_scheduler(
     scheduler.daily("reminders_settle", chaser.settle)
     scheduler.daily("follow_ups", partial(run_follow_ups, sessions, clock, rules))
     scheduler.daily("progress_reports", partial(prompt_progress_reports, sessions, clock, rules))
+    scheduler.daily("timetable", partial(ask_for_due_cycles, sessions, clock, rules))
     scheduler.weekly("digests", partial(send_weekly_digests, sessions, clock, rules))
     return scheduler
 

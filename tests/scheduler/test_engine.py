@@ -112,6 +112,7 @@ async def test_the_service_starts_and_stops_the_scheduler_with_every_job(db: Dat
         ("reminders_settle", Cadence.DAILY),
         ("follow_ups", Cadence.DAILY),
         ("progress_reports", Cadence.DAILY),
+        ("timetable", Cadence.DAILY),
         ("digests", Cadence.WEEKLY),
     ]
     server = TestServer(app, host="127.0.0.1")
