@@ -93,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, help="listen on this port (default 3978)")
     demo.add_argument("--fresh", action="store_true", help="start again from an empty database")
     demo.add_argument("--no-serve", action="store_true", help="load the demo data and stop")
+    demo.add_argument(
+        "--programme",
+        choices=_shipped_ids(),
+        help="run this shipped programme on the demo council (default: th-early-help's "
+        "choices, built in); with an existing demo database, add --fresh",
+    )
     demo.set_defaults(run=_demo)
     demo_extras = demo.add_subparsers(metavar="[playground | clock]")
     playground = demo_extras.add_parser(
@@ -277,7 +283,7 @@ def _demo(args: argparse.Namespace) -> int:
         overrides["teams_service_url"] = PLAYGROUND_CONNECTOR
     settings = _configured(**overrides)
     _configure_logging(settings)
-    summary = asyncio.run(prepare_demo(settings, fresh=args.fresh))
+    summary = asyncio.run(prepare_demo(settings, fresh=args.fresh, programme=args.programme))
     print(summary)
     if not args.no_serve:
         serve(settings)

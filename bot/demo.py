@@ -19,6 +19,7 @@ from storage import repositories as repo
 from storage.db import async_upgrade, check_database, make_engine, session_factory
 from storage.demo import load_demo
 from workflow.calendar import SystemClock
+from workflow.programme import shipped_programme, shipped_programmes
 from workflow.words import counted
 
 DEMO_SEED = 20261122
@@ -38,8 +39,11 @@ DEMO_KLOES = (
 )
 
 
-async def prepare_demo(settings: Settings, *, fresh: bool = False) -> str:
-    """Migrate, load the demo organisation and open this month's cycles; say what is there."""
+async def prepare_demo(
+    settings: Settings, *, fresh: bool = False, programme: str | None = None
+) -> str:
+    """Migrate, load the demo organisation (running `programme`, a shipped programme's id,
+    if given) and open next month's cycles; say what is there."""
     database = Path(make_url(settings.database_url).database or "")
     if fresh and database.exists():
         database.unlink()
@@ -49,11 +53,38 @@ async def prepare_demo(settings: Settings, *, fresh: bool = False) -> str:
         await async_upgrade(engine)
         async with session_factory(engine).begin() as session:
             await load_demo(session)
-            opened = await _open_cycles(session, settings)
+            loaded = await _load_programme(session, programme) if programme else []
+            opened = loaded + await _open_cycles(session, settings)
         async with session_factory(engine)() as session:
             return await _summary(session, database, opened)
     finally:
         await engine.dispose()
+
+
+async def _load_programme(session, programme_id: str) -> list[str]:
+    """Put the shipped programme in force on the demo's two services: its first Children's
+    Social Care service runs as the demo's CSC, its first Early Help (or Youth Justice)
+    service as EH; any others are left out, and the summary says so."""
+    from dialogs.programmes import load_programme, programmes_in_force_keys
+
+    if programme_id in await programmes_in_force_keys(session):
+        return [f"Programme {programme_id} is in force already."]
+    programme = shipped_programme(programme_id)
+    free = {"childrens_social_care": "CSC", "early_help": "EH", "youth_justice": "EH"}
+    services_as: dict[str, str | None] = {}
+    for service in programme.services:
+        demo_code = free.get(service.kind.value)
+        services_as[service.code] = demo_code
+        if demo_code is not None:
+            free = {kind: code for kind, code in free.items() if code != demo_code}
+    text = shipped_programmes()[programme_id]
+    loaded = await load_programme(
+        session, text, actor="demo", now=SystemClock().now(), services_as=services_as
+    )
+    runs = ", ".join(f"{old} as {new}" for old, new in services_as.items() if new)
+    left = [old for old, new in services_as.items() if new is None]
+    words = f"Programme {loaded.programme.programme.name}: {runs}"
+    return [words + (f"; left out: {', '.join(left)}." if left else ".")]
 
 
 async def _open_cycles(session, settings: Settings) -> list[str]:

@@ -9,6 +9,7 @@ service belongs to one programme in force at a time.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -60,10 +61,23 @@ class Loaded:
         return "\n".join(lines)
 
 
-async def load_programme(session: AsyncSession, text: str, *, actor: str, now: datetime) -> Loaded:
+async def load_programme(
+    session: AsyncSession,
+    text: str,
+    *,
+    actor: str,
+    now: datetime,
+    services_as: Mapping[str, str | None] | None = None,
+) -> Loaded:
     """Put the programme `text` describes in force; ProgrammeInvalid or ProgrammeConflict
-    (having changed nothing) when it cannot be."""
+    (having changed nothing) when it cannot be.
+
+    `services_as` runs the programme on other services (the demo's): each of its service
+    codes to the code it runs as, or None to leave that service out. The stored text then
+    begins with a comment saying so."""
     programme = check_programme(text)
+    if services_as is not None:
+        programme, text = _on_services(programme, text, services_as)
     key = programme.programme.id
     codes = [service.code for service in programme.services]
     in_force = await versions.programmes_in_force(session)
@@ -115,6 +129,35 @@ async def load_programme(session: AsyncSession, text: str, *, actor: str, now: d
         {"programme": key, "version": version.version, "services": codes},
     )
     return Loaded(programme, version, added, updated, keeping)
+
+
+def _on_services(
+    programme: Programme, text: str, services_as: Mapping[str, str | None]
+) -> tuple[Programme, str]:
+    data = programme.model_dump(mode="json")
+
+    def moved(codes: list[str]) -> list[str]:
+        return [new for code in codes if (new := services_as.get(code)) is not None]
+
+    data["services"] = [
+        {**service, "code": services_as[service["code"]]}
+        for service in data["services"]
+        if services_as.get(service["code"]) is not None
+    ]
+    cycles = []
+    for cycle in data["timetable"]["cycles"]:
+        cycle["services"] = moved(cycle["services"])
+        if cycle["services"]:
+            cycles.append(cycle)
+    data["timetable"]["cycles"] = cycles
+    for table in ("moderation_by_service", "follow_up_by_service"):
+        data[table] = {
+            new: value
+            for code, value in data[table].items()
+            if (new := services_as.get(code)) is not None
+        }
+    pairs = ", ".join(f"{code} as {new or '(left out)'}" for code, new in services_as.items())
+    return Programme.model_validate(data), f"# Run on other services: {pairs}.\n{text}"
 
 
 _PROGRAMMES: dict[tuple[int, str, int, datetime], Programme] = {}
@@ -196,3 +239,7 @@ async def cycle_moderation(session: AsyncSession, cycle: Cycle) -> AnyModeration
     programme = await programme_of_version(session, cycle.programme_version_id)
     service = await repo.get_service(session, cycle.service_id)
     return programme.moderation_for(service.code) if service else programme.moderation
+
+
+async def programmes_in_force_keys(session: AsyncSession) -> set[str]:
+    return {version.programme_key for version in await versions.programmes_in_force(session)}
