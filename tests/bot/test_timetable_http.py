@@ -21,13 +21,11 @@ from tests.bot.test_card_actions import AUDIT_TEAM, person
 from tests.bot.test_wizard_http import click
 from tests.conftest import Database
 from tests.dialogs.test_moderation_setup import messages_to, texts
-from tests.factories import create_staff
 from tests.harness import RunningBot, bot_settings, start_bot
 from tests.standins.connector import ConnectorStandIn
 from tests.standins.identity import IdentityStandIn
 from workflow.calendar import FixedClock
 from workflow.programme import shipped_programmes
-from workflow.roles import Role
 from workflow.rules import ProgrammeRules
 
 ASKING_DAY = datetime(2026, 12, 18, 9, 30, tzinfo=UTC)  # two weeks before January
@@ -46,16 +44,15 @@ async def bot(
 
 
 async def hillingdon(db: Database) -> Staff:
-    """The demo council running Hillingdon's programme, with a Principal Social Worker."""
+    """The demo council running Hillingdon's programme: its Principal Social Worker."""
     async with db.sessions.begin() as session:
         await load_demo(session)
         await load_programme(
             session, shipped_programmes()["hillingdon-csc"], actor="test", now=ASKING_DAY
         )
-        service = await repo.get_service_by_code(session, "CSC")
-        return await create_staff(
-            session, roles=[(Role.PRINCIPAL_SOCIAL_WORKER, service)], display_name="Pria PSW"
-        )
+        psw = await repo.get_staff_by_upn(session, "nia.okoye@demo-council.gov.uk")
+        assert psw is not None
+        return psw
 
 
 async def tick(db: Database, at: datetime) -> int:
