@@ -20,10 +20,17 @@ from cards.allocation import (
 )
 from cards.dates import day
 from dialogs.notify import tell
+from dialogs.programmes import cycle_moderation
 from dialogs.reflection_request import request_card
 from storage import repositories as repo
 from storage.models import Audit, Cycle
 from workflow.tools import load_tool
+
+# The moderator line of an allocation card where the programme names nobody at allocation.
+UNNAMED_MODERATOR = {
+    "sample": "chosen if the audit is drawn for the moderation sample",
+    "none": "none: this programme does not moderate audits",
+}
 
 
 async def allocation_views(
@@ -53,6 +60,8 @@ async def allocation_views(
     def name(staff_id: int | None) -> str:
         return people[staff_id].display_name if staff_id in people else "not yet allocated"
 
+    unnamed = UNNAMED_MODERATOR.get((await cycle_moderation(session, cycle)).mode)
+
     return [
         AllocationView(
             audit_id=audit.id,
@@ -63,7 +72,9 @@ async def allocation_views(
             practitioner=name(audit.practitioner_id),
             team_manager=name(audit.team_manager_id),
             auditor=name(audit.auditor_id),
-            moderator=name(audit.moderator_id),
+            moderator=(
+                unnamed if unnamed and audit.moderator_id is None else name(audit.moderator_id)
+            ),
             tool=tool,
             kloes=kloes,
             audit_due=day(audit.due_at, timezone),

@@ -83,6 +83,8 @@ async def test_a_sample_is_drawn_reproducibly_and_the_rest_keep_their_grade(
 ):
     audits = await opened_under(db, HILLINGDON_30, "CSC", 4)
     assert all(audit.moderator_id is None for audit in audits)  # named when drawn
+    told = texts(await allocation_card(db, audits[0]))
+    assert "chosen if the audit is drawn for the moderation sample" in told
     async with db.sessions() as session:
         cycle = await repo.get_cycle(session, audits[0].cycle_id)
     outcomes = []
@@ -121,6 +123,8 @@ async def test_without_moderation_every_grade_stands_and_the_follow_up_goes_on(
     assert 'mode = "none"' in NO_MODERATION
     [audit, *_] = await opened_under(db, NO_MODERATION, "EH", 1)
     assert audit.moderator_id is None
+    told = texts(await allocation_card(db, audit))
+    assert "none: this programme does not moderate audits" in told
 
     shown = await submitted_and_accepted(db, teams_bot, audit)
 
