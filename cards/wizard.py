@@ -252,8 +252,21 @@ def stopped_card(case_ref: str, audit_id: int, step_title: str) -> dict:
     )
 
 
+NEXT_AFTER_SUBMISSION = {
+    "sample": "The Audit Team checks it is complete; then it is drawn for the moderation "
+    "sample, or keeps your grade.",
+    "none": "The Audit Team checks it is complete; this programme does not moderate audits.",
+}
+NEXT_BY_DEFAULT = "The Audit Team checks it is complete, then the moderator moderates it."
+
+
 def submitted_card(
-    case_ref: str, grade: str, recommendations_count: int, gaps: Sequence[Gap], when: str
+    case_ref: str,
+    grade: str,
+    recommendations_count: int,
+    gaps: Sequence[Gap],
+    when: str,
+    next_step: str = NEXT_BY_DEFAULT,
 ) -> dict:
     """For the auditor once submitted: what happens next. No buttons: it is out of their hands."""
     body: list[CardElement] = [
@@ -265,10 +278,7 @@ def submitted_card(
                 ("Submitted", when),
             ]
         ),
-        paragraph(
-            "The Audit Team checks it is complete, then the moderator moderates it. "
-            "I'll tell you if anything needs doing."
-        ),
+        paragraph(f"{next_step} I'll tell you if anything needs doing."),
     ]
     if gaps:
         found = counted(len(gaps), "gap")

@@ -17,13 +17,19 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cards.dates import day
-from cards.wizard import SUBMIT, closed_card, submitted_card
+from cards.wizard import (
+    NEXT_AFTER_SUBMISSION,
+    NEXT_BY_DEFAULT,
+    SUBMIT,
+    closed_card,
+    submitted_card,
+)
 from dialogs import inadequate, moderation
 from dialogs.action_owners import ask_for_owners
 from dialogs.actions import ActionContext, card_action
 from dialogs.completeness import send_for_check
 from dialogs.practitioner import practitioner_written
-from dialogs.programmes import audit_inadequate, cycle_rules
+from dialogs.programmes import audit_inadequate, cycle_moderation, cycle_rules
 from dialogs.steps import state_words
 from dialogs.wizard import (
     STATE_FIELDS,
@@ -71,7 +77,7 @@ async def submit_audit(context: ActionContext, audit: Audit) -> dict[str, Any]:
     facts = await audit_facts(session, audit)
     state = wizard_state(audit, facts.steps)
     if audit.state is AuditState.SUBMITTED and audit.submitted_at is not None:
-        return _submitted(context, facts)
+        return await _submitted(context, facts)
     if not is_editable(audit):
         return closed_card(facts.case_ref, state_words(audit))
     if not is_current(context, state) or state.step != SUMMARY:
@@ -89,7 +95,7 @@ async def submit_audit(context: ActionContext, audit: Audit) -> dict[str, Any]:
             notice="Before you submit, please put this right. Your answers are saved.",
         )
     await _submit(context, facts, state.answers)
-    return _submitted(context, facts)
+    return await _submitted(context, facts)
 
 
 async def _submit(context: ActionContext, facts: AuditFacts, answers: Answers) -> None:
@@ -180,8 +186,9 @@ async def _save_recommendations(session: AsyncSession, facts: AuditFacts, answer
         )
 
 
-def _submitted(context: ActionContext, facts: AuditFacts) -> dict[str, Any]:
+async def _submitted(context: ActionContext, facts: AuditFacts) -> dict[str, Any]:
     audit = facts.audit
+    mode = (await cycle_moderation(context.session, facts.cycle)).mode
     grade = audit.initial_grade.label if audit.initial_grade else "Not graded"
     answers = wizard_state(audit, facts.steps).answers
     return submitted_card(
@@ -190,4 +197,5 @@ def _submitted(context: ActionContext, facts: AuditFacts) -> dict[str, Any]:
         len(recommendations(facts.steps, answers)),
         gaps_of(audit),
         day(audit.submitted_at, context.rules.timezone),
+        NEXT_AFTER_SUBMISSION.get(mode, NEXT_BY_DEFAULT),
     )

@@ -53,12 +53,14 @@ async def opened_under(db: Database, programme: str, service: str, cases: int) -
         return await repo.list_audits_in_cycle(session, opened.cycle_id)
 
 
-async def submitted_and_accepted(db: Database, bot: RunningBot, audit: Audit) -> dict:
-    """Walk the audit to Good, submit it, and accept it as the Audit Team: their card."""
+async def submitted_and_accepted(db: Database, bot: RunningBot, audit: Audit, *, then: str) -> dict:
+    """Walk the audit to Good, submit it (the auditor is told what happens `then`), and
+    accept it as the Audit Team: their card."""
     auditor = await staff(db, audit.auditor_id)
     card = await click(bot, auditor, await allocation_card(db, audit), "Start audit")
     summary, _ = await answer_every_step(bot, auditor, card, Grade.GOOD)
-    await click(bot, auditor, summary, "Submit the audit")
+    submitted = await click(bot, auditor, summary, "Submit the audit")
+    assert then in texts(submitted)
     audit_team = await person(db, AUDIT_TEAM)
     checks = [
         m.payload["card"]
@@ -89,7 +91,9 @@ async def test_a_sample_is_drawn_reproducibly_and_the_rest_keep_their_grade(
         cycle = await repo.get_cycle(session, audits[0].cycle_id)
     outcomes = []
     for audit in audits:
-        shown = await submitted_and_accepted(db, teams_bot, audit)
+        shown = await submitted_and_accepted(
+            db, teams_bot, audit, then="then it is drawn for the moderation sample"
+        )
         expected = decide(
             seed=cycle.selection_seed, audit_id=audit.id, initial_grade=Grade.GOOD, percent=30
         )
@@ -126,7 +130,9 @@ async def test_without_moderation_every_grade_stands_and_the_follow_up_goes_on(
     told = texts(await allocation_card(db, audit))
     assert "none: this programme does not moderate audits" in told
 
-    shown = await submitted_and_accepted(db, teams_bot, audit)
+    shown = await submitted_and_accepted(
+        db, teams_bot, audit, then="this programme does not moderate audits."
+    )
 
     assert "This programme does not moderate audits." in texts(shown)
     after = await audit_now(db, audit.id)
