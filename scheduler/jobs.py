@@ -57,7 +57,8 @@ def build_scheduler(
     (Microsoft Graph, or auditbot's own), rebook after declines, and ask chairs
     whether meetings that ended took place. Daily: settle reminders whose work
     is done, the follow-ups (dip audits, re-audits, escalations), the
-    Inadequate progress prompts, and the timetable asking for cycles that fall due. Weekly: the Heads of Service digests.
+    Inadequate progress prompts, and the timetable asking for cycles that fall
+    due. Weekly: the Heads of Service digests.
     """
     scheduler = Scheduler(options, before_job=before_job)
     chaser = ReminderChaser(sessions, rules, clock)
