@@ -28,6 +28,14 @@ class AllocationView:
     audit_due: str  # already formatted, e.g. "Mon 23 Nov 2026"
     moderation_due: str
     version: int = 1  # the audit's version, which "Start audit" carries
+    period: str = "the last 6 months of work"  # what the audit looks back over
+    desktop: bool = False  # done from the record, with no conversation with the practitioner
+    own_section: bool = True  # the tool has a section the practitioner writes
+    # What happens once the audit is submitted, a line per stage, by the programme.
+    after_audit: Sequence[str] = (
+        "The audit is moderated, and you'll see the grades and can discuss them.",
+        "A follow-up meeting agrees what to do next.",
+    )
 
 
 def _kloes(view: AllocationView) -> CardElement:
@@ -51,8 +59,14 @@ def auditor_card(view: AllocationView, *, exemption: str | None = None) -> dict:
         ),
         _kloes(view),
         paragraph(
-            "Do the audit with the practitioner, as a conversation, covering the last 6 months "
-            "of work. Record family feedback where you can. I'll remind you before it's due.",
+            (
+                f"A desktop audit: work from the record, covering {view.period}; no "
+                "conversation with the practitioner is needed."
+                if view.desktop
+                else f"Do the audit with the practitioner, as a conversation, covering "
+                f"{view.period}. Record family feedback where you can."
+            )
+            + " I'll remind you before it's due.",
             subtle=True,
         ),
     ]
@@ -109,21 +123,36 @@ def practitioner_card(view: AllocationView) -> dict:
     body: list[CardElement] = [
         heading(f"Your work on case {view.case_ref} has been picked for audit"),
         paragraph(
-            f"{view.auditor} will audit it with you. Audits are about learning together: "
-            "they look at the last 6 months of work and what difference it made for the child."
+            f"{view.auditor} will audit it"
+            + (" from the record" if view.desktop else " with you")
+            + ". Audits are about learning together: they look at "
+            f"{view.period} and what difference it made for the child."
         ),
         facts([("Auditor", view.auditor), ("Audit due", view.audit_due)]),
         paragraph(
             "**What happens next**\n\n"
-            f"- {view.auditor} will arrange a conversation with you about the work.\n"
-            "- If the audit tool has a section for you, on how you applied the practice model, "
-            "it comes with this message: write it before the audit is submitted.\n"
-            "- The audit is moderated, and you'll see the grades and can discuss them.\n"
-            "- A follow-up meeting agrees what to do next.",
+            + "\n".join(f"- {line}" for line in _practitioner_steps(view)),
         ),
         paragraph(f"Your team manager, {view.team_manager}, has a copy of this.", subtle=True),
     ]
     return card(body, fallback=f"Your work on case {view.case_ref} has been picked for audit")
+
+
+def _practitioner_steps(view: AllocationView) -> list[str]:
+    first = (
+        "It is a desktop audit: no conversation with you is needed."
+        if view.desktop
+        else f"{view.auditor} will arrange a conversation with you about the work."
+    )
+    section = (
+        [
+            "Your own section of the audit comes with this message: write it before the audit "
+            "is submitted."
+        ]
+        if view.own_section
+        else []
+    )
+    return [first, *section, *view.after_audit]
 
 
 def team_manager_card(view: AllocationView) -> dict:

@@ -59,6 +59,9 @@ class CompletenessView:
     # What accepting does, where the programme does not simply ask a named moderator: e.g.
     # "Accept: draw for the moderation sample", or "Accept as complete" without moderation.
     accept_title: str | None = None
+    # A desktop audit has no conversation with the practitioner, so none is looked for and
+    # it cannot be invalidated for the want of one.
+    desktop: bool = False
 
 
 def completeness_card(view: CompletenessView) -> dict:
@@ -89,7 +92,12 @@ def completeness_card(view: CompletenessView) -> dict:
             paragraph(
                 "**The automatic check found nothing missing**: every section is graded with "
                 "a rationale, the KLOEs are addressed, there are recommendations where the "
-                "work is below Good, and the conversation with the practitioner is recorded."
+                "work is below Good"
+                + (
+                    " (a desktop audit: no conversation with the practitioner is needed)."
+                    if view.desktop
+                    else ", and the conversation with the practitioner is recorded."
+                )
             )
         )
     if view.outcome:
@@ -167,7 +175,7 @@ def _decisions(view: CompletenessView) -> list:
         execute(accept, ACCEPT, data, positive=True),
         ShowCardAction(title="Return to the auditor", card=back),
     ]
-    if not view.contacted:
+    if not view.contacted and not view.desktop:
         why = TextInput(
             id="invalid_reasons",
             label="Why is the audit invalid? (no names or case details)",

@@ -61,7 +61,7 @@ from workflow.programme.model import named_moderator_roles
 from workflow.roles import Party, Role
 from workflow.rules import ProgrammeRules
 from workflow.states import MODERATED_ONWARDS, Action, AuditState, transition
-from workflow.wizard_rules import parse_day, practitioner_contacted
+from workflow.wizard_rules import is_desktop, parse_day, practitioner_contacted
 from workflow.words import as_sentence
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,7 @@ async def check_view(
         round=int(completeness_of(audit).get("round") or 1),
         gaps=[gap.what for gap in gaps_of(audit)],
         contacted=practitioner_contacted(answers),
+        desktop=is_desktop(facts.steps),
         default_due=fix_by.isoformat(),
         earliest_due=local_today(now, rules).isoformat(),
         outcome=outcome if outcome is not None else await _outcome(session, audit),
@@ -411,6 +412,13 @@ async def invalidate(context: ActionContext, audit: Audit) -> dict[str, Any]:
     if facts is None or audit.state is not AuditState.SUBMITTED:
         return await _current(context, audit)
     session = context.session
+    if is_desktop(facts.steps):
+        raise ActionRefused(
+            "This audit can't be invalidated here",
+            "It is a desktop audit, done from the record without a conversation with the "
+            "practitioner. Return it to the auditor instead if something is wrong. Nothing "
+            "was changed.",
+        )
     if practitioner_contacted(wizard_state(audit, facts.steps).answers):
         raise ActionRefused(
             "This audit can't be invalidated here",

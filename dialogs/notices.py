@@ -20,11 +20,11 @@ from cards.allocation import (
 )
 from cards.dates import day
 from dialogs.notify import tell
-from dialogs.programmes import cycle_moderation
+from dialogs.programmes import cycle_path
 from dialogs.reflection_request import request_card
 from storage import repositories as repo
 from storage.models import Audit, Cycle
-from workflow.tools import load_tool
+from workflow.tools import SectionKind, load_tool
 
 # The moderator line of an allocation card where the programme names nobody at allocation.
 UNNAMED_MODERATOR = {
@@ -39,7 +39,7 @@ async def allocation_views(
     """What the allocation cards show, read in a handful of queries."""
     service = await repo.get_service(session, cycle.service_id)
     kloes = [kloe.text for kloe in await repo.list_kloes(session, cycle.id)]
-    tool = load_tool(cycle.audit_tool_id).title
+    audit_tool = load_tool(cycle.audit_tool_id)
     people = await repo.staff_by_ids(
         session,
         {
@@ -60,7 +60,11 @@ async def allocation_views(
     def name(staff_id: int | None) -> str:
         return people[staff_id].display_name if staff_id in people else "not yet allocated"
 
-    unnamed = UNNAMED_MODERATOR.get((await cycle_moderation(session, cycle)).mode)
+    path = await cycle_path(session, cycle)
+    unnamed = UNNAMED_MODERATOR.get(path.moderation.mode)
+    own_section = any(
+        section.kind is SectionKind.PRACTITIONER_REFLECTION for section in audit_tool.sections
+    )
 
     return [
         AllocationView(
@@ -75,10 +79,14 @@ async def allocation_views(
             moderator=(
                 unnamed if unnamed and audit.moderator_id is None else name(audit.moderator_id)
             ),
-            tool=tool,
+            tool=audit_tool.title,
             kloes=kloes,
             audit_due=day(audit.due_at, timezone),
             moderation_due=day(audit.moderation_due_at, timezone),
+            period=path.period,
+            desktop=audit_tool.desktop,
+            own_section=own_section,
+            after_audit=path.after_audit(),
         )
         for audit in audits
     ]

@@ -24,12 +24,12 @@ from workflow.grades import Grade
 from workflow.programme import Programme, check_programme
 from workflow.programme.model import (
     EVERY_AUDIT_MEETS,
-    EVERY_AUDIT_MODERATED,
     FAST_PATH,
     AnyModeration,
     FollowUp,
     Inadequate,
 )
+from workflow.programme.steps import AuditPath
 from workflow.rules import ProgrammeRules
 
 
@@ -211,11 +211,9 @@ async def audit_rules(session: AsyncSession, audit: Audit, rules: ProgrammeRules
 async def audit_follow_up(session: AsyncSession, audit: Audit) -> FollowUp:
     """What follows moderation for the audit, by its cycle's programme version."""
     cycle = await repo.get_cycle(session, audit.cycle_id)
-    if cycle is None or cycle.programme_version_id is None:
+    if cycle is None:
         return EVERY_AUDIT_MEETS
-    programme = await programme_of_version(session, cycle.programme_version_id)
-    service = await repo.get_service(session, cycle.service_id)
-    return programme.follow_up_for(service.code) if service else programme.follow_up
+    return (await cycle_path(session, cycle)).follow_up
 
 
 async def meeting_needed(session: AsyncSession, audit: Audit, grade: Grade) -> bool:
@@ -234,11 +232,21 @@ async def audit_inadequate(session: AsyncSession, audit: Audit) -> Inadequate:
 
 async def cycle_moderation(session: AsyncSession, cycle: Cycle) -> AnyModeration:
     """How the cycle's audits are moderated, by its programme version and service."""
+    return (await cycle_path(session, cycle)).moderation
+
+
+async def cycle_path(session: AsyncSession, cycle: Cycle) -> AuditPath:
+    """What the cycle's audits go through once done, by its programme version."""
     if cycle.programme_version_id is None:
-        return EVERY_AUDIT_MODERATED
+        return AuditPath()
     programme = await programme_of_version(session, cycle.programme_version_id)
     service = await repo.get_service(session, cycle.service_id)
-    return programme.moderation_for(service.code) if service else programme.moderation
+    code = service.code if service else ""
+    return AuditPath(
+        lookback=programme.selection.lookback,
+        moderation=programme.moderation_for(code),
+        follow_up=programme.follow_up_for(code),
+    )
 
 
 async def programmes_in_force_keys(session: AsyncSession) -> set[str]:

@@ -23,6 +23,7 @@ from workflow.wizard_rules import (
     WizardStep,
     below_good,
     grade_of,
+    is_desktop,
     kloe_field,
     practitioner_contacted,
     primary_recommendations_step,
@@ -48,7 +49,7 @@ def check_completeness(
     `practitioner_written` says whether the practitioner wrote their own section (None
     when the tool has none)."""
     gaps: list[Gap] = []
-    if not practitioner_contacted(answers):
+    if not is_desktop(steps) and not practitioner_contacted(answers):
         gaps.append(Gap(CONVERSATION, "No audit conversation with the practitioner is recorded."))
     for step in steps:
         section = step.section

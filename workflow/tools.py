@@ -195,6 +195,9 @@ class AuditTool:
     # "Part B": what the practitioner and team manager complete at supervision after the
     # audit (Hillingdon), or None where the programme follows up otherwise.
     part_b: PartB | None = None
+    # A desktop audit is done from the record alone: no conversation with the practitioner
+    # (Hillingdon's ad hoc audits).
+    desktop: bool = False
 
     def section(self, section_id: str) -> Section:
         for section in self.sections:
@@ -373,6 +376,7 @@ _TOOL_FIELDS = {
     "sections",
     "moderation",
     "part_b",
+    "desktop",
 }
 _SECTION_FIELDS = {
     "id",
@@ -412,6 +416,7 @@ def _parse_tool(root: _Obj) -> AuditTool:
         sections=sections,
         moderation=_parse_moderation(root, sections),
         part_b=_parse_part_b(root),
+        desktop=root.flag("desktop") if "desktop" in root.raw else False,
     )
 
 

@@ -99,13 +99,23 @@ class RecommendationRow:
     due: date
 
 
+CONVERSATION_STEP = WizardStep(CONVERSATION, "The audit conversation with the practitioner")
+
+
 def wizard_steps(tool: AuditTool) -> tuple[WizardStep, ...]:
-    """The conversation step, each section of the tool in order, then the summary."""
+    """The conversation step (none for a desktop audit), each section of the tool in
+    order, then the summary."""
+    conversation = () if tool.desktop else (CONVERSATION_STEP,)
     return (
-        WizardStep(CONVERSATION, "The audit conversation with the practitioner"),
+        *conversation,
         *(WizardStep(section.id, section.title, section) for section in tool.sections),
         WizardStep(SUMMARY, "Check and submit"),
     )
+
+
+def is_desktop(steps: Sequence[WizardStep]) -> bool:
+    """A desktop audit: done from the record, with no conversation with the practitioner."""
+    return not any(step.id == CONVERSATION for step in steps)
 
 
 def step_index(steps: Sequence[WizardStep], step_id: str) -> int | None:

@@ -90,3 +90,23 @@ def test_gaps_never_quote_what_was_written():
     answers = complete()
     answers["identity"] = {"grade": "", "rationale": "Child's name is here"}
     assert all("name" not in gap.what for gap in check_completeness(COL, answers, kloe_count=2))
+
+
+def test_a_desktop_audit_needs_no_conversation_with_the_practitioner():
+    desktop = wizard_steps(load_tool("hillingdon_ad_hoc_desktop"))
+    answers: dict[str, dict[str, str]] = {"key_lines_of_enquiry": {"kloe_1": "Seen"}}
+    for step in desktop:
+        if step.section is not None and step.section.graded:
+            answers[step.id] = {"grade": "good", "rationale": "Because"}
+    answers["smart_recommendations"] = {
+        "r0_action": "A", "r0_impact": "B", "r0_by_whom": "TM", "r0_by_when": "2027-01-04"
+    }  # fmt: skip
+
+    gaps = check_completeness(desktop, answers, kloe_count=1)
+
+    assert not any(gap.step_id == CONVERSATION for gap in gaps)
+    # The same answers on the monthly tool, done with the practitioner, miss the conversation.
+    monthly = wizard_steps(load_tool("hillingdon_monthly_audit"))
+    assert any(
+        gap.step_id == CONVERSATION for gap in check_completeness(monthly, answers, kloe_count=1)
+    )

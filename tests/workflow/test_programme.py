@@ -223,3 +223,19 @@ def test_numbers_that_became_stages_say_where_they_live_now() -> None:
     ]
     with pytest.raises(ValueError, match="kloe_lead_weeks: not a programme setting"):
         ProgrammeRules().with_overrides({"kloe_lead_weeks": 2})
+
+
+def test_a_desktop_cycle_needs_a_desktop_tool() -> None:
+    hillingdon = shipped_programmes()["hillingdon-csc"]
+    text = hillingdon.replace(
+        'tool = "hillingdon_ad_hoc_desktop"', 'tool = "hillingdon_monthly_audit"'
+    )
+    [problem] = problems_of(text)
+    assert problem.startswith(f"line {line_of(text, 'desktop = true') + 1}: timetable.cycles[")
+    assert "a desktop cycle needs a desktop audit tool" in problem
+
+
+def test_desktop_only_audits_need_every_tool_to_be_desktop() -> None:
+    text = TH_EH.replace("with_practitioner = true", "with_practitioner = false")
+    found = problems_of(text)
+    assert found and all("asks for a conversation with the practitioner" in p for p in found)

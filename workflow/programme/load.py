@@ -248,6 +248,13 @@ def _meaning_problems(programme: Programme) -> Iterator[tuple[Path, str]]:
             yield here, "a recurring cycle needs exactly one of every_months or months."
         if cycle.kind == "thematic" and not cycle.months and not cycle.times_a_year:
             yield here, "a thematic cycle needs months or times_a_year."
+        if cycle.kind == "ad_hoc" and cycle.desktop:
+            if cycle.tool is None or _is_desktop(cycle.tool) is False:
+                yield (
+                    here + ("tool",),
+                    'a desktop cycle needs a desktop audit tool (one with "desktop": true),'
+                    " so nobody is asked for a conversation that does not happen.",
+                )
     for path, moderation in _moderations(programme):
         if moderation.mode == "sample":
             yield from _sample_problems(path + ("sample",), moderation.sample)
@@ -269,6 +276,15 @@ def _meaning_problems(programme: Programme) -> Iterator[tuple[Path, str]]:
                     ("services", index, "tools", 0),
                     (f"the follow-up is part B, but the audit tool {usual!r} has no part_b."),
                 )
+    if not programme.audit.with_practitioner:
+        for index, service in enumerate(programme.services):
+            for number, tool_id in enumerate(service.tools):
+                if _is_desktop(tool_id) is False:
+                    yield (
+                        ("services", index, "tools", number),
+                        f"audits are desktop only (with_practitioner = false), but the tool "
+                        f"{tool_id!r} asks for a conversation with the practitioner.",
+                    )
     dip = programme.reaudit
     if dip.dip_audit and not dip.dip_grades:
         yield ("reaudit", "dip_grades"), "say which grades get a dip audit."
@@ -294,6 +310,14 @@ def _part_b_missing(tool_id: str) -> bool:
         return load_tool(tool_id).part_b is None
     except (ToolNotFound, ToolInvalid):
         return False  # said already, as a tool that cannot be used
+
+
+def _is_desktop(tool_id: str) -> bool | None:
+    """Whether the tool is a desktop one; None when it cannot be read (said already)."""
+    try:
+        return load_tool(tool_id).desktop
+    except (ToolNotFound, ToolInvalid):
+        return None
 
 
 def _moderations(programme: Programme) -> Iterable[tuple[Path, Any]]:
