@@ -23,6 +23,7 @@ from workflow.tools import ChecklistAnswer, SectionKind
 from workflow.wizard_rules import (
     CONVERSATION,
     ON,
+    SAFEGUARDING,
     YES,
     WizardStep,
     kloe_field,
@@ -212,7 +213,8 @@ def _status(view: WizardView, step: WizardStep) -> str:
         return grade_words(mine.get("grade"))
     if kind == SectionKind.OVERALL_GRADE:
         met = "outcomes met or on the way" if mine.get("outcomes_met") == ON else "outcomes not met"
-        return f"{grade_words(mine.get('grade'))}; {met}"
+        found = "; immediate safeguarding actions" if mine.get(SAFEGUARDING) == ON else ""
+        return f"{grade_words(mine.get('grade'))}; {met}{found}"
     if kind == SectionKind.FEEDBACK and step.section:
         given = sum(bool(mine.get(f"{s.id}_said", "").strip()) for s in step.section.sources)
         return f"{given} of {len(step.section.sources)} recorded"

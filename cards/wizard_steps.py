@@ -34,6 +34,7 @@ from workflow.wizard_rules import (
     NO,
     OFF,
     ON,
+    SAFEGUARDING,
     YES,
     WizardStep,
     grade_of,
@@ -248,6 +249,18 @@ def _overall(step: WizardStep, inputs: StepInputs) -> list[CardElement]:
         wrap=True,
     )
     body += _checked(toggle, "outcomes_met", inputs)
+    if step.asks_safeguarding:
+        found = inputs.mine.get(SAFEGUARDING) == ON
+        safeguarding = ToggleInput(
+            id=SAFEGUARDING,
+            label="Immediate safeguarding actions",
+            title="Found: part B is due sooner than the next supervision",
+            value=ON if found else OFF,
+            value_on=ON,
+            value_off=OFF,
+            wrap=True,
+        )
+        body += _checked(safeguarding, SAFEGUARDING, inputs)
     body += _grade_inputs(step, inputs, "Overall grade for the work")
     return body
 

@@ -50,6 +50,7 @@ from dialogs.inadequate import (
     programme_fast_path,
 )
 from dialogs.notify import tell
+from dialogs.part_b_request import ask_for_part_b
 from dialogs.programmes import audit_rules, meeting_needed
 from dialogs.steps import state_words
 from dialogs.uopp_planning import plan_uopp_meeting
@@ -452,6 +453,7 @@ async def set_deadlines_after_moderation(
         audit.urgent_issues_due_at = urgent_issues_due(rules, calendar, now).due_at
     else:
         audit.urgent_issues_due_at = None
+    await ask_for_part_b(session, audit, now=now, rules=rules)
 
 
 # --- telling people --------------------------------------------------------------------

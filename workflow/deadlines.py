@@ -137,6 +137,12 @@ def urgent_issues_due(
     return _working_days_after(calendar, moderated_at, rules.urgent_issues_working_days)
 
 
+def part_b_due(calendar: WorkingCalendar, graded_at: datetime, *, working_days: int) -> Deadline:
+    """When part B is due: the programme's working days after the final grade (its next
+    supervision, or fewer when immediate safeguarding actions were found)."""
+    return _working_days_after(calendar, graded_at, working_days)
+
+
 def _uopp_working_days(rules: ProgrammeRules, grade: Grade) -> int:
     if grade is Grade.INADEQUATE:
         return rules.uopp_inadequate_working_days

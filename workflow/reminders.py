@@ -36,6 +36,7 @@ class Chase(StrEnum):
     UOPP_RECORD = "uopp_record"  # the chair has not recorded that it was held
     ACTION = "action"  # a SMART action's owner has not reported it done
     COMPLETENESS = "completeness"  # the Audit Team has not checked a submitted audit
+    PART_B = "part_b"  # the practitioner (with their team manager) has not recorded part B
 
     @property
     def label(self) -> str:
@@ -50,6 +51,7 @@ CHASE_LABELS: dict[Chase, str] = {
     Chase.UOPP_RECORD: "record whether the UoPP meeting took place",
     Chase.ACTION: "report progress on an action",
     Chase.COMPLETENESS: "check the audit is complete (for the Audit Team)",
+    Chase.PART_B: "record part B of the audit with your team manager",
 }
 
 

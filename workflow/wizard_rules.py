@@ -32,6 +32,7 @@ from workflow.tools import (
 
 # Step ids that no section can have (section ids start with a letter).
 CONVERSATION = "_conversation"
+SAFEGUARDING = "safeguarding_actions"  # the overall step's "immediate safeguarding actions"
 SUMMARY = "_summary"
 
 YES = "yes"
@@ -66,6 +67,9 @@ class WizardStep:
     id: str
     title: str
     section: Section | None = None
+    # The overall step of a tool with a part B asks whether immediate safeguarding actions
+    # were found: part B is then due sooner than the next supervision.
+    asks_safeguarding: bool = False
 
     @property
     def kind(self) -> str:
@@ -108,7 +112,17 @@ def wizard_steps(tool: AuditTool) -> tuple[WizardStep, ...]:
     conversation = () if tool.desktop else (CONVERSATION_STEP,)
     return (
         *conversation,
-        *(WizardStep(section.id, section.title, section) for section in tool.sections),
+        *(
+            WizardStep(
+                section.id,
+                section.title,
+                section,
+                asks_safeguarding=(
+                    tool.part_b is not None and section.kind is SectionKind.OVERALL_GRADE
+                ),
+            )
+            for section in tool.sections
+        ),
         WizardStep(SUMMARY, "Check and submit"),
     )
 
@@ -176,7 +190,10 @@ def step_fields(
             Field("rationale", TEXT_LIMIT),
         )
         if kind is SectionKind.OVERALL_GRADE:
-            return (*graded, Field("outcomes_met", 5, frozenset({ON, OFF})))
+            met = Field("outcomes_met", 5, frozenset({ON, OFF}))
+            if step.asks_safeguarding:
+                return (*graded, met, Field(SAFEGUARDING, 5, frozenset({ON, OFF})))
+            return (*graded, met)
         return graded
     if kind is SectionKind.FEEDBACK:
         methods = frozenset(section.methods)
@@ -241,6 +258,13 @@ def overall_step(steps: Sequence[WizardStep]) -> WizardStep:
 def outcomes_met(steps: Sequence[WizardStep], answers: Answers) -> bool:
     """The auditor's answer: are the child's outcomes met or on the way to being met?"""
     return answers.get(overall_step(steps).id, {}).get("outcomes_met") == ON
+
+
+def safeguarding_actions(steps: Sequence[WizardStep], answers: Answers) -> bool:
+    """The auditor's answer: were immediate safeguarding actions found? (Asked only where
+    the tool has a part B, which is then due sooner.)"""
+    step = overall_step(steps)
+    return step.asks_safeguarding and answers.get(step.id, {}).get(SAFEGUARDING) == ON
 
 
 def practitioner_contacted(answers: Answers) -> bool:

@@ -39,6 +39,7 @@ class Audit(Stamped, Base):
         Index("ix_audits_urgent_issues_due_at", "urgent_issues_due_at"),
         # Covers the due-work query's read of late completeness checks (migration 0010).
         Index("ix_audits_check_due_at", "check_due_at"),
+        Index("ix_audits_part_b_due_at", "part_b_due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -59,6 +60,9 @@ class Audit(Stamped, Base):
     uopp_due_at: Mapped[datetime | None]
     # When the Audit Team's completeness check is due; None once it is recorded.
     check_due_at: Mapped[datetime | None]
+    # When the practitioner and team manager owe part B of the audit (a programme that follows
+    # up at supervision); None once it is recorded, or where there is no part B.
+    part_b_due_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime | None]
     moderated_at: Mapped[datetime | None]
     predecessor_id: Mapped[int | None] = mapped_column(ForeignKey("audits.id"), index=True)

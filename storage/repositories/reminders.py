@@ -69,6 +69,7 @@ KINDS = (
     "uopp_record",
     "action",
     "completeness",
+    "part_b",
 )  # the audit event dialogs/moderation.py records
 
 # A meeting not booked yet: waiting for the booker, being booked, or for the organiser to
@@ -221,6 +222,20 @@ def overdue_queries(now: datetime, today: date, *, held: bool = False) -> list[A
             Audit.state.in_(LIVE),
             checker.is_not(None),
             _not_held("completeness", Audit.id, hold),
+        )
+    )
+    branches.append(
+        select(
+            literal_column("'part_b'"),
+            Audit.id,
+            Audit.id,
+            Audit.practitioner_id,
+            Audit.part_b_due_at,
+            null(),
+        ).where(
+            Audit.part_b_due_at < now,
+            Audit.state.in_(LIVE),
+            _not_held("part_b", Audit.id, hold),
         )
     )
     return branches

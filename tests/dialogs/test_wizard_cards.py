@@ -114,6 +114,8 @@ def fill_step(
             typed[input_id] = grade.value
         elif input_id == "outcomes_met":
             typed[input_id] = "true" if outcomes_met else "false"
+        elif kind == "Input.Toggle":
+            typed[input_id] = "false"
         elif input_id.endswith("_due"):
             typed[input_id] = (today + timedelta(days=30)).isoformat()
         elif kind == "Input.Date":

@@ -33,6 +33,7 @@ from cards.moderation import (
     result_card,
     urgent_issues_card,
 )
+from cards.part_b import ANSWER_LIMIT, PartBView, answer_field, part_b_card
 from cards.practitioner import (
     CHAT,
     ReflectionView,
@@ -308,6 +309,18 @@ URGENT = UrgentIssuesView(
 URGENT_DONE = UrgentIssuesView(
     **{**URGENT.__dict__, "confirmed": "Confirmed by Peter Walsh on Fri 11 Dec: visits weekly."}
 )
+_HILLINGDON_PART_B = load_tool("hillingdon_monthly_audit").part_b
+assert _HILLINGDON_PART_B is not None
+PART_B = PartBView(
+    audit_id=42, version=8, case_ref=CASE, practitioner="Hannah Cohen",
+    team_manager="Peter Walsh", grade="Good", due="Wed 6 Jan 2027", safeguarding=False,
+    title=_HILLINGDON_PART_B.title, guidance=_HILLINGDON_PART_B.guidance,
+    prompts=_HILLINGDON_PART_B.prompts,
+)  # fmt: skip
+PART_B_DONE = PartBView(
+    **{**PART_B.__dict__, "recorded": "Recorded by Peter Walsh on Mon 4 Jan 2027",
+       "answers": tuple(fill(ANSWER_LIMIT) for _ in PART_B.prompts)}
+)  # fmt: skip
 GAPS = (Gap("_conversation", "The audit conversation with the practitioner is not recorded."),)
 DEC = {field_id("grade", row.key): "good" for row in DECISION_ROWS}
 FAST_PATH_PARTS = ("practitioner", "team_manager", "coordinator", "audit_manager",
@@ -371,6 +384,13 @@ AUDIT_GALLERY: tuple[Example, ...] = (
     example("urgent-issues-error", urgent_issues_card, URGENT, error="Say briefly what was done.",
             note="Visits", notice="The deadline has passed: confirm as soon as you can."),
     example("urgent-issues-confirmed", urgent_issues_card, URGENT_DONE),
+    example("part-b", part_b_card, PART_B),
+    example("part-b-safeguarding-error", part_b_card,
+            PartBView(**{**PART_B.__dict__, "safeguarding": True,
+                         "values": {answer_field(1): fill(ANSWER_LIMIT)},
+                         "error": "Answer every question before recording part B (not yet: 2, "
+                                  "3). Nothing was saved."})),
+    example("part-b-recorded", part_b_card, PART_B_DONE),
     example("dispute-respond", respond_card, RESULT, DISPUTE),
     example("dispute-respond-most", respond_card, RESULT_MOST, DISPUTE_MOST,
             error="Say why.", note=fill(2000), notice="The dispute moved on."),
