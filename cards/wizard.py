@@ -258,6 +258,8 @@ NEXT_AFTER_SUBMISSION = {
     "sample": "The Audit Team checks it is complete; then it is drawn for the moderation "
     "sample, or keeps your grade.",
     "none": "The Audit Team checks it is complete; this programme does not moderate audits.",
+    "group": "The Audit Team checks it is complete; then the moderation group moderates it "
+    "at its meeting.",
 }
 NEXT_BY_DEFAULT = "The Audit Team checks it is complete, then the moderator moderates it."
 

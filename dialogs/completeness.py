@@ -72,6 +72,7 @@ MODERATOR_ASKED = "The moderator has been asked to moderate."
 ACCEPT_TITLES = {
     "none": "Accept as complete",
     "sample": "Accept: draw for the moderation sample",
+    "group": "Accept: send to the moderation group",
 }
 AUDIT_FIELDS = ("state", "due_at")
 

@@ -51,7 +51,7 @@ from dialogs.inadequate import (
 )
 from dialogs.notify import tell
 from dialogs.part_b_request import ask_for_part_b
-from dialogs.programmes import audit_rules, meeting_needed
+from dialogs.programmes import audit_rules, group_members, meeting_needed
 from dialogs.steps import state_words
 from dialogs.uopp_planning import plan_uopp_meeting
 from storage import repositories as repo
@@ -244,16 +244,47 @@ async def ask_moderator(
     """
     if audit.moderator_id is None:
         raise ValueError(f"audit {audit.id} has no moderator to ask")
+    await _ask(
+        session, audit, [audit.moderator_id], {"moderator_id": audit.moderator_id}, now, rules
+    )
+
+
+async def ask_group(
+    session: AsyncSession,
+    audit: Audit,
+    members: Sequence[Staff],
+    *,
+    now: datetime,
+    rules: ProgrammeRules,
+) -> list[Staff]:
+    """Queue the moderation form to each member of the moderation group who has no part in
+    the audit (not its auditor, practitioner or team manager); any of them records the
+    group's moderation. The members asked."""
+    involved = {audit.auditor_id, audit.practitioner_id, audit.team_manager_id}
+    asked = [member for member in members if member.id not in involved]
+    await _ask(session, audit, [m.id for m in asked], {"group": [m.id for m in asked]}, now, rules)
+    return asked
+
+
+async def _ask(
+    session: AsyncSession,
+    audit: Audit,
+    people: Sequence[int],
+    trail: dict[str, Any],
+    now: datetime,
+    rules: ProgrammeRules,
+) -> None:
     await session.flush()
     view = await moderation_view(session, audit, timezone=rules.timezone)
-    await tell(
-        session,
-        audit.moderator_id,
-        "moderation",
-        f"moderate:audit:{audit.id}:v{audit.version}",
-        summary=f"Moderate the audit of case {view.case_ref} by {view.due}",
-        card=moderation_card(view, data=_round_data(audit)),
-    )
+    for person_id in people:
+        await tell(
+            session,
+            person_id,
+            "moderation",
+            f"moderate:audit:{audit.id}:v{audit.version}",
+            summary=f"Moderate the audit of case {view.case_ref} by {view.due}",
+            card=moderation_card(view, data=_round_data(audit)),
+        )
     await repo.record_event(
         session,
         "system",
@@ -261,7 +292,7 @@ async def ask_moderator(
         audit.id,
         "moderation_requested",
         None,
-        {"moderator_id": audit.moderator_id, "version": audit.version},
+        {**trail, "version": audit.version},
         at=now,
     )
 
@@ -312,9 +343,21 @@ def judge_answers(
 
 
 async def _refuse_unless_moderator(context: ActionContext, pressed: Pressed) -> str | None:
-    if pressed.audit.moderator_id == context.staff.id:
+    audit = pressed.audit
+    if audit.moderator_id == context.staff.id:
         return None
+    group = await _group_of(context.session, audit)
+    if group is not None:
+        involved = {audit.auditor_id, audit.practitioner_id, audit.team_manager_id}
+        if context.staff.id in {m.id for m in group} - involved:
+            return None
+        return "a member of the moderation group with no part in this audit"
     return "the moderator allocated to this audit"
+
+
+async def _group_of(session: AsyncSession, audit: Audit) -> list[Staff] | None:
+    cycle = await repo.get_cycle(session, audit.cycle_id)
+    return await group_members(session, cycle) if cycle is not None else None
 
 
 async def load_audit(context: ActionContext) -> Pressed | None:
@@ -421,6 +464,8 @@ async def record_moderation(
         actions_arising=actions_arising or None,
     )
     audit.state = transition(audit.state, action, Party.MODERATOR)
+    if audit.moderator_id is None:  # a moderation group: the member who records it
+        audit.moderator_id = actor.id
     audit.moderated_grade = grade
     audit.final_grade = grade
     audit.moderated_at = now

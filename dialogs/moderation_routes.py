@@ -18,19 +18,20 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.cycles import candidates
-from dialogs.moderation import ask_moderator, set_deadlines_after_moderation
+from dialogs.moderation import ask_group, ask_moderator, set_deadlines_after_moderation
 from dialogs.notify import tell
-from dialogs.programmes import cycle_moderation
+from dialogs.programmes import cycle_moderation, group_members
 from dialogs.uopp_planning import plan_uopp_meeting
 from storage import repositories as repo
 from storage.models import Audit, Cycle
 from workflow.allocation import AllocationImpossible, CaseToAllocate, choose_moderator
 from workflow.grades import Grade
 from workflow.moderation_sample import decide
-from workflow.programme.model import NoModeration, SampleModeration
+from workflow.programme.model import GroupModeration, NoModeration, SampleModeration
 from workflow.roles import Party
 from workflow.rules import ProgrammeRules
 from workflow.states import Action, AuditState, transition
+from workflow.words import counted
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,21 @@ async def request_moderation(
         return f"{NO_MODERATION} The auditor's grade stands, and everyone has been told."
     if isinstance(moderation, SampleModeration):
         return await _sampled(session, audit, cycle, moderation, now=now, rules=rules)
+    if isinstance(moderation, GroupModeration):
+        asked = await ask_group(
+            session, audit, await group_members(session, cycle) or [], now=now, rules=rules
+        )
+        if not asked:
+            log.warning("audit %s: its moderation group has nobody to ask", audit.id)
+            return (
+                "Nobody in the moderation group can moderate this audit (everyone in it has "
+                "a part in it, or the group's roles are held by nobody). Give the roles to "
+                "someone; the audit waits for the group."
+            )
+        return (
+            f"Sent to the moderation group ({counted(len(asked), 'member')}): any of them "
+            "records the group's moderation at its meeting."
+        )
     await ask_moderator(session, audit, now=now, rules=rules)
     return "The moderator has been asked to moderate."
 

@@ -30,6 +30,7 @@ from workflow.tools import SectionKind, load_tool
 UNNAMED_MODERATOR = {
     "sample": "chosen if the audit is drawn for the moderation sample",
     "none": "none: this programme does not moderate audits",
+    "group": "the moderation group, at its meeting",
 }
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import repositories as repo
 from storage.enums import ServiceKind
-from storage.models import Audit, Cycle, ProgrammeVersion, Service
+from storage.models import Audit, Cycle, ProgrammeVersion, Service, Staff
 from storage.repositories import programmes as versions
 from workflow.grades import Grade
 from workflow.programme import Programme, check_programme
@@ -27,6 +27,7 @@ from workflow.programme.model import (
     FAST_PATH,
     AnyModeration,
     FollowUp,
+    GroupModeration,
     Inadequate,
 )
 from workflow.programme.steps import AuditPath
@@ -247,6 +248,19 @@ async def cycle_path(session: AsyncSession, cycle: Cycle) -> AuditPath:
         moderation=programme.moderation_for(code),
         follow_up=programme.follow_up_for(code),
     )
+
+
+async def group_members(session: AsyncSession, cycle: Cycle) -> list[Staff] | None:
+    """The moderation group of the cycle's service (active people holding any of its member
+    roles there, by id), or None where the cycle's programme moderates otherwise."""
+    moderation = await cycle_moderation(session, cycle)
+    if not isinstance(moderation, GroupModeration):
+        return None
+    found: dict[int, Staff] = {}
+    for role in moderation.members:
+        for person in await repo.list_staff_with_role(session, role, cycle.service_id):
+            found.setdefault(person.id, person)
+    return [found[key] for key in sorted(found)]
 
 
 async def programmes_in_force_keys(session: AsyncSession) -> set[str]:

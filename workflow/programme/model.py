@@ -263,15 +263,13 @@ def named_moderator_roles(moderation: AnyModeration) -> tuple[Role, ...] | None:
     """The roles each audit's named moderator is chosen from at allocation, or None when
     the programme names nobody then (a sample is drawn at submission; no moderation).
 
-    A group that moderates in a meeting names one of its members per audit for now: the
-    group's meeting is still to be built, and an audit must not go unmoderated meanwhile.
+    A group that moderates in a meeting names nobody: any member records the group's
+    moderation of each audit.
     """
     if isinstance(moderation, EveryAudit | ExternalModeration):
         return tuple(moderation.by)
     if isinstance(moderation, PanelModeration):
         return tuple(moderation.tier_one_by)
-    if isinstance(moderation, GroupModeration):
-        return tuple(moderation.members)
     return None
 
 

@@ -1,0 +1,103 @@
+"""Moderation by a group, as Tower Hamlets' Children's Social Care does it ("moderated by a
+group consisting of the Divisional Director, the Heads of Service, Group Managers and
+Quality Assurance Officers"): nobody is named at allocation; once the Audit Team accepts an
+audit, every member of the group with no part in it gets the form, any of them records the
+group's moderation once, and someone outside the group cannot."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.demo import _load_programme
+from dialogs.cycles import CycleRequest, open_cycle
+from storage import repositories as repo
+from storage.demo import load_demo
+from storage.models import Audit, Moderation
+from tests.bot.test_card_actions import AUDIT_TEAM, KLOES, person, press
+from tests.bot.test_wizard_http import (
+    allocation_card,
+    answer_every_step,
+    audit_now,
+    click,
+    staff,
+)
+from tests.conftest import Database
+from tests.dialogs.test_moderation_setup import count_rows, execute_data, messages_to, texts
+from tests.dialogs.test_wizard_cards import inputs_of
+from tests.harness import RunningBot
+from workflow.calendar import SystemClock
+from workflow.grades import Grade
+from workflow.moderation import AGREE
+from workflow.rules import ProgrammeRules
+from workflow.states import AuditState
+
+SAVE = "moderation.save"
+
+
+async def csc_audit(db: Database) -> Audit:
+    """One audit of the demo's CSC running Tower Hamlets CSC's programme (group moderation)."""
+    async with db.sessions.begin() as session:
+        await load_demo(session)
+        await _load_programme(session, "th-qaf-csc-yjs")
+        opened = await open_cycle(
+            session,
+            CycleRequest(service_code="CSC", month=date(2026, 12, 1), seed=3, total=1, kloes=KLOES),
+            rules=ProgrammeRules(),
+            now=SystemClock().now(),
+        )
+        [audit] = await repo.list_audits_in_cycle(session, opened.cycle_id)
+        return audit
+
+
+def agreeing(card: dict) -> dict[str, str]:
+    return {key: AGREE for key in inputs_of(card) if key.startswith("agree__")}
+
+
+async def test_any_member_of_the_group_records_its_moderation_once(
+    db: Database, teams_bot: RunningBot
+):
+    audit = await csc_audit(db)
+    assert audit.moderator_id is None
+    assert "the moderation group, at its meeting" in texts(await allocation_card(db, audit))
+    auditor = await staff(db, audit.auditor_id)
+    card = await click(teams_bot, auditor, await allocation_card(db, audit), "Start audit")
+    summary, _ = await answer_every_step(teams_bot, auditor, card, Grade.GOOD)
+    submitted = await click(teams_bot, auditor, summary, "Submit the audit")
+    assert "then the moderation group moderates it at its meeting" in texts(submitted)
+
+    audit_team = await person(db, AUDIT_TEAM)
+    [check] = [m.payload["card"] for m in await messages_to(db, audit_team, "completeness")]
+    shown = await click(teams_bot, audit_team, check, "Accept: send to the moderation group")
+
+    # The demo's CSC group: its Divisional Director, Head of Service and coordinator.
+    members = [
+        await person(db, f"{name}@demo-council.gov.uk")
+        for name in ("margaret.okafor", "helen.whitfield", "tom.fletcher")
+    ]
+    assert "Sent to the moderation group (3 members)" in texts(shown)
+    forms = {}
+    for member in members:
+        [message] = await messages_to(db, member, "moderation")
+        forms[member.id] = message.payload["card"]
+    first, second, _ = members
+
+    outsider = await press(
+        teams_bot, auditor, SAVE, **execute_data(forms[first.id], SAVE), **agreeing(forms[first.id])
+    )
+    assert "Only a member of the moderation group with no part in this audit" in texts(outsider)
+
+    result = await press(
+        teams_bot, second, SAVE,
+        **execute_data(forms[second.id], SAVE), **agreeing(forms[second.id]),
+    )  # fmt: skip
+    after = await audit_now(db, audit.id)
+    assert after.state is AuditState.MODERATED and after.moderator_id == second.id
+    assert after.final_grade is Grade.GOOD
+    assert "Good" in texts(result)
+
+    again = await press(
+        teams_bot, first, SAVE, **execute_data(forms[first.id], SAVE), **agreeing(forms[first.id])
+    )
+    assert await count_rows(db, Moderation, Moderation.audit_id == audit.id) == 1
+    assert (await audit_now(db, audit.id)).moderator_id == second.id
+    assert f"Moderator\n{second.display_name}" in texts(again)  # the result, not a form
