@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.group_meeting import plan_group_meeting
 from dialogs.notices import send_allocation_notices
 from dialogs.programmes import cycle_moderation, cycle_rules, programme_for_service
 from dialogs.reflection_request import opened_request, reflection_section
@@ -188,6 +189,7 @@ async def open_planned_cycle(
     )
     audits = await write_audits(session, cycle, picked, allocations, rules, now, actor, teams)
     await send_allocation_notices(session, cycle, audits, timezone=rules.timezone)
+    await plan_group_meeting(session, cycle, audits, now=now, rules=rules)
     log.info("cycle %s opened: %s audits, seed %s", cycle.id, len(allocations), selection.seed)
     return OpenedCycle(
         cycle.id, cycle.title, selection.explanation, selection.seed, tuple(allocations)

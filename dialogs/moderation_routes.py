@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.cycles import candidates
+from dialogs.group_meeting import group_meeting_words
 from dialogs.moderation import ask_group, ask_moderator, set_deadlines_after_moderation
 from dialogs.notify import tell
 from dialogs.programmes import cycle_moderation, group_members
@@ -65,6 +66,7 @@ async def request_moderation(
         return (
             f"Sent to the moderation group ({counted(len(asked), 'member')}): any of them "
             "records the group's moderation at its meeting."
+            + await group_meeting_words(session, cycle, rules.timezone)
         )
     await ask_moderator(session, audit, now=now, rules=rules)
     return "The moderator has been asked to moderate."

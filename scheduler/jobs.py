@@ -17,6 +17,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialogs.calendar_port import Calendar
+from dialogs.group_meeting import book_group_meetings
 from dialogs.progress_reports import prompt_progress_reports
 from dialogs.timetable import ask_for_due_cycles
 from dialogs.uopp_booking import book_due_meetings
@@ -55,10 +56,10 @@ def build_scheduler(
 
     Every minute: chase late work, book proposed UoPP meetings in `calendar`
     (Microsoft Graph, or auditbot's own), rebook after declines, and ask chairs
-    whether meetings that ended took place. Daily: settle reminders whose work
-    is done, the follow-ups (dip audits, re-audits, escalations), the
-    Inadequate progress prompts, and the timetable asking for cycles that fall
-    due. Weekly: the Heads of Service digests.
+    whether meetings that ended took place; book moderation groups' meetings.
+    Daily: settle reminders whose work is done, the follow-ups (dip audits,
+    re-audits, escalations), the Inadequate progress prompts, and the timetable
+    asking for cycles that fall due. Weekly: the Heads of Service digests.
     """
     scheduler = Scheduler(options, before_job=before_job)
     chaser = ReminderChaser(sessions, rules, clock)
@@ -70,6 +71,9 @@ def build_scheduler(
         "uopp_responses", partial(check_responses, sessions, calendar, clock, rules)
     )
     scheduler.every_minute("uopp_chairs", partial(ask_chairs, sessions, clock, rules))
+    scheduler.every_minute(
+        "group_meetings", partial(book_group_meetings, sessions, calendar, clock, rules)
+    )
     scheduler.daily("reminders_settle", chaser.settle)
     scheduler.daily("follow_ups", partial(run_follow_ups, sessions, clock, rules))
     scheduler.daily("progress_reports", partial(prompt_progress_reports, sessions, clock, rules))

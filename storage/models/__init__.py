@@ -9,6 +9,7 @@ from storage.models.audits import (
 )
 from storage.models.base import Base
 from storage.models.cases import Case, CaseAttribute, CaseInvolvement
+from storage.models.cycle_meetings import CycleMeeting, CycleMeetingKind, CycleMeetingState
 from storage.models.cycles import Cycle, Kloe, KloeApproval
 from storage.models.disputes import Dispute
 from storage.models.events import AuditEvent, AuditEventRedaction
@@ -33,6 +34,9 @@ __all__ = [
     "FollowUpKind",
     "ConversationRef",
     "Cycle",
+    "CycleMeeting",
+    "CycleMeetingKind",
+    "CycleMeetingState",
     "Dispute",
     "Kloe",
     "KloeApproval",

@@ -6,13 +6,17 @@ group's moderation once, and someone outside the group cannot."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+
+from sqlalchemy import select
 
 from bot.demo import _load_programme
 from dialogs.cycles import CycleRequest, open_cycle
+from dialogs.group_meeting import book_group_meetings, meeting_time
+from dialogs.local_calendar import LocalCalendar
 from storage import repositories as repo
 from storage.demo import load_demo
-from storage.models import Audit, Moderation
+from storage.models import Audit, CycleMeeting, CycleMeetingState, Moderation
 from tests.bot.test_card_actions import AUDIT_TEAM, KLOES, person, press
 from tests.bot.test_wizard_http import (
     allocation_card,
@@ -65,6 +69,27 @@ async def test_any_member_of_the_group_records_its_moderation_once(
     submitted = await click(teams_bot, auditor, summary, "Submit the audit")
     assert "then the moderation group moderates it at its meeting" in texts(submitted)
 
+    # The group's meeting, booked in auditbot's own calendar between the day the audits are
+    # due and the moderation deadline, and every member told.
+    booked = await book_group_meetings(
+        db.sessions, LocalCalendar(db.sessions, ProgrammeRules()), SystemClock(), ProgrammeRules()
+    )
+    assert booked == 1
+    async with db.sessions() as session:
+        [meeting] = (await session.scalars(select(CycleMeeting))).all()
+    assert meeting.state is CycleMeetingState.BOOKED and meeting.calendar == "local"
+    assert audit.due_at < meeting.starts_at and meeting.ends_at <= audit.moderation_due_at
+    assert meeting.ends_at - meeting.starts_at == timedelta(minutes=120)
+    assert (
+        await book_group_meetings(
+            db.sessions,
+            LocalCalendar(db.sessions, ProgrammeRules()),
+            SystemClock(),
+            ProgrammeRules(),
+        )
+        == 0
+    )  # booked once
+
     audit_team = await person(db, AUDIT_TEAM)
     [check] = [m.payload["card"] for m in await messages_to(db, audit_team, "completeness")]
     shown = await click(teams_bot, audit_team, check, "Accept: send to the moderation group")
@@ -75,6 +100,10 @@ async def test_any_member_of_the_group_records_its_moderation_once(
         for name in ("margaret.okafor", "helen.whitfield", "tom.fletcher")
     ]
     assert "Sent to the moderation group (3 members)" in texts(shown)
+    assert f"It meets on {meeting_time(meeting, 'Europe/London')}." in texts(shown)
+    for member in members:
+        [told] = await messages_to(db, member, "moderation_group_meeting")
+        assert meeting_time(meeting, "Europe/London") in texts(told.payload["card"])
     forms = {}
     for member in members:
         [message] = await messages_to(db, member, "moderation")

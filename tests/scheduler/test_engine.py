@@ -109,6 +109,7 @@ async def test_the_service_starts_and_stops_the_scheduler_with_every_job(db: Dat
         ("uopp_booking", Cadence.MINUTE),
         ("uopp_responses", Cadence.MINUTE),
         ("uopp_chairs", Cadence.MINUTE),
+        ("group_meetings", Cadence.MINUTE),
         ("reminders_settle", Cadence.DAILY),
         ("follow_ups", Cadence.DAILY),
         ("progress_reports", Cadence.DAILY),
