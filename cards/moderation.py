@@ -23,10 +23,12 @@ from microsoft_teams.cards import (
     ShowCardAction,
     TextBlock,
     TextInput,
+    ToggleInput,
 )
 
 from cards.base import VERSION, ask, card, execute, facts, heading, paragraph, text_input
 from cards.escalations import escalation_actions
+from cards.panel import SEND_TO_PANEL
 from cards.wizard_steps import problems_summary
 from workflow.grades import Grade
 from workflow.moderation import AGREE, DISAGREE, disagree_with, field_id, parse_grade_value
@@ -83,6 +85,8 @@ class ModerationView:
     due: str  # formatted local date
     fast_path: bool  # the auditor graded the work Inadequate
     sections: Sequence[ModeratedSection]  # the overall question last
+    # A panel programme whose tier-one moderator chooses the reviews the panel sees.
+    panel_choice: bool = False
 
 
 def _agree_choices(section: ModeratedSection) -> list[Choice]:
@@ -221,6 +225,18 @@ def moderation_card(
     for section in view.sections:
         body += _question(section, values, errors)
     body.append(_actions_arising(values))
+    if view.panel_choice:
+        body.append(
+            ToggleInput(
+                id=SEND_TO_PANEL,
+                label="Senior Leadership Moderation Panel",
+                title="Send this review to the panel once moderated",
+                value=values.get(SEND_TO_PANEL) or "false",
+                value_on="true",
+                value_off="false",
+                wrap=True,
+            )
+        )
     body += list(extra_inputs)
     payload = {"audit_id": view.audit_id, "version": view.version, **(data or {})}
     return card(

@@ -1,10 +1,11 @@
-"""The moderation group's meeting (Tower Hamlets CSC): one per cycle, booked through the
-calendar port (Microsoft Graph, or auditbot's own) as the UoPP meeting is.
+"""Meetings of a whole cycle, booked through the calendar port (Microsoft Graph, or
+auditbot's own) as the UoPP meeting is: the moderation group's (Tower Hamlets CSC) and the
+moderation panel's (City of London, planned by `dialogs/panel.py`).
 
 `plan_group_meeting` runs in the transaction that opens a cycle whose programme moderates
 in a group: the group (and an Audit Team organiser) meet between the day the cycle's
 audits are due and its moderation deadline. `book_group_meetings` is a scheduler tick: it
-claims a proposed meeting (a conditional UPDATE), asks the calendar for everyone's
+claims a proposed meeting of either kind (a conditional UPDATE), asks the calendar for everyone's
 schedule with no transaction open, books the earliest time everyone can make (or, when
 nothing suits everyone, the time fewest people miss, saying who), and tells every member
 in the transaction that records it. A calendar that fails leaves the meeting proposed; it
@@ -42,6 +43,22 @@ log = logging.getLogger(__name__)
 Sessions = async_sessionmaker[AsyncSession]
 STALE_CLAIM = timedelta(minutes=15)
 GROUP = CycleMeetingKind.MODERATION_GROUP
+# Each kind's event subject and what its people are told once it is booked.
+WORDS = {
+    GROUP: (
+        "Moderation group",
+        "The moderation group meets to moderate this cycle's audits. Each audit's moderation "
+        "form comes to you in Teams when the Audit Team accepts the audit; at the meeting, "
+        "any member records the group's moderation of each.",
+    ),
+    CycleMeetingKind.PANEL: (
+        "Senior Leadership Moderation Panel",
+        "The panel meets with the reviewers to agree a final grading and recommendations for "
+        "each review sent to it. Read each review before the meeting; the chair records the "
+        "panel's decision, with the deciding say where members disagree. A member whose own "
+        "review is moderated stands aside for it.",
+    ),
+}
 
 
 async def plan_group_meeting(
@@ -171,7 +188,7 @@ async def _book(
             window_starts_at=meeting.window_starts_at,
             window_ends_at=meeting.window_ends_at,
         )
-        title = cycle.title
+        title, kind = cycle.title, meeting.kind
     working = WorkingCalendar.from_rules(cycle_rules_)
     organiser = people[plan.organiser_id]
     emails = {person_id: people[person_id].email for person_id in meeting.attendee_ids}
@@ -189,12 +206,8 @@ async def _book(
             NewEvent(
                 organiser_email=organiser.email,
                 attendee_emails=tuple(e for pid, e in emails.items() if pid != organiser.id),
-                subject=f"Moderation group: {title}",
-                body_html=(
-                    "<p>The moderation group meets to moderate this cycle's audits. Each "
-                    "audit's moderation form is in Teams; any member records the group's "
-                    "moderation.</p>"
-                ),
+                subject=f"{WORDS[kind][0]}: {title}",
+                body_html=f"<p>{WORDS[kind][1]}</p>",
                 start=slot.start,
                 end=slot.end,
                 transaction_id=f"auditbot-group-{meeting_id}",
@@ -282,18 +295,28 @@ async def _tell_members(
         if clashes
         else None
     )
-    for person_id in meeting.attendee_ids:
+    await tell_booked(session, meeting, meeting.attendee_ids, details, footnote)
+
+
+async def tell_booked(
+    session: AsyncSession,
+    meeting: CycleMeeting,
+    people: Sequence[int],
+    details: Sequence[tuple[str, str]],
+    footnote: str | None = None,
+) -> None:
+    """Tell `people` the cycle meeting is booked and when, once each."""
+    subject, words = WORDS[meeting.kind]
+    for person_id in people:
         await tell(
             session,
             person_id,
             "moderation_group_meeting",
             f"group_meeting:{meeting.id}:booked",
-            summary=f"Moderation group meeting: {when}",
+            summary=f"{subject} meeting: {details[0][1]}",
             card=notice_card(
-                "The moderation group's meeting is booked",
-                "It is in your calendar. Each audit's moderation form comes to you in Teams "
-                "when the Audit Team accepts the audit; at the meeting, any member records the "
-                "group's moderation of each.",
+                f"{subject}: the meeting is booked",
+                "It is in your calendar. " + words,
                 details,
                 footnote=footnote,
             ),

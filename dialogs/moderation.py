@@ -41,6 +41,7 @@ from cards.moderation import (
     urgent_issues_card,
 )
 from cards.notice import notice_card
+from cards.panel import SEND_TO_PANEL
 from dialogs.access import AUDIT_TEAM_ROLES
 from dialogs.actions import ActionContext, ActionRefused, card_action
 from dialogs.inadequate import (
@@ -50,8 +51,15 @@ from dialogs.inadequate import (
     programme_fast_path,
 )
 from dialogs.notify import tell
+from dialogs.panel import panel_of, refer_to_panel
 from dialogs.part_b_request import ask_for_part_b
-from dialogs.programmes import audit_rules, group_members, meeting_needed
+from dialogs.programmes import (
+    audit_dispute_route,
+    audit_rules,
+    cycle_moderation,
+    group_members,
+    meeting_needed,
+)
 from dialogs.steps import state_words
 from dialogs.uopp_planning import plan_uopp_meeting
 from storage import repositories as repo
@@ -72,6 +80,7 @@ from workflow.moderation import (
     judge,
     moderated_grade,
 )
+from workflow.programme.model import PanelModeration
 from workflow.roles import Party, Role
 from workflow.rules import ProgrammeRules
 from workflow.states import Action, AuditState, transition
@@ -218,7 +227,11 @@ async def moderation_view(session: AsyncSession, audit: Audit, *, timezone: str)
         )
     )
     people = await repo.staff_by_ids(session, {audit.auditor_id, audit.practitioner_id})
+    moderation = await cycle_moderation(session, cycle)
     return ModerationView(
+        panel_choice=(
+            isinstance(moderation, PanelModeration) and moderation.panel.reviews == "chosen"
+        ),
         audit_id=audit.id,
         version=audit.version,
         case_ref=case.case_ref,
@@ -413,7 +426,23 @@ async def save_moderation(context: ActionContext, pressed: Pressed) -> dict[str,
         actions_arising=arising,
     )
     await session.flush()
-    await send_result(session, audit, timezone=context.rules.timezone)
+    to_panel = await refer_to_panel(
+        session,
+        audit,
+        chosen=context.text(SEND_TO_PANEL, limit=5) == "true",
+        now=context.now,
+        rules=context.rules,
+    )
+    # Only Tower Hamlets' route (the moderator, then the Head of Service and Audit Team) is
+    # offered as a button; a programme without one offers none.
+    route = await audit_dispute_route(session, audit)
+    await send_result(
+        session,
+        audit,
+        timezone=context.rules.timezone,
+        status=PANEL_STATUS if to_panel else None,
+        may_dispute=route == "moderator_then_hos_and_audit_team" and not to_panel,
+    )
     log.info("audit %s moderated by staff=%s", audit.id, context.staff.id)
     return await result_for(session, audit, context.staff, timezone=context.rules.timezone)
 
@@ -571,6 +600,11 @@ async def send_result(
         await ask_team_manager_about_urgent_issues(session, audit, timezone=timezone)
 
 
+PANEL_STATUS = (
+    "This review goes on to the Senior Leadership Moderation Panel, which agrees its final "
+    "grading with the reviewer."
+)
+PANEL_DECIDED = "Final: the moderation panel's grading."
 DISPUTE_HINT = (
     "If you disagree with the moderated grade, dispute it: you'll discuss it with the "
     "moderator first, and the Head of Service and Audit Team decide if it is not resolved."
@@ -684,6 +718,11 @@ async def result_for(
     dispute = await repo.latest_dispute(session, audit.id)
     if dispute is not None:
         return result_card(_with_status(view, await dispute_status(session, dispute)))
+    panel = panel_of(audit).get("state")
+    if panel is not None:
+        return result_card(
+            _with_status(view, PANEL_DECIDED if panel == "decided" else PANEL_STATUS)
+        )
     return result_card(view)
 
 

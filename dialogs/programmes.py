@@ -231,6 +231,14 @@ async def audit_inadequate(session: AsyncSession, audit: Audit) -> Inadequate:
     return (await programme_of_version(session, cycle.programme_version_id)).inadequate
 
 
+async def audit_dispute_route(session: AsyncSession, audit: Audit) -> str:
+    """Who hears a disagreement with the audit's moderated grade, by its programme."""
+    cycle = await repo.get_cycle(session, audit.cycle_id)
+    if cycle is None or cycle.programme_version_id is None:
+        return "moderator_then_hos_and_audit_team"
+    return (await programme_of_version(session, cycle.programme_version_id)).disputes.route
+
+
 async def cycle_moderation(session: AsyncSession, cycle: Cycle) -> AnyModeration:
     """How the cycle's audits are moderated, by its programme version and service."""
     return (await cycle_path(session, cycle)).moderation

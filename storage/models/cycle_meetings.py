@@ -17,6 +17,7 @@ from storage.types import StrEnumType
 
 class CycleMeetingKind(StrEnum):
     MODERATION_GROUP = "moderation_group"
+    PANEL = "panel"  # City of London's Senior Leadership Moderation Panel
 
 
 class CycleMeetingState(StrEnum):

@@ -33,6 +33,7 @@ from cards.moderation import (
     result_card,
     urgent_issues_card,
 )
+from cards.panel import DECISION_LIMIT, PanelView, panel_card
 from cards.part_b import ANSWER_LIMIT, PartBView, answer_field, part_b_card
 from cards.practitioner import (
     CHAT,
@@ -321,6 +322,12 @@ PART_B_DONE = PartBView(
     **{**PART_B.__dict__, "recorded": "Recorded by Peter Walsh on Mon 4 Jan 2027",
        "answers": tuple(fill(ANSWER_LIMIT) for _ in PART_B.prompts)}
 )  # fmt: skip
+PANEL = PanelView(
+    audit_id=42, case_ref=CASE, reviewer="Rebecca Thompson", practitioner="Hannah Cohen",
+    initial_grade="Good", tier_one_grade=Grade.GOOD, tier_one_by="Rukhsana Begum",
+    meeting="Mon 7 Dec 2026, 09:00 to 10:30",
+    members=("Olivia Grant", "Rukhsana Begum", "Helen Whitfield"), stood_aside=("Marcus Bell",),
+)  # fmt: skip
 GAPS = (Gap("_conversation", "The audit conversation with the practitioner is not recorded."),)
 DEC = {field_id("grade", row.key): "good" for row in DECISION_ROWS}
 FAST_PATH_PARTS = ("practitioner", "team_manager", "coordinator", "audit_manager",
@@ -384,6 +391,15 @@ AUDIT_GALLERY: tuple[Example, ...] = (
     example("urgent-issues-error", urgent_issues_card, URGENT, error="Say briefly what was done.",
             note="Visits", notice="The deadline has passed: confirm as soon as you can."),
     example("urgent-issues-confirmed", urgent_issues_card, URGENT_DONE),
+    example("panel", panel_card, PANEL),
+    example("panel-error", panel_card, PanelView(**{
+        **PANEL.__dict__, "values": {"grade": "inadequate", "chair_decided": "true",
+                                     "rationale": fill(DECISION_LIMIT)},
+        "error": "Say what the panel agreed and why. Nothing was saved."})),
+    example("panel-decided", panel_card, PanelView(**{
+        **PANEL.__dict__, "decided": "The panel's final grade: Requires Improvement to be "
+        "Good, recorded by Elizabeth Carr with the chair's deciding say. " + fill(DECISION_LIMIT),
+        "notice": "The panel's decision was already recorded, so nothing was changed."})),
     example("part-b", part_b_card, PART_B),
     example("part-b-safeguarding-error", part_b_card,
             PartBView(**{**PART_B.__dict__, "safeguarding": True,
