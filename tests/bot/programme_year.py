@@ -63,8 +63,8 @@ class Year:
     programme_id: str
     # The programme as stored for the demo (its services renamed to the demo's).
     stored: Programme = field(init=False)
-    # (service, first day of month) -> the Monday the proposers were first asked.
-    asked: dict[tuple[str, date], date] = field(default_factory=dict)
+    # (cycle name, service, first day of month) -> the Monday its proposers were first asked.
+    asked: dict[tuple[str, str, date], date] = field(default_factory=dict)
 
     async def load(self) -> None:
         async with self.db.sessions.begin() as session:
@@ -91,13 +91,12 @@ class Year:
                     if key in seen:
                         continue
                     seen.add(key)
-                    service, month = _entry_of(key)
-                    self.asked.setdefault((service, month), monday)
+                    self.asked.setdefault(_entry_of(key), monday)
 
-    def expected(self, year: int, services: set[str]) -> dict[tuple[str, date], str]:
+    def expected(self, year: int, services: set[str]) -> set[tuple[str, str, date]]:
         """What the timetable lays out for `year`, on the services the demo runs."""
         return {
-            (entry.service, entry.month): entry.name
+            (entry.name, entry.service, entry.month)
             for entry in cycles_in_year(self.stored, year)
             if entry.service in services
         }
@@ -110,17 +109,28 @@ class Year:
     def assert_each_asked_once_in_time(self, year: int, services: set[str]) -> None:
         expected = self.expected(year, services)
         assert set(expected) <= set(self.asked), sorted(set(expected) - set(self.asked))
-        for (service, month), monday in self.asked.items():
+        for (name, _service, month), monday in self.asked.items():
             if month.year != year:
                 continue
             # Asked on the first Monday of the asking window, before the month begins.
-            assert month - self.ahead() - timedelta(days=7) < monday < month, (service, month)
+            assert month - self.ahead() - timedelta(days=7) < monday < month, (name, month)
 
     # --- a cycle ------------------------------------------------------------------------
 
-    async def timetable_card(self, proposer: Staff, service: str, month: date) -> dict[str, Any]:
+    def asked_on(self, service: str, month: date, name: str | None = None) -> date:
+        """When the cycle (the month's first, unless named) was first asked for."""
+        return min(
+            monday
+            for (named, code, when), monday in self.asked.items()
+            if (code, when) == (service, month) and name in (None, named)
+        )
+
+    async def timetable_card(
+        self, proposer: Staff, service: str, month: date, name: str | None = None
+    ) -> dict[str, Any]:
         for message in await messages_to(self.db, proposer, "timetable"):
-            if _entry_of(message.idempotency_key) == (service, month):
+            named, code, when = _entry_of(message.idempotency_key)
+            if (code, when) == (service, month) and name in (None, named):
                 return message.payload["card"]
         raise AssertionError(f"{proposer.display_name} was not asked for {service} {month}")
 
@@ -202,12 +212,12 @@ class Year:
         return await ReminderChaser(self.db.sessions, RULES, self.clock).tick()
 
 
-def _entry_of(key: str) -> tuple[str, date]:
-    """The (service, month) of a timetable message key
+def _entry_of(key: str) -> tuple[str, str, date]:
+    """The (cycle name, service, month) of a timetable message key
     ("timetable:<programme>:<kind>:<name>:<service>:<YYYY-MM>:to:<id>")."""
     parts = key.split(":")
     year, month = parts[-3].split("-")
-    return parts[-4], date(int(year), int(month), 1)
+    return parts[-5], parts[-4], date(int(year), int(month), 1)
 
 
 def working_days_after(moment: datetime, days: int) -> date:

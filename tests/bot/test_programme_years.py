@@ -58,17 +58,19 @@ async def rules_of(year: Year, cycle) -> ProgrammeRules:
         return await cycle_rules(session, cycle, ProgrammeRules())
 
 
-async def opened(year: Year, proposer, service: str, month: date, cases: int, **typed: str):
+async def opened(
+    year: Year, proposer, service: str, month: date, cases: int, name: str | None = None
+):
     """The proposer opens (or sends for approval) the cycle from the timetable's card, on
     the Monday it was asked for, at 10:00."""
-    asked_on = year.asked[(service, month)]
+    asked_on = year.asked_on(service, month, name)
     year.clock.set(london(asked_on, 10, 0))
-    card = await year.timetable_card(proposer, service, month)
+    card = await year.timetable_card(proposer, service, month, name)
     title = "Open the cycle" if "Open the cycle" in texts(card) else "Send the KLOEs for approval"
     shown = await click(
         year.bot, proposer, card, title,
         kloes="Is the child's voice heard?\nDoes oversight prevent drift?",
-        cases=str(cases), **typed,
+        cases=str(cases),
     )  # fmt: skip
     return shown
 
@@ -83,10 +85,10 @@ async def test_hillingdon_a_year_of_monthly_audits_a_sample_moderated_and_part_b
     # Nine monthly and three thematic cycles, each asked of the Principal Social Worker once,
     # in the fortnight before its month; the Audit Team is not asked in this programme.
     year.assert_each_asked_once_in_time(2027, {"CSC"})
-    assert len([key for key in year.asked if key[1].year == 2027]) == 12
+    assert len([key for key in year.asked if key[2].year == 2027]) == 12
     assert await year.told(audit_team, "timetable") == []
 
-    shown = await opened(year, psw, "CSC", JANUARY, 3)
+    shown = await opened(year, psw, "CSC", JANUARY, 3, "Monthly case audits")
     assert "the cycle is open: 3 audits allocated" in texts(shown)
     opened_at = year.clock.now()
     cycle = await year.cycle_of("Monthly case audits, January 2027")
@@ -157,3 +159,43 @@ async def test_hillingdon_a_year_of_monthly_audits_a_sample_moderated_and_part_b
     assert reminders and "submit the audit" in texts(reminders[-1].payload["card"])
     assert len(await events(year.db, "part_b_recorded")) == 1
     assert timedelta(0) < late.due_at - opened_at
+
+
+async def test_haringey_light_touch_audits_each_month_and_every_grade_stands(start):
+    year: Year = await start("haringey")
+    audit_team = await year.person(AUDIT_TEAM)
+
+    await year.run_timetable(2027, [audit_team])
+
+    # Each month's light-touch audits and the themed audits, asked of the Audit Team once.
+    year.assert_each_asked_once_in_time(2027, {"CSC"})
+    assert len([key for key in year.asked if key[2].year == 2027]) == 15
+    card = await year.timetable_card(audit_team, "CSC", JANUARY, "Light touch audits")
+    assert "50 cases" in texts(card)  # the programme's 50 a month, suggested
+
+    shown = await opened(year, audit_team, "CSC", JANUARY, 2, "Light touch audits")
+    assert "the cycle is open: 2 audits allocated" in texts(shown)
+    cycle = await year.cycle_of("Light touch audits, January 2027")
+    assert cycle.audit_tool_id == "haringey_light_touch"
+    first, second = await year.audits(cycle)
+    for audit in (first, second):
+        assert audit.moderator_id is None
+        assert await year.allocation_told(audit) == {"auditor", "practitioner", "team_manager"}
+
+    year.clock.set(london(CALENDAR.next_working_day(CALENDAR.local_date(year.clock.now())), 11))
+    submitted = await year.do_audit(first, Grade.REQUIRES_IMPROVEMENT)
+    assert "this programme does not moderate audits" in texts(submitted)
+    accepted = await year.accept(first, "Accept as complete")
+    assert "The auditor's grade stands" in texts(accepted)
+    after = await year.now(first)
+    assert after.final_grade is Grade.REQUIRES_IMPROVEMENT and after.moderator_id is None
+    assert after.uopp_due_at is None and after.part_b_due_at is None  # no meeting, no part B
+    practitioner = await staff(year.db, first.practitioner_id)
+    stands = await year.told(practitioner, "grade_stands")
+    assert len(stands) == 1 and "Requires Improvement" in stands[0].payload["text"]
+    assert await year.book_meetings() == 0
+
+    # Once the second is late, its auditor is chased; nobody is chased about moderation.
+    await year.remind(london(CALENDAR.next_working_day(CALENDAR.local_date(second.due_at))))
+    chased = [e.after["chase"] for e in await events(year.db, "reminder_sent")]
+    assert "audit" in chased and "moderation" not in chased and "uopp_booking" not in chased
