@@ -217,7 +217,7 @@ def _entry_of(key: str) -> tuple[str, str, date]:
     ("timetable:<programme>:<kind>:<name>:<service>:<YYYY-MM>:to:<id>")."""
     parts = key.split(":")
     year, month = parts[-3].split("-")
-    return parts[-5], parts[-4], date(int(year), int(month), 1)
+    return ":".join(parts[3:-4]), parts[-4], date(int(year), int(month), 1)
 
 
 def working_days_after(moment: datetime, days: int) -> date:

@@ -199,3 +199,164 @@ async def test_haringey_light_touch_audits_each_month_and_every_grade_stands(sta
     await year.remind(london(CALENDAR.next_working_day(CALENDAR.local_date(second.due_at))))
     chased = [e.after["chase"] for e in await events(year.db, "reminder_sent")]
     assert "audit" in chased and "moderation" not in chased and "uopp_booking" not in chased
+
+
+async def test_city_of_london_reviews_moderated_in_two_tiers_with_the_panel(start):
+    year: Year = await start("city-of-london")
+    head_of_qa = await year.person(f"rukhsana.begum{DEMO}")
+    audit_team = await year.person(AUDIT_TEAM)
+
+    await year.run_timetable(2027, [head_of_qa, audit_team])
+
+    # Monthly reviews and the two multi-agency audits, on both services, asked of the Head
+    # of Safeguarding and QA, who selects the cases.
+    year.assert_each_asked_once_in_time(2027, {"CSC", "EH"})
+    assert len([key for key in year.asked if key[2].year == 2027]) == 28
+    assert await year.told(audit_team, "timetable") == []
+
+    name = "Practice and Impact Reviews"
+    shown = await opened(year, head_of_qa, "CSC", JANUARY, 2, name)
+    assert "the cycle is open: 2 audits allocated" in texts(shown)
+    cycle = await year.cycle_of(f"{name}, January 2027")
+    sent, kept = await year.audits(cycle)
+    for review in (sent, kept):  # tier one: the Head of Safeguarding and QA, named now
+        assert review.moderator_id == head_of_qa.id
+        assert await year.allocation_told(review) == {
+            "auditor", "moderator", "practitioner", "team_manager"
+        }  # fmt: skip
+
+    year.clock.set(london(CALENDAR.next_working_day(CALENDAR.local_date(year.clock.now())), 11))
+    for review in (sent, kept):
+        await year.do_audit(review, Grade.GOOD)
+        await year.accept(review, "Accept: send for moderation")
+    await moderate_agreeing(year, head_of_qa, kept, to_panel="false")
+    result = await moderate_agreeing(year, head_of_qa, sent, to_panel="true")
+    assert "goes on to the Senior Leadership Moderation Panel" in texts(result)
+    referred_on = CALENDAR.local_date(year.clock.now())
+
+    # The panel's meeting: its chair, members and the reviewer, within ten working days.
+    assert await year.book_meetings() == 1
+    chair = await year.person(f"elizabeth.carr{DEMO}")
+    reviewer = await staff(year.db, sent.auditor_id)
+    [booked] = await year.told(reviewer, "moderation_group_meeting")
+    assert "Senior Leadership Moderation Panel: the meeting is booked" in texts(
+        booked.payload["card"]
+    )
+    [planned] = await events(year.db, "panel_meeting_planned")
+    assert {chair.id, reviewer.id} <= set(planned.after["attendees"])
+    [when] = await events(year.db, "moderation_group_meeting_booked")
+    starts = datetime.fromisoformat(when.after["starts_at"])
+    assert referred_on < CALENDAR.local_date(starts) <= CALENDAR.add_working_days(referred_on, 10)
+
+    # At the panel the members disagree; the chair's deciding say makes it Requires
+    # Improvement, which everyone who had the result is sent again.
+    [card] = [m.payload["card"] for m in await year.told(chair, "panel")]
+    year.clock.set(starts + timedelta(hours=2))
+    decided = await click(
+        year.bot, chair, card, "Record the panel's decision",
+        grade="requires_improvement", chair_decided="true", rationale="Drift in the plan.",
+    )  # fmt: skip
+    assert "with the chair's deciding say" in texts(decided)
+    assert (await year.now(sent)).final_grade is Grade.REQUIRES_IMPROVEMENT
+    assert (await year.now(kept)).final_grade is Grade.GOOD
+    practitioner = await staff(year.db, sent.practitioner_id)
+    final = [m for m in await year.told(practitioner, "moderation")
+             if m.idempotency_key.startswith(f"panel:audit:{sent.id}")]  # fmt: skip
+    assert len(final) == 1
+    assert (await year.now(sent)).uopp_due_at is None  # no follow-up meeting in this programme
+
+
+async def test_tower_hamlets_csc_on_a_rolling_timetable_moderated_by_a_group(start):
+    year: Year = await start("th-qaf-csc-yjs")
+    audit_team = await year.person(AUDIT_TEAM)
+
+    await year.run_timetable(2027, [audit_team])
+
+    # MASH and Assessment (run on the demo's CSC) twice a year on the rolling timetable,
+    # Early Help every other month; Youth Service and YJS are not on the demo council.
+    year.assert_each_asked_once_in_time(2027, {"CSC", "EH"})
+    csc = sorted(month for (_, code, month) in year.asked if code == "CSC" and month.year == 2027)
+    assert len(csc) == 2
+    name = "Understanding our Practice: Children's Social Care"
+    shown = await opened(year, audit_team, "CSC", csc[0], 2, name)
+    assert "the cycle is open: 2 audits allocated" in texts(shown)
+    cycle = await year.cycle_of(f"{name}, {csc[0]:%B %Y}")
+    good, weaker = await year.audits(cycle)
+    for audit in (good, weaker):
+        assert audit.moderator_id is None  # the group moderates, at its meeting
+
+    # The group's meeting is booked between the audits' due day and the moderation deadline.
+    assert await year.book_meetings() == 1
+    [when] = await events(year.db, "moderation_group_meeting_booked")
+    starts = datetime.fromisoformat(when.after["starts_at"])
+    assert good.due_at < starts and starts < good.moderation_due_at
+    member = await year.person(f"helen.whitfield{DEMO}")
+    assert len(await year.told(member, "moderation_group_meeting")) == 1
+
+    year.clock.set(london(CALENDAR.next_working_day(CALENDAR.local_date(year.clock.now())), 11))
+    for audit, grade in ((good, Grade.GOOD), (weaker, Grade.REQUIRES_IMPROVEMENT)):
+        await year.do_audit(audit, grade)
+        shown = await year.accept(audit, "Accept: send to the moderation group")
+        assert "It meets on" in texts(shown)
+    year.clock.set(starts + timedelta(minutes=30))  # at the meeting
+    recorder = member  # any member of the group records its moderation
+    for audit in (good, weaker):
+        await moderate_agreeing(year, recorder, audit)
+        assert (await year.now(audit)).moderator_id == recorder.id
+
+    # A follow-up (UoPP) meeting for Requires Improvement only, within the programme's days.
+    assert (await year.now(good)).uopp_due_at is None
+    after = await year.now(weaker)
+    assert after.uopp_due_at is not None and after.uopp_due_at > year.clock.now()
+    assert await year.book_meetings() == 1
+
+
+async def test_tower_hamlets_early_help_kloes_approved_then_every_audit_moderated_and_met(start):
+    year: Year = await start("th-early-help")
+    audit_team = await year.person(AUDIT_TEAM)
+
+    await year.run_timetable(2027, [audit_team])
+
+    # Six cycles a year, every other month, asked of the Audit Team.
+    year.assert_each_asked_once_in_time(2027, {"EH"})
+    months = sorted(month for (_, code, month) in year.asked if month.year == 2027)
+    assert len(months) == 6
+    name = "Understanding our Practice"
+    shown = await opened(year, audit_team, "EH", months[0], 2, name)
+    assert "Sent for approval" in texts(shown)
+    assert "Samuel Adeyemi (Head of Service), Grace Mensah" in texts(shown)
+    cycle = await year.cycle_of(f"{name}, {months[0]:%B %Y}")
+    assert cycle.state is CycleState.PROPOSED
+
+    # The Head of Service, coordinator and Divisional Director each approve the KLOEs; the
+    # cycle opens on the last approval.
+    for upn, role in (("samuel.adeyemi", "Head of Service"), ("grace.mensah", "Coordinator"),
+                      ("margaret.okafor", "Divisional Director")):  # fmt: skip
+        approver = await year.person(f"{upn}{DEMO}")
+        [message] = await year.told(approver, "kloe_approval")
+        card = message.payload["card"]
+        [title] = [t for t in texts(card).splitlines() if t.startswith("Approve as")]
+        assert role in title
+        await click(year.bot, approver, card, title)
+    cycle = await year.cycle_of(f"{name}, {months[0]:%B %Y}")
+    assert cycle.state is CycleState.OPEN
+    first, second = await year.audits(cycle)
+    for audit in (first, second):
+        assert await year.allocation_told(audit) == {
+            "auditor", "moderator", "practitioner", "team_manager"
+        }  # fmt: skip
+
+    year.clock.set(london(CALENDAR.next_working_day(CALENDAR.local_date(year.clock.now())), 11))
+    await year.do_audit(first, Grade.GOOD)
+    await year.accept(first, "Accept: send for moderation")
+    moderator = await staff(year.db, first.moderator_id)
+    await moderate_agreeing(year, moderator, first)
+    after = await year.now(first)
+    assert after.final_grade is Grade.GOOD and after.uopp_due_at is not None  # every audit meets
+    assert await year.book_meetings() == 1
+    assert (await year.now(first)).state.value == "uopp_booked"
+
+    # The second, never submitted: its auditor is chased the working day after it was due.
+    await year.remind(london(CALENDAR.next_working_day(CALENDAR.local_date(second.due_at))))
+    chased = [(e.after["chase"], e.after["to"]) for e in await events(year.db, "reminder_sent")]
+    assert ("audit", second.auditor_id) in chased
