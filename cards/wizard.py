@@ -260,6 +260,8 @@ NEXT_AFTER_SUBMISSION = {
     "none": "The Audit Team checks it is complete; this programme does not moderate audits.",
     "group": "The Audit Team checks it is complete; then the moderation group moderates it "
     "at its meeting.",
+    "panel": "The Audit Team checks it is complete, then the moderator moderates it; it may "
+    "then go on to the moderation panel, which agrees its final grading with you.",
 }
 NEXT_BY_DEFAULT = "The Audit Team checks it is complete, then the moderator moderates it."
 

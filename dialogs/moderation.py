@@ -145,7 +145,7 @@ async def load_for_moderation(context: ActionContext) -> Pressed | None:
     return Pressed(audit, stale=audit.version != version)
 
 
-def _round_data(audit: Audit) -> dict[str, int] | None:
+def round_data(audit: Audit) -> dict[str, int] | None:
     number = submission_round(audit)
     return {"round": number} if number else None
 
@@ -296,7 +296,7 @@ async def _ask(
             "moderation",
             f"moderate:audit:{audit.id}:v{audit.version}",
             summary=f"Moderate the audit of case {view.case_ref} by {view.due}",
-            card=moderation_card(view, data=_round_data(audit)),
+            card=moderation_card(view, data=round_data(audit)),
         )
     await repo.record_event(
         session,
@@ -388,7 +388,7 @@ async def open_moderation(context: ActionContext, pressed: Pressed) -> dict[str,
         return await result_for(session, audit, context.staff, timezone=context.rules.timezone)
     view = await moderation_view(session, audit, timezone=context.rules.timezone)
     refuse_unless_open(audit, view.case_ref)
-    return moderation_card(view, data=_round_data(audit))
+    return moderation_card(view, data=round_data(audit))
 
 
 @card_action(MODERATE, load=load_for_moderation, refuse=_refuse_unless_moderator)
@@ -408,13 +408,13 @@ async def save_moderation(context: ActionContext, pressed: Pressed) -> dict[str,
             values=values,
             notice="This audit changed since this card was sent, so nothing was saved. "
             "Check your answers against it and save again.",
-            data=_round_data(audit),
+            data=round_data(audit),
         )
     try:
         judgements = judge_answers(audit, view.sections, answers)
     except ModerationIncomplete as incomplete:
         return moderation_card(
-            view, values=values, errors=incomplete.errors, data=_round_data(audit)
+            view, values=values, errors=incomplete.errors, data=round_data(audit)
         )
     await record_moderation(
         session,
@@ -635,7 +635,10 @@ async def result_view(session: AsyncSession, audit: Audit, *, timezone: str) -> 
     for row in await repo.list_section_grades(session, audit.id):
         stages[row.stage][row.section_id] = row
     decided = audit.state is AuditState.DECIDED or bool(stages[GradeStage.DECIDED])
+    panel = panel_of(audit)
+    by_panel = panel.get("state") == "decided"
     columns = ["Auditor", "Moderator", *(["Decision"] if decided else [])]
+    columns += ["Panel"] if by_panel else []
     rows = []
     questions = moderation_questions(tool)
     graded = {s for s, _, is_graded in questions if is_graded}
@@ -667,6 +670,10 @@ async def result_view(session: AsyncSession, audit: Audit, *, timezone: str) -> 
                 grades.append(grades[1] if chosen is None else grade_label(chosen.grade))
             if chosen is not None and chosen.rationale:
                 note = f"Decision: {chosen.rationale}"
+        if by_panel:  # the panel grades the review as a whole
+            grades.append(grade_label(audit.final_grade) if overall else grades[-1])
+            if overall:
+                note = f"Panel: {panel.get('rationale', '')}"
         title = "Overall grade" if overall else tool.section(section_id).title
         rows.append(ResultRow(title=title, grades=grades, note=note))
     people = await repo.staff_by_ids(
@@ -695,6 +702,14 @@ async def result_view(session: AsyncSession, audit: Audit, *, timezone: str) -> 
 
 def _headline(audit: Audit) -> str:
     initial, moderated = grade_label(audit.initial_grade), grade_label(audit.moderated_grade)
+    panel = panel_of(audit)
+    if panel.get("state") == "decided":
+        deciding = " with its chair's deciding say" if panel.get("chair_decided") else ""
+        return (
+            f"The moderation panel agreed the final grade{deciding}: "
+            f"{grade_label(audit.final_grade)} (the auditor's {initial}, the moderator's "
+            f"{moderated})."
+        )
     if audit.state is AuditState.DECIDED:
         return (
             f"After a dispute, the final grade was decided: {grade_label(audit.final_grade)}. "

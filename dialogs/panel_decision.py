@@ -73,8 +73,7 @@ async def decide_panel(context: ActionContext, pressed: Pressed) -> dict[str, An
         "decided_at": context.now.isoformat(),
     }
     audit.draft = {**(audit.draft or {}), "panel": decided}
-    audit.moderated_grade = grade
-    audit.final_grade = grade
+    audit.final_grade = grade  # the tier-one moderator's grade stays as moderated_grade
     await session.flush()
     await repo.record_event(
         session,

@@ -13,7 +13,9 @@ it stands now (its own buttons then act under their own checks):
   Director: KLOEs to approve;
 - a moderator: a dispute to answer; an organiser: a UoPP meeting to choose a
   time for; a chair: a UoPP meeting to record; a team manager: urgent issues
-  to confirm; a practitioner: their own section to write.
+  to confirm; a practitioner: their own section to write; a practitioner or
+  team manager: part B to record; a panel's chair: the panel's decision; a
+  member of a moderation group: an audit sent to the group.
 
 Opening changes nothing, and is refused to anyone the item does not wait on.
 """
@@ -31,8 +33,10 @@ from cards.action_owners import owners_card
 from cards.completeness import completeness_card
 from cards.exemptions import exemption_decision_card, reallocate_card
 from cards.kloes import kloe_approval_card
-from cards.moderation import urgent_issues_card
+from cards.moderation import moderation_card, urgent_issues_card
 from cards.my_audits import AuditTask
+from cards.panel import panel_card
+from cards.part_b import part_b_card
 from cards.practitioner import reflection_request_card
 from cards.uopp_booking import extension_card
 from dialogs.access import AUDIT_TEAM_ROLES
@@ -42,7 +46,16 @@ from dialogs.completeness import check_view
 from dialogs.disputes import current_decision_card, moderator_current
 from dialogs.exemptions import exemption_view
 from dialogs.kloes import APPROVERS, current_kloe_card, kloe_proposal
-from dialogs.moderation import URGENT_CONFIRMED, urgent_view
+from dialogs.moderation import (
+    URGENT_CONFIRMED,
+    moderation_view,
+    result_for,
+    round_data,
+    urgent_view,
+)
+from dialogs.panel import cycle_panel_meeting, panel_of, panel_view
+from dialogs.part_b_request import part_b_view
+from dialogs.programmes import group_members
 from dialogs.reflection_request import OPEN_FOR_REFLECTION, reflection_view
 from dialogs.uopp_options import extension_asked, extension_view, organiser_card_now
 from dialogs.uopp_record_views import Pressed, chair_of
@@ -56,6 +69,7 @@ from storage.repositories import waiting as find
 from storage.repositories.waiting import WaitingRow
 from workflow.moderation import DECIDING_ROLES, DisputeState
 from workflow.roles import Role
+from workflow.states import MODERATED_ONWARDS, AuditState
 
 OPEN_WAITING = "waiting.open"
 OPEN = "Open"
@@ -162,6 +176,39 @@ async def waiting_on(session: AsyncSession, staff: Staff) -> list[Item]:
         await find.urgent_issues(session, staff.id, URGENT_CONFIRMED),
         "Team manager: confirm the urgent issues are addressed",
     )
+    everywhere = {h.service_id for h in held}
+    add(
+        "part_b",
+        await find.part_b_owed(session, staff.id),
+        "Practitioner and team manager: record part B of the audit",
+    )
+    for audit, case_ref, event in await find.audits_with_event(
+        session, "panel_referred", everywhere, MODERATED_ONWARDS
+    ):
+        if (
+            panel_of(audit).get("state") == "referred"
+            and (event.after or {}).get("chair_id") == staff.id
+        ):
+            meeting = await cycle_panel_meeting(
+                session, await repo.get_cycle(session, audit.cycle_id)
+            )
+            ends = meeting.ends_at if meeting is not None else None  # decided at the meeting
+            items.append(
+                Item("panel", audit.id, case_ref, "Panel chair: record the panel's decision", ends)
+            )
+    for audit, case_ref, event in await find.audits_with_event(
+        session, "moderation_requested", everywhere, (AuditState.SUBMITTED,)
+    ):
+        if audit.moderator_id is None and staff.id in (event.after or {}).get("group", ()):
+            items.append(
+                Item(
+                    "group",
+                    audit.id,
+                    case_ref,
+                    "Moderation group: record the group's moderation",
+                    audit.moderation_due_at,
+                )
+            )
     for audit in await find.audits_as_practitioner(session, staff.id, OPEN_FOR_REFLECTION):
         saved = (audit.draft or {}).get("practitioner")
         if saved is not None and not any(str(t).strip() for t in saved.get("answers", {}).values()):
@@ -223,6 +270,9 @@ LOADERS: dict[str, Loader] = {
     "record": repo.get_meeting,
     "urgent": _audit,
     "reflection": _audit,
+    "part_b": _audit,
+    "panel": _audit,
+    "group": _audit,
 }
 # Who each kind waits on, by role in the audit's service (the rest wait on one person).
 ROLES: dict[str, Collection[Role]] = {
@@ -272,7 +322,13 @@ async def _refuse(context: ActionContext, opened: Opened) -> str | None:
         "record": chair_of(opened.subject) if isinstance(opened.subject, Meeting) else None,
         "urgent": audit.team_manager_id if audit else None,
         "reflection": audit.practitioner_id if audit else None,
-    }[kind]
+        "panel": panel_of(audit).get("chair_id") if audit else None,
+    }.get(kind)
+    if kind == "part_b" and audit is not None:
+        person = me if me in (audit.practitioner_id, audit.team_manager_id) else None
+    if kind == "group" and audit is not None:
+        members = await group_members(session, await repo.get_cycle(session, audit.cycle_id))
+        person = me if me in {m.id for m in members or ()} else None
     return None if person == me else "the person it waits on"
 
 
@@ -321,6 +377,15 @@ async def open_waiting(context: ActionContext, opened: Opened) -> dict[str, Any]
         return await chair_card(context, Pressed(subject, audit))
     if kind == "urgent":
         return urgent_issues_card(await urgent_view(session, audit, timezone=timezone))
+    if kind == "part_b":
+        return part_b_card(await part_b_view(session, audit, timezone=timezone))
+    if kind == "panel":
+        return panel_card(await panel_view(session, audit, timezone=timezone))
+    if kind == "group":
+        if audit.state is not AuditState.SUBMITTED:
+            return await result_for(session, audit, context.staff, timezone=timezone)
+        view = await moderation_view(session, audit, timezone=timezone)
+        return moderation_card(view, data=round_data(audit))
     facts = await audit_facts(session, audit)
     view = reflection_view(facts, timezone=timezone)
     if view is None:

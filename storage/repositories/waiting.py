@@ -12,7 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.enums import ExemptionState, MeetingState, RecommendationLevel
@@ -182,3 +182,37 @@ async def audits_as_practitioner(
         Audit.practitioner_id == practitioner_id, Audit.state.in_(list(states))
     )
     return list((await session.scalars(query.order_by(Audit.due_at, Audit.id))).all())
+
+
+async def part_b_owed(session: AsyncSession, staff_id: int) -> list[WaitingRow]:
+    """Audits whose part B the person (as practitioner or team manager) has still to record."""
+    query = _rows(select(Audit.id, Audit.id, Case.case_ref, Audit.part_b_due_at)).where(
+        Audit.part_b_due_at.is_not(None),
+        or_(Audit.practitioner_id == staff_id, Audit.team_manager_id == staff_id),
+    )
+    return await _run(session, query.order_by(Audit.part_b_due_at, Audit.id))
+
+
+async def audits_with_event(
+    session: AsyncSession, action: str, service_ids: Collection[int], states: Collection[AuditState]
+) -> list[tuple[Audit, str, AuditEvent]]:
+    """Live audits in these services, in these states, whose trail has `action`: each with
+    its case reference and the latest such event (a handful: those waiting on a panel or a
+    moderation group)."""
+    query = (
+        select(Audit, Case.case_ref, AuditEvent)
+        .join(Case, Case.id == Audit.case_id)
+        .join(Cycle, Cycle.id == Audit.cycle_id)
+        .join(
+            AuditEvent,
+            (AuditEvent.entity == "audit")
+            & (AuditEvent.entity_id == Audit.id)
+            & (AuditEvent.action == action),
+        )
+        .where(Cycle.service_id.in_(list(service_ids)), Audit.state.in_(list(states)))
+        .order_by(Audit.id, AuditEvent.id)
+    )
+    latest: dict[int, tuple[Audit, str, AuditEvent]] = {}
+    for audit, case_ref, event in (await session.execute(query)).all():
+        latest[audit.id] = (audit, case_ref, event)
+    return list(latest.values())

@@ -18,6 +18,7 @@ from storage import repositories as repo
 from storage.demo import load_demo
 from storage.models import Audit, CycleMeeting, CycleMeetingState, Moderation
 from tests.bot.test_card_actions import AUDIT_TEAM, KLOES, person, press
+from tests.bot.test_waiting_http import opens, say
 from tests.bot.test_wizard_http import (
     allocation_card,
     answer_every_step,
@@ -109,6 +110,10 @@ async def test_any_member_of_the_group_records_its_moderation_once(
         [message] = await messages_to(db, member, "moderation")
         forms[member.id] = message.payload["card"]
     first, second, _ = members
+    listed = await say(teams_bot, first, "my audits")
+    assert "Moderation group: record the group's moderation" in texts(listed)
+    [item] = [o for o in opens(listed) if o["item"] == "group"]
+    assert "Save moderation" in texts(await press(teams_bot, first, "waiting.open", **item))
 
     outsider = await press(
         teams_bot, auditor, SAVE, **execute_data(forms[first.id], SAVE), **agreeing(forms[first.id])
@@ -128,5 +133,6 @@ async def test_any_member_of_the_group_records_its_moderation_once(
         teams_bot, first, SAVE, **execute_data(forms[first.id], SAVE), **agreeing(forms[first.id])
     )
     assert await count_rows(db, Moderation, Moderation.audit_id == audit.id) == 1
+    assert not [o for o in opens(await say(teams_bot, first, "my audits")) if o["item"] == "group"]
     assert (await audit_now(db, audit.id)).moderator_id == second.id
     assert f"Moderator\n{second.display_name}" in texts(again)  # the result, not a form

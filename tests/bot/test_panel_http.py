@@ -19,6 +19,7 @@ from storage import repositories as repo
 from storage.demo import load_demo
 from storage.models import Audit, CycleMeeting, CycleMeetingKind, CycleMeetingState
 from tests.bot.test_card_actions import AUDIT_TEAM, KLOES, person, press
+from tests.bot.test_waiting_http import opens, say
 from tests.bot.test_wizard_http import (
     allocation_card,
     answer_every_step,
@@ -116,6 +117,13 @@ async def test_a_review_the_moderator_sends_goes_to_the_panel_and_its_chair_deci
         [booked] = await messages_to(db, who, "moderation_group_meeting")
         assert meeting_time(meeting, "Europe/London") in texts(booked.payload["card"])
 
+    listed = await say(teams_bot, chair, "my audits")
+    assert "Panel chair: record the panel's decision" in texts(listed)
+    [item] = [o for o in opens(listed) if o["item"] == "panel"]
+    assert "Record the panel's decision" in texts(
+        await press(teams_bot, chair, "waiting.open", **item)
+    )
+
     moderator = await person(db, HOSQA)
     wrong = await press(teams_bot, moderator, PANEL_DECIDE, audit_id=sent.id, grade="good",
                         rationale="x", chair_decided="false")  # fmt: skip
@@ -146,11 +154,19 @@ async def test_a_review_the_moderator_sends_goes_to_the_panel_and_its_chair_deci
         if m.idempotency_key.startswith(f"panel:audit:{sent.id}")
     ]  # fmt: skip
     assert len(results) == 1
-    assert "Final: the moderation panel's grading." in texts(results[0].payload["card"])
+    final = texts(results[0].payload["card"])
+    assert "Final: the moderation panel's grading." in final
+    assert (
+        "The moderation panel agreed the final grade with its chair's deciding say: Requires "
+        "Improvement to be Good (the auditor's Good, the moderator's Good)." in final
+    )
+    assert "Panel: Plans drift; the panel split, the chair decided." in final
+    assert after.moderated_grade is Grade.GOOD  # the tier-one moderator's, kept
     again = await press(teams_bot, chair, PANEL_DECIDE, **execute_data(card, PANEL_DECIDE),
                         grade="good", chair_decided="false", rationale="Again")  # fmt: skip
     assert "already recorded, so nothing was changed" in texts(again)
     assert (await audit_now(db, sent.id)).final_grade is Grade.REQUIRES_IMPROVEMENT
+    assert not [o for o in opens(await say(teams_bot, chair, "my audits")) if o["item"] == "panel"]
 
 
 async def test_a_member_whose_own_review_it_is_stands_aside(db: Database, teams_bot: RunningBot):

@@ -14,7 +14,8 @@ from dialogs.programmes import load_programme
 from storage import repositories as repo
 from storage.demo import load_demo
 from storage.models import Audit
-from tests.bot.test_card_actions import AUDIT_TEAM, KLOES, person
+from tests.bot.test_card_actions import AUDIT_TEAM, KLOES, person, press
+from tests.bot.test_waiting_http import opens, say
 from tests.bot.test_wizard_http import allocation_card, audit_now, click, staff
 from tests.conftest import Database
 from tests.dialogs.test_moderation_setup import messages_to, texts
@@ -108,6 +109,15 @@ async def test_part_b_goes_to_the_practitioner_and_manager_and_is_recorded_once(
     assert "Note the findings of the audit" in texts(card)
     assert texts(await part_b_card_of(db, manager, audit)) == texts(card)
 
+    # Lost in the chat, it is in both people's `my audits`, with Open.
+    for who in (practitioner, manager):
+        listed = await say(teams_bot, who, "my audits")
+        assert "record part B of the audit" in texts(listed)
+        [item] = [o for o in opens(listed) if o["item"] == "part_b"]
+        assert "Record part B" in texts(await press(teams_bot, who, "waiting.open", **item))
+    outsider = await press(teams_bot, auditor, "waiting.open", **item)
+    assert "Only the person it waits on can do this" in texts(outsider)
+
     refused = await click(teams_bot, auditor, card, "Record part B")
     assert "Only the practitioner whose work was audited, or their team manager" in texts(refused)
     blank = await click(teams_bot, practitioner, card, "Record part B", **{answer_field(1): "x"})
@@ -127,6 +137,9 @@ async def test_part_b_goes_to_the_practitioner_and_manager_and_is_recorded_once(
     again = await click(teams_bot, practitioner, card, "Record part B", **answers)
     assert "Part B was already recorded, so nothing was changed." in texts(again)
     assert len(await events(db, "part_b_recorded", audit.id)) == 1
+    assert not [
+        o for o in opens(await say(teams_bot, manager, "my audits")) if o["item"] == "part_b"
+    ]
 
     # Recorded, it is no longer chased.
     late = after.part_b_due_at + timedelta(days=7)
