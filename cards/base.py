@@ -76,5 +76,10 @@ def text_input(
     )
 
 
+def attention(text: str) -> TextBlock:
+    """A bold line in the attention colour: a notice or a problem the reader must see."""
+    return TextBlock(text=text, wrap=True, color="Attention", weight="Bolder")
+
+
 def facts(pairs: Sequence[tuple[str, str]]) -> FactSet:
     return FactSet(facts=[Fact(title=name, value=value) for name, value in pairs])

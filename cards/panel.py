@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from microsoft_teams.cards import CardElement, Choice, ChoiceSetInput, TextBlock, ToggleInput
+from microsoft_teams.cards import CardElement, Choice, ChoiceSetInput, ToggleInput
 
-from cards.base import card, execute, facts, heading, paragraph, text_input
+from cards.base import attention, card, execute, facts, heading, paragraph, text_input
 from cards.escalations import escalation_actions
 from workflow.grades import Grade
 
@@ -61,7 +61,7 @@ def panel_card(view: PanelView) -> dict:
     if view.decided is not None:
         body.append(paragraph(f"**{view.decided}**"))
         if view.notice:
-            body.append(_attention(view.notice))
+            body.append(attention(view.notice))
         return card(body, fallback=fallback, actions=escalation_actions(view.audit_id))
     body.append(
         paragraph(
@@ -71,7 +71,7 @@ def panel_card(view: PanelView) -> dict:
         )
     )
     if view.notice:
-        body.append(_attention(view.notice))
+        body.append(attention(view.notice))
     chosen = view.values.get("grade") or view.tier_one_grade.value
     body.append(
         ChoiceSetInput(
@@ -102,7 +102,7 @@ def panel_card(view: PanelView) -> dict:
     why.value = view.values.get("rationale") or None
     body.append(why)
     if view.error:
-        body.append(_attention(view.error))
+        body.append(attention(view.error))
     return card(
         body,
         fallback=fallback,
@@ -116,7 +116,3 @@ def panel_card(view: PanelView) -> dict:
             *escalation_actions(view.audit_id),
         ],
     )
-
-
-def _attention(text: str) -> TextBlock:
-    return TextBlock(text=text, wrap=True, color="Attention", weight="Bolder")

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from microsoft_teams.cards import CardElement, TextBlock
+from microsoft_teams.cards import CardElement
 
-from cards.base import card, execute, facts, heading, paragraph, text_input
+from cards.base import attention, card, execute, facts, heading, paragraph, text_input
 from cards.escalations import escalation_actions
 
 RECORD_PART_B = "part_b.record"
@@ -67,11 +67,11 @@ def part_b_card(view: PartBView) -> dict:
         for prompt, answer in zip(view.prompts, view.answers, strict=False):
             body.append(paragraph(f"**{prompt}**\n\n{answer}"))
         if view.notice:
-            body.append(_attention(view.notice))
+            body.append(attention(view.notice))
         return card(body, fallback=fallback, actions=escalation_actions(view.audit_id))
     body.append(paragraph(when + f"{view.due}. Either of you records it, once, for both."))
     if view.notice:
-        body.append(_attention(view.notice))
+        body.append(attention(view.notice))
     for number, prompt in enumerate(view.prompts, 1):
         box = text_input(
             answer_field(number),
@@ -81,7 +81,7 @@ def part_b_card(view: PartBView) -> dict:
         box.value = view.values.get(answer_field(number)) or None
         body.append(box)
     if view.error:
-        body.append(_attention(view.error))
+        body.append(attention(view.error))
     return card(
         body,
         fallback=fallback,
@@ -95,7 +95,3 @@ def part_b_card(view: PartBView) -> dict:
             *escalation_actions(view.audit_id),
         ],
     )
-
-
-def _attention(text: str) -> TextBlock:
-    return TextBlock(text=text, wrap=True, color="Attention", weight="Bolder")

@@ -74,9 +74,7 @@ async def plan_group_meeting(
     moderation = await cycle_moderation(session, cycle)
     if not isinstance(moderation, GroupModeration) or not audits:
         return None
-    existing = await session.scalar(
-        select(CycleMeeting).where(CycleMeeting.cycle_id == cycle.id, CycleMeeting.kind == GROUP)
-    )
+    existing = await cycle_meeting(session, cycle, GROUP)
     if existing is not None:
         return existing
     members = await group_members(session, cycle) or []
@@ -122,6 +120,15 @@ async def plan_group_meeting(
         at=now,
     )
     return meeting
+
+
+async def cycle_meeting(
+    session: AsyncSession, cycle: Cycle, kind: CycleMeetingKind
+) -> CycleMeeting | None:
+    """The cycle's meeting of this kind (there is at most one), or None."""
+    return await session.scalar(
+        select(CycleMeeting).where(CycleMeeting.cycle_id == cycle.id, CycleMeeting.kind == kind)
+    )
 
 
 async def book_group_meetings(
@@ -261,9 +268,7 @@ async def _booked(
 
 async def group_meeting_words(session: AsyncSession, cycle: Cycle, timezone: str) -> str:
     """When the cycle's moderation group meets, as a sentence; empty when not booked yet."""
-    meeting = await session.scalar(
-        select(CycleMeeting).where(CycleMeeting.cycle_id == cycle.id, CycleMeeting.kind == GROUP)
-    )
+    meeting = await cycle_meeting(session, cycle, GROUP)
     if meeting is None or meeting.state is not CycleMeetingState.BOOKED:
         return " Its meeting is still being booked."
     return f" It meets on {meeting_time(meeting, timezone)}."

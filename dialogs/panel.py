@@ -15,13 +15,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cards.moderation import grade_label
 from cards.notice import notice_card
 from cards.panel import PanelView, panel_card
-from dialogs.group_meeting import meeting_time, tell_booked
+from dialogs.group_meeting import cycle_meeting, meeting_time, tell_booked
 from dialogs.notify import tell
 from dialogs.programmes import cycle_moderation, cycle_rules
 from storage import repositories as repo
@@ -200,9 +199,7 @@ async def _plan_meeting(
 
 
 async def cycle_panel_meeting(session: AsyncSession, cycle: Cycle) -> CycleMeeting | None:
-    return await session.scalar(
-        select(CycleMeeting).where(CycleMeeting.cycle_id == cycle.id, CycleMeeting.kind == PANEL)
-    )
+    return await cycle_meeting(session, cycle, PANEL)
 
 
 def _when(meeting: CycleMeeting | None, timezone: str) -> str:
