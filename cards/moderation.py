@@ -37,6 +37,8 @@ from workflow.tools import grade_definitions
 MODERATE = "moderation.save"
 OPEN_MODERATION = "moderation.open"  # the form as it stands, from `my audits`
 DISPUTE = "dispute.raise"
+# City of London: disagreement with tier-one moderation goes to the panel, whose chair decides.
+ASK_PANEL = "panel.ask"
 CONFIRM_URGENT = "moderation.urgent_confirmed"
 
 RATIONALE_LIMIT = 2000  # characters in a moderator's rationale
@@ -300,11 +302,13 @@ def result_card(
     view: ResultView,
     *,
     dispute: bool = False,
+    ask_panel: bool = False,
     error: str | None = None,
     reason: str = "",
 ) -> dict:
     """The moderation result. With `dispute`, the reader (practitioner or team manager)
-    can dispute the grade with a reason."""
+    can dispute the grade with a reason; with `ask_panel` (City of London, whose panel's
+    chair has the deciding say) the reader can ask for the review to go to the panel."""
     body: list[CardElement] = [
         heading(f"Moderation of case {view.case_ref}"),
         paragraph(view.headline),
@@ -340,6 +344,22 @@ def result_card(
                 submit="Send to the moderator",
                 verb=DISPUTE,
                 data={"audit_id": view.audit_id, "version": view.version},
+            )
+        )
+    if ask_panel:
+        why = text_input(
+            "reason",
+            "Why should the panel look at this review? (no names or case details)",
+            error="Give your reason: the panel's chair reads it.",
+        )
+        why.value = reason or None
+        actions.append(
+            ask(
+                "Ask the panel",
+                [why],
+                submit="Send to the panel",
+                verb=ASK_PANEL,
+                data={"audit_id": view.audit_id},
             )
         )
     actions += escalation_actions(view.audit_id)

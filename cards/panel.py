@@ -30,6 +30,7 @@ class PanelView:
     members: Sequence[str]  # those sitting for this review
     stood_aside: Sequence[str]  # members whose own review this is
     decided: str | None = None  # once recorded: what the panel decided, by whom
+    asked: str | None = None  # who disagreed with the tier-one grade and asked for the panel
     values: Mapping[str, str] = field(default_factory=dict)
     error: str | None = None
     notice: str | None = None
@@ -50,6 +51,8 @@ def panel_card(view: PanelView) -> dict:
             ]
         ),
     ]
+    if view.asked:
+        body.append(paragraph(view.asked))
     if view.stood_aside:
         body.append(
             paragraph(

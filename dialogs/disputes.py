@@ -64,6 +64,7 @@ from dialogs.moderation import (
     typed_values,
 )
 from dialogs.notify import tell
+from dialogs.programmes import audit_dispute_route
 from dialogs.uopp_planning import plan_uopp_meeting
 from storage import repositories as repo
 from storage.enums import GradeStage
@@ -197,6 +198,11 @@ async def _refuse_unless_disputing_party(context: ActionContext, pressed: Presse
 @card_action(DISPUTE, load=load_pressed, refuse=_refuse_unless_disputing_party)
 async def raise_dispute(context: ActionContext, pressed: Pressed) -> dict[str, Any]:
     audit, session = pressed.audit, context.session
+    if await audit_dispute_route(session, audit) != "moderator_then_hos_and_audit_team":
+        raise ActionRefused(
+            "No dispute route",
+            "This audit's programme does not take disputes to the moderator. Nothing was changed.",
+        )
     existing = await repo.latest_dispute(session, audit.id)
     if existing is not None or audit.state not in DISPUTABLE:
         return await disputer_current(context, audit)

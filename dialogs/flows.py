@@ -3,6 +3,7 @@
 import dialogs.action_owners  # noqa: F401 (owners for service-level actions)
 import dialogs.digest  # noqa: F401 (the weekly digest's buttons open decision cards)
 import dialogs.panel_decision  # noqa: F401 (the moderation panel's chair records its decision)
+import dialogs.panel_request  # noqa: F401 (a disagreement taken to the panel, City of London)
 import dialogs.part_b  # noqa: F401 (part B at supervision, recorded by practitioner or TM)
 import dialogs.progress_reports  # noqa: F401 (the coordinator's weekly report on Inadequate work)
 import dialogs.reminders  # noqa: F401 (reminder snooze, action progress)

@@ -433,8 +433,8 @@ async def save_moderation(context: ActionContext, pressed: Pressed) -> dict[str,
         now=context.now,
         rules=context.rules,
     )
-    # Only Tower Hamlets' route (the moderator, then the Head of Service and Audit Team) is
-    # offered as a button; a programme without one offers none.
+    # The programme's dispute route, if it has one, offered where it still applies: a review
+    # already on its way to the panel has the chair's deciding say to come.
     route = await audit_dispute_route(session, audit)
     await send_result(
         session,
@@ -442,6 +442,7 @@ async def save_moderation(context: ActionContext, pressed: Pressed) -> dict[str,
         timezone=context.rules.timezone,
         status=PANEL_STATUS if to_panel else None,
         may_dispute=route == "moderator_then_hos_and_audit_team" and not to_panel,
+        may_ask_panel=route == "panel_chair" and not to_panel,
     )
     log.info("audit %s moderated by staff=%s", audit.id, context.staff.id)
     return await result_for(session, audit, context.staff, timezone=context.rules.timezone)
@@ -563,6 +564,7 @@ async def send_result(
     timezone: str,
     key: str | None = None,
     may_dispute: bool = True,
+    may_ask_panel: bool = False,
     status: str | None = None,
     also: Sequence[int] = (),
     cards_for: Mapping[int, dict[str, Any]] | None = None,
@@ -572,8 +574,10 @@ async def send_result(
     manager's urgent-issues card (once per audit).
 
     With `may_dispute` the practitioner's, team manager's and coordinators' copies offer
-    "Dispute the grade". `cards_for` replaces the card one person gets (the disputer's,
-    after a dispute). `key` defaults to one per moderation, so a revised moderation is sent again.
+    "Dispute the grade"; with `may_ask_panel` (the panel's chair decides disagreements) those
+    and the auditor's copies offer "Ask the panel". `cards_for` replaces the card one person
+    gets (the disputer's, after a dispute). `key` defaults to one per moderation, so a
+    revised moderation is sent again.
     """
     if key is None:
         moderation = (await repo.list_moderations(session, audit.id))[-1]
@@ -594,7 +598,9 @@ async def send_result(
         card = (cards_for or {}).get(person_id)
         if card is None:
             offer = may_dispute and person_id in disputers
-            card = result_card(_with_status(view, DISPUTE_HINT if offer else status), dispute=offer)
+            to_panel = may_ask_panel and (person_id in disputers or person_id == audit.auditor_id)
+            hint = DISPUTE_HINT if offer else ASK_PANEL_HINT if to_panel else status
+            card = result_card(_with_status(view, hint), dispute=offer, ask_panel=to_panel)
         await tell(session, person_id, "moderation", key, summary=summary, card=card)
     if audit.final_grade is Grade.INADEQUATE and audit.team_manager_id is not None:
         await ask_team_manager_about_urgent_issues(session, audit, timezone=timezone)
@@ -605,6 +611,10 @@ PANEL_STATUS = (
     "grading with the reviewer."
 )
 PANEL_DECIDED = "Final: the moderation panel's grading."
+ASK_PANEL_HINT = (
+    "If you disagree with the moderated grade, ask for this review to go to the Senior "
+    "Leadership Moderation Panel: its independent chair has the deciding say."
+)
 DISPUTE_HINT = (
     "If you disagree with the moderated grade, dispute it: you'll discuss it with the "
     "moderator first, and the Head of Service and Audit Team decide if it is not resolved."

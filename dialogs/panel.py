@@ -87,16 +87,18 @@ async def refer_to_panel(
     chosen: bool,
     now: datetime,
     rules: ProgrammeRules,
+    asked: tuple[Staff, str] | None = None,
 ) -> bool:
-    """After tier-one moderation: send the review to the panel if the programme says so;
-    whether it was sent."""
+    """After tier-one moderation: send the review to the panel if the programme says so, or
+    when `asked` (who disagrees with the tier-one grade, and why: the programme's dispute
+    route is the chair's deciding say); whether it was sent."""
     cycle = await repo.get_cycle(session, audit.cycle_id)
     assert cycle is not None
     moderation = await cycle_moderation(session, cycle)
     grade = audit.final_grade
     if not isinstance(moderation, PanelModeration) or grade is None or panel_of(audit):
         return False
-    if not goes_to_panel(moderation, cycle, audit, Grade(grade), chosen=chosen):
+    if asked is None and not goes_to_panel(moderation, cycle, audit, Grade(grade), chosen=chosen):
         return False
     chair, members = await panel_people(session, cycle, moderation)
     stand_aside = moderation.panel.members_stand_aside_on_own_reviews
@@ -111,6 +113,8 @@ async def refer_to_panel(
         "tier_one_grade": Grade(grade).value,
         "tier_one_by": audit.moderator_id,
     }
+    if asked is not None:
+        draft["panel"] |= {"asked_by": asked[0].id, "reason": asked[1]}
     audit.draft = draft
     await session.flush()
     await repo.record_event(
@@ -227,8 +231,9 @@ async def panel_view(
     assert cycle is not None
     ids = {audit.auditor_id, audit.practitioner_id, *panel.get("sitting", ())}
     ids |= set(panel.get("stood_aside", ())) | {panel.get("tier_one_by") or audit.auditor_id}
-    if panel.get("decided_by"):
-        ids.add(panel["decided_by"])
+    for key in ("decided_by", "asked_by"):
+        if panel.get(key):
+            ids.add(panel[key])
     people = await repo.staff_by_ids(session, {i for i in ids if i is not None})
 
     def name(staff_id: int | None) -> str:
@@ -254,6 +259,11 @@ async def panel_view(
         members=[name(i) for i in panel.get("sitting", ())],
         stood_aside=[name(i) for i in panel.get("stood_aside", ())],
         decided=decided,
+        asked=(
+            f"{name(panel['asked_by'])} asked for the panel: {panel.get('reason', '')}"
+            if panel.get("asked_by")
+            else None
+        ),
         values=values or {},
         error=error,
         notice=notice,

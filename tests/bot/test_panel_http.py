@@ -191,3 +191,60 @@ async def test_a_member_whose_own_review_it_is_stands_aside(db: Database, teams_
 async def _staff(db: Database, staff_id: int):
     async with db.sessions() as session:
         return await repo.get_staff(session, staff_id)
+
+
+async def test_a_reviewer_who_disagrees_with_tier_one_asks_the_panel_and_its_chair_decides(
+    db: Database, teams_bot: RunningBot
+):
+    """City of London's dispute route: disagreement goes to the panel, whose chair has the
+    deciding say; Tower Hamlets' "Dispute the grade" is not on offer, and not accepted."""
+    [review] = await reviews(db, 1)
+    await tier_one(db, teams_bot, review, to_panel=False)
+    reviewer = await staff(db, review.auditor_id)
+    practitioner = await staff(db, review.practitioner_id)
+    [result] = [
+        m.payload["card"] for m in await messages_to(db, reviewer, "moderation")
+        if m.idempotency_key.startswith(f"moderated:audit:{review.id}:")
+    ]  # fmt: skip
+    assert "Ask the panel" in texts(result)
+    assert "Dispute the grade" not in texts(result)
+    assert "its independent chair has the deciding say" in texts(result)
+    ask = "panel.ask"
+    moderator = await person(db, HOSQA)
+    wrong = await press(teams_bot, moderator, ask, audit_id=review.id, reason="I would")
+    assert "Only the reviewer, the practitioner whose work was reviewed" in texts(wrong)
+    blank = await press(teams_bot, practitioner, ask, audit_id=review.id, reason=" ")
+    assert "Give your reason: the panel's chair reads it. Nothing was sent." in texts(blank)
+    dispute = await press(teams_bot, practitioner, "dispute.raise",
+                          audit_id=review.id, version=1, reason="x")  # fmt: skip
+    assert "does not take disputes to the moderator" in texts(dispute)
+    assert not await events(db, "panel_referred", review.id)
+
+    asked = await press(teams_bot, reviewer, ask, audit_id=review.id,
+                        reason="The plan's drift was not weighed.")  # fmt: skip
+    assert f"{reviewer.display_name} asked for the panel." in texts(asked)
+    [referred] = await events(db, "panel_referred", review.id)
+    assert referred.after["asked_by"] == reviewer.id
+    chair = await person(db, CHAIR)
+    [message] = await messages_to(db, chair, "panel")
+    assert (
+        f"{reviewer.display_name} asked for the panel: The plan's drift was not weighed."
+        in texts(message.payload["card"])
+    )
+    told = [
+        m for m in await messages_to(db, practitioner, "moderation")
+        if m.idempotency_key.startswith(f"panel:audit:{review.id}:asked:")
+    ]  # fmt: skip
+    assert len(told) == 1 and "Ask the panel" not in texts(told[0].payload["card"])
+
+    again = await press(teams_bot, practitioner, ask, audit_id=review.id, reason="Me too")
+    assert "already with the moderation panel, so nothing was changed" in texts(again)
+    assert len(await events(db, "panel_referred", review.id)) == 1
+    assert len(await messages_to(db, chair, "panel")) == 1
+
+    decided = await press(
+        teams_bot, chair, PANEL_DECIDE, **execute_data(message.payload["card"], PANEL_DECIDE),
+        grade="requires_improvement", chair_decided="true", rationale="Drift weighed.",
+    )  # fmt: skip
+    assert "with the chair's deciding say" in texts(decided)
+    assert (await audit_now(db, review.id)).final_grade is Grade.REQUIRES_IMPROVEMENT

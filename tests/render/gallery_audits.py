@@ -387,6 +387,8 @@ AUDIT_GALLERY: tuple[Example, ...] = (
     example("moderation-result-dispute", result_card, RESULT, dispute=True,
             error="Give your reason.", reason="The family's feedback."),
     example("moderation-result-most", result_card, RESULT_MOST, dispute=True, reason=fill(2000)),
+    example("moderation-result-ask-panel", result_card, RESULT, ask_panel=True,
+            error="Give your reason: the panel's chair reads it.", reason=fill(2000)),
     example("urgent-issues", urgent_issues_card, URGENT),
     example("urgent-issues-error", urgent_issues_card, URGENT, error="Say briefly what was done.",
             note="Visits", notice="The deadline has passed: confirm as soon as you can."),
@@ -395,7 +397,8 @@ AUDIT_GALLERY: tuple[Example, ...] = (
     example("panel-error", panel_card, PanelView(**{
         **PANEL.__dict__, "values": {"grade": "inadequate", "chair_decided": "true",
                                      "rationale": fill(DECISION_LIMIT)},
-        "error": "Say what the panel agreed and why. Nothing was saved."})),
+        "error": "Say what the panel agreed and why. Nothing was saved.",
+        "asked": "Maya Thompson asked for the panel: " + fill(2000)})),
     example("panel-decided", panel_card, PanelView(**{
         **PANEL.__dict__, "decided": "The panel's final grade: Requires Improvement to be "
         "Good, recorded by Elizabeth Carr with the chair's deciding say. " + fill(DECISION_LIMIT),

@@ -113,6 +113,17 @@ def test_a_panel_with_no_chair_is_refused_on_the_panel_line() -> None:
     )
 
 
+def test_disputes_for_the_panels_chair_need_a_panel() -> None:
+    text = TH_EH.replace('route = "moderator_then_hos_and_audit_team"', 'route = "panel_chair"')
+    [problem] = problems_of(text)
+    route_line = line_of(text, 'route = "panel_chair"')
+    assert problem == (
+        f"line {route_line}: disputes.route: disputes go to the "
+        "panel's chair, but moderation has no panel (mode = 'every_audit'): use "
+        'mode = "panel" or another route.'
+    )
+
+
 def test_a_tool_that_does_not_exist_is_refused_on_its_line() -> None:
     text = TH_EH.replace('"th_understanding_our_practice_short"', '"th_no_such_tool"')
     [problem] = problems_of(text)

@@ -285,6 +285,14 @@ def _meaning_problems(programme: Programme) -> Iterator[tuple[Path, str]]:
                         f"audits are desktop only (with_practitioner = false), but the tool "
                         f"{tool_id!r} asks for a conversation with the practitioner.",
                     )
+    if programme.disputes.route == "panel_chair":
+        for path, moderation in _moderations(programme):
+            if moderation.mode != "panel":
+                yield (
+                    ("disputes", "route"),
+                    f"disputes go to the panel's chair, but {_dotted(path)} has no panel "
+                    f'(mode = {moderation.mode!r}): use mode = "panel" or another route.',
+                )
     dip = programme.reaudit
     if dip.dip_audit and not dip.dip_grades:
         yield ("reaudit", "dip_grades"), "say which grades get a dip audit."
