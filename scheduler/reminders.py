@@ -122,7 +122,7 @@ class ReminderChaser:
             if kind is Chase.ACTION:
                 assert row.due_on is not None
                 due_at = action_due(self._calendar, row.due_on)
-            elif kind is Chase.UOPP_RECORD:
+            elif kind in (Chase.UOPP_RECORD, Chase.PANEL):
                 assert row.due_at is not None
                 due_at = uopp_record_due(self._rules, self._calendar, row.due_at)
             else:

@@ -37,6 +37,9 @@ class Chase(StrEnum):
     ACTION = "action"  # a SMART action's owner has not reported it done
     COMPLETENESS = "completeness"  # the Audit Team has not checked a submitted audit
     PART_B = "part_b"  # the practitioner (with their team manager) has not recorded part B
+    # The moderation group has not recorded its moderation: its meeting's organiser is chased.
+    GROUP_MODERATION = "group_moderation"
+    PANEL = "panel"  # the panel's chair has not recorded the panel's decision
 
     @property
     def label(self) -> str:
@@ -52,6 +55,9 @@ CHASE_LABELS: dict[Chase, str] = {
     Chase.ACTION: "report progress on an action",
     Chase.COMPLETENESS: "check the audit is complete (for the Audit Team)",
     Chase.PART_B: "record part B of the audit with your team manager",
+    Chase.GROUP_MODERATION: "see the moderation group records its moderation (you organise "
+    "its meeting)",
+    Chase.PANEL: "record the moderation panel's decision (as its chair)",
 }
 
 

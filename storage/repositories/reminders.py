@@ -39,6 +39,8 @@ from storage.models import (
     AuditEvent,
     Case,
     Cycle,
+    CycleMeeting,
+    CycleMeetingKind,
     Meeting,
     Recommendation,
     Reminder,
@@ -59,6 +61,7 @@ AFTER_MODERATION = (S.MODERATED, S.DISPUTED, S.DECIDED, S.UOPP_BOOKED, S.UOPP_HE
 ENDED = (S.CLOSED, S.INVALIDATED, S.REALLOCATED)
 LIVE = tuple(state for state in S if state not in ENDED)
 URGENT_CONFIRMED = "urgent_issues_confirmed"
+PANEL_REFERRED, PANEL_DECIDED = "panel_referred", "panel_decided"
 INSERT_BATCH = 1000
 # The kinds of late work, in the order overdue_queries returns their queries.
 KINDS = (
@@ -70,6 +73,8 @@ KINDS = (
     "action",
     "completeness",
     "part_b",
+    "group_moderation",
+    "panel",
 )  # the audit event dialogs/moderation.py records
 
 # A meeting not booked yet: waiting for the booker, being booked, or for the organiser to
@@ -238,7 +243,60 @@ def overdue_queries(now: datetime, today: date, *, held: bool = False) -> list[A
             _not_held("part_b", Audit.id, hold),
         )
     )
+    branches.append(
+        select(
+            literal_column("'group_moderation'"),
+            Audit.id,
+            Audit.id,
+            CycleMeeting.organiser_id,
+            Audit.moderation_due_at,
+            null(),
+        )
+        .join(
+            CycleMeeting,
+            and_(
+                CycleMeeting.cycle_id == Audit.cycle_id,
+                CycleMeeting.kind == CycleMeetingKind.MODERATION_GROUP,
+            ),
+        )
+        .where(
+            Audit.state == S.SUBMITTED,
+            Audit.moderator_id.is_(None),
+            Audit.moderation_due_at < now,
+            _not_held("group_moderation", Audit.id, hold),
+        )
+    )
+    # From the few panel meetings to their cycles' reviews referred and not yet decided; the
+    # caller adds the recording time to the meeting's end (or, unbooked, its window's end).
+    branches.append(
+        select(
+            literal_column("'panel'"),
+            Audit.id,
+            Audit.id,
+            CycleMeeting.organiser_id,
+            func.coalesce(CycleMeeting.ends_at, CycleMeeting.window_ends_at),
+            null(),
+        )
+        .select_from(CycleMeeting)
+        .join(Audit, Audit.cycle_id == CycleMeeting.cycle_id)
+        .where(
+            CycleMeeting.kind == CycleMeetingKind.PANEL,
+            func.coalesce(CycleMeeting.ends_at, CycleMeeting.window_ends_at) < now,
+            Audit.state.in_(LIVE),
+            _has_event(PANEL_REFERRED),
+            ~_has_event(PANEL_DECIDED),
+            _not_held("panel", Audit.id, hold),
+        )
+    )
     return branches
+
+
+def _has_event(action: str) -> Any:
+    return exists().where(
+        AuditEvent.entity == "audit",
+        AuditEvent.entity_id == Audit.id,
+        AuditEvent.action == action,
+    )
 
 
 def _audit_team_lead() -> Any:

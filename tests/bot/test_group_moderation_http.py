@@ -30,7 +30,8 @@ from tests.conftest import Database
 from tests.dialogs.test_moderation_setup import count_rows, execute_data, messages_to, texts
 from tests.dialogs.test_wizard_cards import inputs_of
 from tests.harness import RunningBot
-from workflow.calendar import SystemClock
+from tests.scheduler.helpers import tick_at
+from workflow.calendar import SystemClock, WorkingCalendar
 from workflow.grades import Grade
 from workflow.moderation import AGREE
 from workflow.rules import ProgrammeRules
@@ -136,3 +137,35 @@ async def test_any_member_of_the_group_records_its_moderation_once(
     assert not [o for o in opens(await say(teams_bot, first, "my audits")) if o["item"] == "group"]
     assert (await audit_now(db, audit.id)).moderator_id == second.id
     assert f"Moderator\n{second.display_name}" in texts(again)  # the result, not a form
+
+
+async def test_a_moderation_the_group_has_not_recorded_is_chased_with_its_organiser(
+    db: Database, teams_bot: RunningBot
+):
+    audit = await csc_audit(db)
+    auditor = await staff(db, audit.auditor_id)
+    card = await click(teams_bot, auditor, await allocation_card(db, audit), "Start audit")
+    summary, _ = await answer_every_step(teams_bot, auditor, card, Grade.GOOD)
+    await click(teams_bot, auditor, summary, "Submit the audit")
+    audit_team = await person(db, AUDIT_TEAM)
+    [check] = [m.payload["card"] for m in await messages_to(db, audit_team, "completeness")]
+    await click(teams_bot, audit_team, check, "Accept: send to the moderation group")
+    async with db.sessions() as session:
+        [meeting] = (await session.scalars(select(CycleMeeting))).all()
+    organiser = await staff(db, meeting.organiser_id)
+    due = (await audit_now(db, audit.id)).moderation_due_at
+    calendar = WorkingCalendar.from_rules(ProgrammeRules())
+
+    await tick_at(db, due - timedelta(hours=1))
+    assert not await messages_to(db, organiser, "reminder")
+    next_day = calendar.add_working_days(calendar.local_date(due), 1)
+    await tick_at(db, calendar.start_of_working_day(next_day) + timedelta(hours=1))
+    [reminder] = await messages_to(db, organiser, "reminder")
+    assert "see the moderation group records its moderation" in texts(reminder.payload["card"])
+
+    member = await person(db, "tom.fletcher@demo-council.gov.uk")
+    [form] = [m.payload["card"] for m in await messages_to(db, member, "moderation")]
+    await press(teams_bot, member, SAVE, **execute_data(form, SAVE), **agreeing(form))
+    later = calendar.add_working_days(next_day, 3)
+    await tick_at(db, calendar.start_of_working_day(later) + timedelta(hours=1))
+    assert len(await messages_to(db, organiser, "reminder")) == 1

@@ -31,8 +31,8 @@ from tests.conftest import Database
 from tests.dialogs.test_moderation_setup import execute_data, messages_to, texts
 from tests.dialogs.test_wizard_cards import inputs_of
 from tests.harness import RunningBot
-from tests.scheduler.helpers import events
-from workflow.calendar import SystemClock
+from tests.scheduler.helpers import events, tick_at
+from workflow.calendar import SystemClock, WorkingCalendar
 from workflow.grades import Grade
 from workflow.moderation import AGREE
 from workflow.roles import Role
@@ -248,3 +248,37 @@ async def test_a_reviewer_who_disagrees_with_tier_one_asks_the_panel_and_its_cha
     )  # fmt: skip
     assert "with the chair's deciding say" in texts(decided)
     assert (await audit_now(db, review.id)).final_grade is Grade.REQUIRES_IMPROVEMENT
+
+
+async def test_a_panel_decision_not_recorded_after_its_meeting_is_chased_with_the_chair(
+    db: Database, teams_bot: RunningBot
+):
+    [review] = await reviews(db, 1)
+    await tier_one(db, teams_bot, review, to_panel=True)
+    calendar = LocalCalendar(db.sessions, ProgrammeRules())
+    assert await book_group_meetings(db.sessions, calendar, SystemClock(), ProgrammeRules()) == 1
+    async with db.sessions() as session:
+        [meeting] = (await session.scalars(select(CycleMeeting))).all()
+    chair = await person(db, CHAIR)
+    days = WorkingCalendar.from_rules(ProgrammeRules())
+    ended = days.local_date(meeting.ends_at)
+
+    # Chased once the recording time after the meeting (as a UoPP meeting's chair is) is over.
+    recording = days.add_working_days(ended, ProgrammeRules().uopp_record_working_days)
+    await tick_at(db, days.start_of_working_day(recording) + timedelta(hours=1))
+    assert not await messages_to(db, chair, "reminder")
+    after = days.add_working_days(recording, 1)
+    await tick_at(db, days.start_of_working_day(after) + timedelta(hours=1))
+    [reminder] = await messages_to(db, chair, "reminder")
+    assert "record the moderation panel's decision (as its chair)" in texts(
+        reminder.payload["card"]
+    )
+
+    [message] = await messages_to(db, chair, "panel")
+    await press(
+        teams_bot, chair, PANEL_DECIDE, **execute_data(message.payload["card"], PANEL_DECIDE),
+        grade="good", chair_decided="false", rationale="Agreed with tier one.",
+    )  # fmt: skip
+    later = days.add_working_days(after, 3)
+    await tick_at(db, days.start_of_working_day(later) + timedelta(hours=1))
+    assert len(await messages_to(db, chair, "reminder")) == 1
