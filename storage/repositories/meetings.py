@@ -17,7 +17,14 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.enums import MeetingKind, MeetingState
-from storage.models import Audit, Meeting, MeetingAttendee, Staff
+from storage.models import (
+    Audit,
+    CycleMeeting,
+    CycleMeetingState,
+    Meeting,
+    MeetingAttendee,
+    Staff,
+)
 
 
 async def add_meeting(
@@ -292,7 +299,8 @@ async def busy_times_by_email(
     session: AsyncSession, emails: Collection[str], start: datetime, end: datetime
 ) -> list[tuple[str, datetime, datetime]]:
     """(email, start, end) of every meeting auditbot holds for these people overlapping
-    [start, end): booked ones, and ones whose time is chosen but not yet confirmed."""
+    [start, end): UoPP meetings booked or with a time chosen but not yet confirmed, and the
+    cycles' booked meetings (a moderation group's, a panel's)."""
     lowered = [email.lower() for email in emails]
     if not lowered:
         return []
@@ -310,7 +318,42 @@ async def busy_times_by_email(
         .order_by(Meeting.starts_at)
     )
     rows = (await session.execute(query)).all()
-    return [(email, a, b) for email, a, b in rows if a is not None and b is not None]
+    found = [(email, a, b) for email, a, b in rows if a is not None and b is not None]
+    found += await _cycle_meetings_busy(session, lowered, start, end)
+    return sorted(found, key=lambda row: row[1])
+
+
+async def _cycle_meetings_busy(
+    session: AsyncSession, lowered: list[str], start: datetime, end: datetime
+) -> list[tuple[str, datetime, datetime]]:
+    """A cycle's meetings hold their attendees by id (a handful of meetings, each a list)."""
+    meetings = (
+        await session.scalars(
+            select(CycleMeeting).where(
+                CycleMeeting.state == CycleMeetingState.BOOKED,
+                CycleMeeting.starts_at < end,
+                CycleMeeting.ends_at > start,
+            )
+        )
+    ).all()
+    ids = {int(i) for meeting in meetings for i in meeting.attendee_ids}
+    if not ids:
+        return []
+    emails = dict(
+        (
+            await session.execute(
+                select(Staff.id, Staff.email).where(
+                    Staff.id.in_(ids), func.lower(Staff.email).in_(lowered)
+                )
+            )
+        ).all()
+    )
+    return [
+        (emails[int(i)], meeting.starts_at, meeting.ends_at)
+        for meeting in meetings
+        for i in meeting.attendee_ids
+        if int(i) in emails and meeting.starts_at is not None and meeting.ends_at is not None
+    ]
 
 
 async def responses_for_event(session: AsyncSession, event_id: str) -> dict[str, str]:

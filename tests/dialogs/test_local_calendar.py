@@ -9,7 +9,7 @@ from dialogs.calendar_port import NewEvent
 from dialogs.local_calendar import LocalCalendar
 from storage import repositories as repo
 from storage.enums import MeetingKind, MeetingState
-from storage.models import Staff
+from storage.models import CycleMeeting, CycleMeetingKind, CycleMeetingState, Staff
 from tests.conftest import Database
 from tests.dialogs.test_moderation_setup import RULES, cast_in
 from workflow.states import AuditState
@@ -90,3 +90,36 @@ async def test_responses_are_what_attendees_told_auditbot(db: Database):
     assert answers == {cast.auditor.email: "none", cast.practitioner.email: "declined"}
     assert await calendar.responses(cast.auditor.email, "local-unknown") == {}
     await calendar.cancel(cast.auditor.email, "local-t-1-0")  # nothing to do, and no error
+
+
+async def test_a_cycles_booked_meetings_hold_their_attendees_too(db: Database):
+    """A moderation group's or panel's meeting is busy time for the UoPP meetings after it."""
+    cast = await cast_in(db, state=AuditState.UOPP_BOOKED)
+    async with db.sessions.begin() as session:
+        audit = await repo.get_audit(session, cast.audit_id)
+        for kind, state, hour in (
+            (CycleMeetingKind.MODERATION_GROUP, CycleMeetingState.BOOKED, 13),
+            (CycleMeetingKind.PANEL, CycleMeetingState.PROPOSED, 15),  # no time yet
+        ):
+            session.add(
+                CycleMeeting(
+                    cycle_id=audit.cycle_id, kind=kind, state=state,
+                    organiser_id=cast.moderator.id,
+                    attendee_ids=[cast.moderator.id, cast.practitioner.id],
+                    length_minutes=90, window_starts_at=at(9), window_ends_at=at(17),
+                    starts_at=at(hour), ends_at=at(hour, 90),
+                )
+            )  # fmt: skip
+    await meeting_for(db, cast.audit_id, [cast.practitioner], at(10))
+    calendar = LocalCalendar(db.sessions, RULES)
+    practitioner, auditor = cast.practitioner.email, cast.auditor.email
+
+    found = await calendar.schedules(auditor, (practitioner, auditor), at(0), at(24))
+
+    assert [(b.start, b.end) for b in found[practitioner].busy] == [
+        (at(10), at(11)),
+        (at(13), at(14, 30)),
+    ]
+    assert found[auditor].busy == ()
+    later = await calendar.schedules(auditor, (practitioner,), at(14, 30), at(24))
+    assert later[practitioner].busy == ()
