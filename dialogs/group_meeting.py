@@ -343,21 +343,25 @@ async def _release(
         meeting.last_error = reason or "an unexpected error"
         meeting.next_attempt_at = now + timedelta(minutes=rules.uopp_booking_retry_minutes)
         log.warning(
-            "moderation group meeting %s not booked (attempt %s)", meeting_id, meeting.attempts
+            "%s meeting %s not booked (attempt %s)",
+            meeting.kind.value,
+            meeting_id,
+            meeting.attempts,
         )
         if meeting.attempts != rules.uopp_booking_max_attempts:
             return
         cycle = await repo.get_cycle(session, meeting.cycle_id)
         assert cycle is not None
+        subject = f"{WORDS[meeting.kind][0]}: the meeting could not be booked"
         for person in await repo.list_staff_with_role(session, Role.AUDIT_TEAM, cycle.service_id):
             await tell(
                 session,
                 person.id,
                 "moderation_group_meeting",
                 f"group_meeting:{meeting.id}:failing",
-                summary="The moderation group's meeting could not be booked",
+                summary=subject,
                 card=notice_card(
-                    "The moderation group's meeting could not be booked",
+                    subject,
                     f"I have tried {meeting.attempts} times to book it for {cycle.title}: "
                     f"{meeting.last_error}. I'll keep trying; you can also book it yourself.",
                 ),

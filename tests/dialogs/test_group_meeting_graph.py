@@ -139,6 +139,7 @@ async def test_graph_failing_leaves_it_proposed_tells_the_audit_team_once_and_bo
     assert await book(db, calendar, now + timedelta(minutes=6), rules) == 0
     [failing] = await messages_to(db, audit_team, "moderation_group_meeting")
     card = texts(failing.payload["card"])
+    assert "Moderation group: the meeting could not be booked" in card
     assert "I have tried 2 times to book it" in card and "503" in card
 
     graph.fail_next(*[503] * 3)
