@@ -2,6 +2,7 @@
 
 import dialogs.action_owners  # noqa: F401 (owners for service-level actions)
 import dialogs.digest  # noqa: F401 (the weekly digest's buttons open decision cards)
+import dialogs.external_check  # noqa: F401 (the external checker records findings)
 import dialogs.panel_decision  # noqa: F401 (the moderation panel's chair records its decision)
 import dialogs.panel_request  # noqa: F401 (a disagreement taken to the panel, City of London)
 import dialogs.part_b  # noqa: F401 (part B at supervision, recorded by practitioner or TM)

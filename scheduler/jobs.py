@@ -17,6 +17,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialogs.calendar_port import Calendar
+from dialogs.external_check import start_external_checks
 from dialogs.group_meeting import book_group_meetings
 from dialogs.progress_reports import prompt_progress_reports
 from dialogs.timetable import ask_for_due_cycles
@@ -58,8 +59,9 @@ def build_scheduler(
     (Microsoft Graph, or auditbot's own), rebook after declines, and ask chairs
     whether meetings that ended took place; book moderation groups' meetings.
     Daily: settle reminders whose work is done, the follow-ups (dip audits,
-    re-audits, escalations), the Inadequate progress prompts, and the timetable
-    asking for cycles that fall due. Weekly: the Heads of Service digests.
+    re-audits, escalations), the Inadequate progress prompts, the timetable
+    asking for cycles that fall due, and the external checks of moderation groups'
+    audits. Weekly: the Heads of Service digests.
     """
     scheduler = Scheduler(options, before_job=before_job)
     chaser = ReminderChaser(sessions, rules, clock)
@@ -78,6 +80,7 @@ def build_scheduler(
     scheduler.daily("follow_ups", partial(run_follow_ups, sessions, clock, rules))
     scheduler.daily("progress_reports", partial(prompt_progress_reports, sessions, clock, rules))
     scheduler.daily("timetable", partial(ask_for_due_cycles, sessions, clock, rules))
+    scheduler.daily("external_checks", partial(start_external_checks, sessions, clock, rules))
     scheduler.weekly("digests", partial(send_weekly_digests, sessions, clock, rules))
     return scheduler
 

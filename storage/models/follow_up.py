@@ -23,6 +23,8 @@ class FollowUpKind(StrEnum):
     DIP_AUDIT = "dip_audit"  # a task for the Audit Team, 6 weeks after RI or Inadequate
     REAUDIT = "reaudit"  # a sample of a cycle's below-Good work, re-audited about 6 months on
     ESCALATION = "escalation"  # not improved after 4 months: to the Divisional Director
+    # A sample of a moderation group's audits for an outside check (Tower Hamlets' consultant).
+    EXTERNAL_CHECK = "external_check"
 
 
 class FollowUp(Base):

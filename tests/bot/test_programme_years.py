@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from dialogs.external_check import start_external_checks
 from dialogs.programmes import cycle_rules
 from storage.enums import CycleState
 from tests.bot.programme_year import CALENDAR, Year, london, moderate_agreeing
@@ -17,6 +18,7 @@ from tests.bot.test_card_actions import AUDIT_TEAM
 from tests.bot.test_wizard_http import click, staff
 from tests.conftest import Database
 from tests.dialogs.test_moderation_setup import texts
+from tests.factories import create_staff
 from tests.harness import bot_settings, start_bot
 from tests.scheduler.helpers import events
 from tests.standins.connector import ConnectorStandIn
@@ -309,6 +311,25 @@ async def test_tower_hamlets_csc_on_a_rolling_timetable_moderated_by_a_group(sta
     after = await year.now(weaker)
     assert after.uopp_due_at is not None and after.uopp_due_at > year.clock.now()
     assert await year.book_meetings() == 1
+
+    # The external consultant's check, in the next of January and July: both audits the group
+    # moderated are in its sample (the sample is six, the period holds two).
+    async with year.db.sessions.begin() as session:
+        consultant = await create_staff(
+            session, roles=["external_consultant@CSC"], display_name="Dana Reyes"
+        )
+    moderated = CALENDAR.local_date(year.clock.now())
+    if moderated.month < 7:
+        check = date(moderated.year, 7, 1)
+    else:
+        check = date(moderated.year + 1, 1, 1)
+    first_day = CALENDAR.next_working_day(check - timedelta(days=1))
+    year.clock.set(london(first_day, 9, 30))
+    assert await start_external_checks(year.db.sessions, year.clock, ProgrammeRules()) == 1
+    [sample] = await year.told(consultant, "external_check")
+    for audit in (good, weaker):
+        assert f"Case {await year.ref(audit)}" in texts(sample.payload["card"])
+    assert "2 of the 2 audits moderated in that period" in texts(sample.payload["card"])
 
 
 async def test_tower_hamlets_early_help_kloes_approved_then_every_audit_moderated_and_met(start):

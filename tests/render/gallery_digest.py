@@ -28,6 +28,12 @@ from cards.digest import (
     OwnerOverdue,
     digest_card,
 )
+from cards.external_check import (
+    FINDINGS_LIMIT,
+    CheckedAudit,
+    ExternalCheckView,
+    external_check_card,
+)
 from cards.follow_up import (
     DipAuditView,
     EscalationView,
@@ -37,6 +43,7 @@ from cards.follow_up import (
     reaudit_card,
 )
 from tests.render.examples import Example, example
+from tests.render.gallery_audits import fill
 
 TODAY = date(2026, 11, 23)
 GRADES = ("Outstanding", "Good", "Requires Improvement to be Good", "Inadequate")
@@ -244,6 +251,36 @@ def dataset_digest() -> dict[str, Any]:
         return pool.submit(asyncio.run, build()).result()
 
 
+CHECK = ExternalCheckView(
+    check_id=4,
+    service="MASH and Assessment and Intervention",
+    period="July 2026 to December 2026",
+    drawn="6 of the 41 audits moderated in that period, drawn at random with seed 2837461123 "
+    "(recorded, so the draw can be repeated).",
+    audits=[
+        CheckedAudit(
+            case_ref=f"C-10{n:02d}",
+            team="Assessment and Intervention Team 2",
+            auditor="Adele Brown",
+            moderated_by="the moderation group (recorded by Tom Fletcher)",
+            practitioner="Nadia Hussain",
+            grades="Requires Improvement to be Good, moderated Requires Improvement to be Good",
+        )
+        for n in range(6)
+    ],
+    report_to="the Children's Services Continuous Improvement Board (CSCIB)",
+)
+CHECK_ERROR = ExternalCheckView(
+    **{**CHECK.__dict__, "findings": fill(FINDINGS_LIMIT),
+       "error": "Write your findings. Nothing was saved."}
+)  # fmt: skip
+CHECK_RECORDED = ExternalCheckView(
+    **{**CHECK.__dict__, "findings": fill(FINDINGS_LIMIT),
+       "recorded": "Findings recorded by Dana Reyes (Consultant) on Mon 4 Jan 2027",
+       "notice": "The findings were already recorded, so nothing was changed."}
+)  # fmt: skip
+
+
 DIGEST_GALLERY: tuple[Example, ...] = (
     example("digest", digest_card, DIGEST),
     example("digest-quiet", digest_card, QUIET),
@@ -254,4 +291,7 @@ DIGEST_GALLERY: tuple[Example, ...] = (
     example("follow-up-reaudit-not-allocated", reaudit_card, REAUDIT_PROBLEM),
     example("follow-up-reaudit-most", reaudit_card, REAUDIT_MOST),
     example("follow-up-escalation", escalation_card, ESCALATION),
+    example("external-check", external_check_card, CHECK),
+    example("external-check-error", external_check_card, CHECK_ERROR),
+    example("external-check-recorded", external_check_card, CHECK_RECORDED),
 )

@@ -114,6 +114,7 @@ async def test_the_service_starts_and_stops_the_scheduler_with_every_job(db: Dat
         ("follow_ups", Cadence.DAILY),
         ("progress_reports", Cadence.DAILY),
         ("timetable", Cadence.DAILY),
+        ("external_checks", Cadence.DAILY),
         ("digests", Cadence.WEEKLY),
     ]
     server = TestServer(app, host="127.0.0.1")

@@ -37,7 +37,8 @@ async def test_tick_runs_the_jobs_as_at_a_time_and_says_what_each_did(db: Databa
     assert code == 0
     assert list(done) == [
         "reminders", "uopp_booking", "uopp_responses", "uopp_chairs", "group_meetings",
-        "reminders_settle", "follow_ups", "progress_reports", "timetable", "digests",
+        "reminders_settle", "follow_ups", "progress_reports", "timetable", "external_checks",
+        "digests",
     ]  # fmt: skip
     assert done["reminders"] == "0"  # a Saturday: nobody is chased at weekends
 

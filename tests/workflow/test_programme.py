@@ -250,3 +250,15 @@ def test_desktop_only_audits_need_every_tool_to_be_desktop() -> None:
     text = TH_EH.replace("with_practitioner = true", "with_practitioner = false")
     found = problems_of(text)
     assert found and all("asks for a conversation with the practitioner" in p for p in found)
+
+
+def test_an_external_check_falls_a_whole_number_of_months_apart() -> None:
+    text = shipped_programmes()["th-qaf-csc-yjs"]
+    group = shipped_programme("th-qaf-csc-yjs").moderation_for("CSC")
+    assert group.mode == "group" and group.external_check_months() == (1, 7)
+    broken = text.replace("external_check_times_a_year = 2", "external_check_times_a_year = 5")
+    [problem] = problems_of(broken)
+    assert problem == (
+        f"line {line_of(broken, 'external_check_times_a_year')}: "
+        "moderation.external_check_times_a_year: is 5; expected 0, 1, 2, 3, 4, 6 or 12."
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterable
 
 from workflow.programme.model import (
@@ -147,7 +148,15 @@ def _moderation(moderation: AnyModeration) -> str:
     if isinstance(moderation, SampleModeration):
         return f"a sample of {_sample(moderation.sample)}, by {_roles(moderation.by)}"
     if isinstance(moderation, GroupModeration):
-        return f"a group in a meeting: {_roles(moderation.members)}"
+        words = f"a group in a meeting: {_roles(moderation.members)}"
+        months = moderation.external_check_months()
+        if months:
+            words += (
+                f"; {moderation.external_check_sample} of its audits checked by "
+                f"{_roles(moderation.external_check_by)} in "
+                f"{', '.join(calendar.month_name[m] for m in months)}"
+            )
+        return words
     if isinstance(moderation, ExternalModeration):
         return f"external, by {_roles(moderation.by)}"
     panel = moderation.panel

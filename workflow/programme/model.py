@@ -214,8 +214,21 @@ class GroupModeration(_Choice):
     mode: Literal["group"]
     members: Annotated[list[Role], Field(min_length=1)]
     meeting_minutes: Annotated[int, Field(ge=15, le=480)] = 120
-    # An outside check of some audits, e.g. "twice a year, by an external consultant".
-    external_check_times_a_year: Annotated[int, Field(ge=0, le=12)] = 0
+    # An outside check of a sample of the group's moderated audits, e.g. "twice a year, by
+    # an external consultant": in months spread evenly from January (twice: January and
+    # July), each looking back over the months since the last.
+    external_check_times_a_year: Literal[0, 1, 2, 3, 4, 6, 12] = 0
+    external_check_by: list[Role] = [Role.EXTERNAL_CONSULTANT]
+    external_check_sample: Annotated[int, Field(ge=1, le=50)] = 6
+    # Whom the checker's findings are for, beyond the Audit Team (a board, named in words).
+    external_check_findings_to: Annotated[str, Field(max_length=160)] = "the Audit Team"
+
+    def external_check_months(self) -> tuple[int, ...]:
+        """The months (1 to 12) in which the external check falls, none when there is none."""
+        if not self.external_check_times_a_year:
+            return ()
+        spread = 12 // self.external_check_times_a_year
+        return tuple(range(1, 13, spread))
 
 
 class ExternalModeration(_Choice):
