@@ -15,7 +15,7 @@ changes nothing and comes back as things stand now, with what was typed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -568,6 +568,7 @@ async def send_result(
     status: str | None = None,
     also: Sequence[int] = (),
     cards_for: Mapping[int, dict[str, Any]] | None = None,
+    not_to: Collection[int] = (),
 ) -> None:
     """The result to the auditor, practitioner, team manager and coordinators, the Audit Team
     copied (and `also` these people); and, when the final grade is Inadequate, the team
@@ -576,8 +577,9 @@ async def send_result(
     With `may_dispute` the practitioner's, team manager's and coordinators' copies offer
     "Dispute the grade"; with `may_ask_panel` (the panel's chair decides disagreements) those
     and the auditor's copies offer "Ask the panel". `cards_for` replaces the card one person
-    gets (the disputer's, after a dispute). `key` defaults to one per moderation, so a
-    revised moderation is sent again.
+    gets (the disputer's, after a dispute); `not_to` are left out (they have it as the answer
+    to their own press). `key` defaults to one per moderation, so a revised moderation is
+    sent again.
     """
     if key is None:
         moderation = (await repo.list_moderations(session, audit.id))[-1]
@@ -590,7 +592,7 @@ async def send_result(
     readers += coordinators
     readers += [person.id for person in await audit_team_of(session, audit)]
     readers += list(also)
-    told: set[int] = set()
+    told: set[int] = set(not_to)
     for person_id in readers:
         if person_id is None or person_id in told:
             continue

@@ -102,6 +102,7 @@ async def ask_panel(context: ActionContext, pressed: Pressed) -> dict[str, Any]:
         key=f"panel:audit:{audit.id}:asked",
         may_dispute=False,
         status=status,
+        not_to=[context.staff.id],
     )
     log.info("audit %s asked of the panel by staff=%s", audit.id, context.staff.id)
     view = await result_view(session, audit, timezone=timezone)

@@ -236,6 +236,10 @@ async def test_a_reviewer_who_disagrees_with_tier_one_asks_the_panel_and_its_cha
         if m.idempotency_key.startswith(f"panel:audit:{review.id}:asked:")
     ]  # fmt: skip
     assert len(told) == 1 and "Ask the panel" not in texts(told[0].payload["card"])
+    assert not [  # the reviewer has it as the answer to their press
+        m for m in await messages_to(db, reviewer, "moderation")
+        if m.idempotency_key.startswith(f"panel:audit:{review.id}:asked:")
+    ]  # fmt: skip
 
     again = await press(teams_bot, practitioner, ask, audit_id=review.id, reason="Me too")
     assert "already with the moderation panel, so nothing was changed" in texts(again)
