@@ -80,7 +80,7 @@ from workflow.moderation import (
     judge,
     moderated_grade,
 )
-from workflow.programme.model import PanelModeration
+from workflow.programme.model import GroupModeration, PanelModeration
 from workflow.roles import Party, Role
 from workflow.rules import ProgrammeRules
 from workflow.states import Action, AuditState, transition
@@ -691,7 +691,11 @@ async def result_view(session: AsyncSession, audit: Audit, *, timezone: str) -> 
     people = await repo.staff_by_ids(
         session, {p for p in (audit.auditor_id, audit.moderator_id, audit.practitioner_id) if p}
     )
-    headline = _headline(audit)
+    moderator = people[audit.moderator_id].display_name if audit.moderator_id else ""
+    by_group = isinstance(await cycle_moderation(session, cycle), GroupModeration)
+    if by_group and moderator:
+        moderator = f"The moderation group (recorded by {moderator})"
+    headline = _headline(audit, "The moderation group" if by_group else "The moderator")
     extra = []
     if audit.urgent_issues_due_at is not None:
         extra.append(("Urgent issues due", day(audit.urgent_issues_due_at, timezone)))
@@ -702,7 +706,7 @@ async def result_view(session: AsyncSession, audit: Audit, *, timezone: str) -> 
         version=audit.version,
         case_ref=case.case_ref,
         auditor=people[audit.auditor_id].display_name,
-        moderator=people[audit.moderator_id].display_name if audit.moderator_id else "",
+        moderator=moderator,
         practitioner=people[audit.practitioner_id].display_name,
         columns=columns,
         rows=rows,
@@ -712,7 +716,7 @@ async def result_view(session: AsyncSession, audit: Audit, *, timezone: str) -> 
     )
 
 
-def _headline(audit: Audit) -> str:
+def _headline(audit: Audit, moderator: str = "The moderator") -> str:
     initial, moderated = grade_label(audit.initial_grade), grade_label(audit.moderated_grade)
     panel = panel_of(audit)
     if panel.get("state") == "decided":
@@ -728,8 +732,8 @@ def _headline(audit: Audit) -> str:
             "The decision is final."
         )
     if audit.initial_grade == audit.moderated_grade:
-        return f"The moderator agreed with the auditor's overall grade: {moderated}."
-    return f"The moderator changed the overall grade from {initial} to {moderated}."
+        return f"{moderator} agreed with the auditor's overall grade: {moderated}."
+    return f"{moderator} changed the overall grade from {initial} to {moderated}."
 
 
 async def result_for(

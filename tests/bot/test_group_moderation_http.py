@@ -136,7 +136,9 @@ async def test_any_member_of_the_group_records_its_moderation_once(
     assert await count_rows(db, Moderation, Moderation.audit_id == audit.id) == 1
     assert not [o for o in opens(await say(teams_bot, first, "my audits")) if o["item"] == "group"]
     assert (await audit_now(db, audit.id)).moderator_id == second.id
-    assert f"Moderator\n{second.display_name}" in texts(again)  # the result, not a form
+    # The result, not a form, naming the group and who recorded its moderation.
+    assert f"Moderator\nThe moderation group (recorded by {second.display_name})" in texts(again)
+    assert "The moderation group agreed with the auditor's overall grade: Good." in texts(again)
 
 
 async def test_a_moderation_the_group_has_not_recorded_is_chased_with_its_organiser(
