@@ -23,12 +23,14 @@ from storage.repositories import programmes as versions
 from workflow.grades import Grade
 from workflow.programme import Programme, check_programme
 from workflow.programme.model import (
+    EARLY_HELP_REAUDIT,
     EVERY_AUDIT_MEETS,
     FAST_PATH,
     AnyModeration,
     FollowUp,
     GroupModeration,
     Inadequate,
+    Reaudit,
 )
 from workflow.programme.steps import AuditPath
 from workflow.rules import ProgrammeRules
@@ -229,6 +231,15 @@ async def audit_inadequate(session: AsyncSession, audit: Audit) -> Inadequate:
     if cycle is None or cycle.programme_version_id is None:
         return FAST_PATH
     return (await programme_of_version(session, cycle.programme_version_id)).inadequate
+
+
+async def cycle_reaudit(session: AsyncSession, cycle_id: int) -> Reaudit:
+    """How work below Good in this cycle is followed up (dip audits, the re-audit sample,
+    escalation), by the programme version it runs under."""
+    cycle = await repo.get_cycle(session, cycle_id)
+    if cycle is None or cycle.programme_version_id is None:
+        return EARLY_HELP_REAUDIT
+    return (await programme_of_version(session, cycle.programme_version_id)).reaudit
 
 
 async def audit_dispute_route(session: AsyncSession, audit: Audit) -> str:

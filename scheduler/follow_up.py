@@ -1,15 +1,18 @@
-"""The daily follow-up sweeps (DOMAIN.md step 10): dip audits, re-audits, escalations.
+"""The daily follow-up sweeps (DOMAIN.md step 10): dip audits, re-audits, escalations,
+each as the programme a cycle runs under says (`[reaudit]`; with no programme file,
+Tower Hamlets Early Help's):
 
-- A dip audit `dip_audit_weeks` after work was graded RI or Inadequate: a
-  task for the Audit Team (a card, a trail row), and the audit moves to
+- A dip audit `dip_audit_weeks` after work was graded one of `dip_grades` (RI or
+  Inadequate): a task for the Audit Team (a card, a trail row), and the audit moves to
   follow-up where its state allows.
-- The re-audit of at least `reaudit_fraction` (rounded up) of a cycle's
-  below-Good work, `reaudit_months` after the cycle's moderation day: the
-  sample is drawn with a recorded seed (`workflow.selection.reaudit_sample`)
+- The re-audit of at least the programme's `fraction` (else `reaudit_fraction`, rounded
+  up) of a cycle's below-Good work, `reaudit_months` after the cycle's moderation day:
+  the sample is drawn with a recorded seed (`workflow.selection.reaudit_sample`)
   and allocated in a cycle of its own by the same rules as any cycle
   (`dialogs.cycles`), and everyone is told as for any allocation.
 - Work still below Good `escalation_months` after its audit, with no later
-  audit of the case at Good: escalated to the service's Divisional Director.
+  audit of the case at Good: escalated to the programme's `escalate_to` (the service's
+  Divisional Director).
 
 Each follow-up is one transaction that first records it in `follow_ups`
 under a unique key, then writes its trail rows and outbox messages: running
@@ -39,6 +42,7 @@ from dialogs.access import AUDIT_TEAM_ROLES
 from dialogs.cycles import CycleRequestError, allocate_picked, write_audits
 from dialogs.notices import send_allocation_notices
 from dialogs.notify import tell
+from dialogs.programmes import cycle_reaudit
 from storage import repositories as repo
 from storage.enums import CycleState
 from storage.models import Cycle, FollowUpKind, Service
@@ -47,7 +51,8 @@ from storage.repositories.digest import REAUDIT_METHOD
 from storage.repositories.follow_up import FollowUpCandidate
 from workflow.calendar import Clock, WorkingCalendar, add_months
 from workflow.deadlines import Deadline, dip_audit_due, escalation_due, reaudit_due
-from workflow.roles import Party, Role
+from workflow.programme.model import Reaudit
+from workflow.roles import Party
 from workflow.rules import ProgrammeRules
 from workflow.selection import ReauditSample, reaudit_sample
 from workflow.states import Action, find_transition
@@ -130,11 +135,20 @@ async def _dip_audits(
     weeks = min(s.rules.dip_audit_weeks for s in services.values())
     bound = now - timedelta(weeks=weeks) + timedelta(days=1)
     async with sessions() as session:
-        found = await follow_ups.dip_audit_candidates(session, bound)
+        found = [
+            candidate
+            for candidate in await follow_ups.dip_audit_candidates(session, bound)
+            if _dip_audited(await cycle_reaudit(session, candidate.audit.cycle_id), candidate)
+        ]
     return await _start_each_due(
         sessions, found, services, now, what="dip audit", due_of=dip_audit_due,
         start=_start_dip_audit,
     )  # fmt: skip
+
+
+def _dip_audited(choice: Reaudit, candidate: FollowUpCandidate) -> bool:
+    """Whether the audit's programme gives work of its grade a dip audit."""
+    return choice.dip_audit and candidate.audit.final_grade in choice.dip_grades
 
 
 async def _start_each_due(
@@ -229,16 +243,22 @@ async def _reaudits(
     some_calendar = next(iter(services.values())).calendar
     latest_month = add_months(some_calendar.local_date(now).replace(day=1), -months)
     async with sessions() as session:
-        cycles = await follow_ups.cycles_awaiting_reaudit(session, latest_month)
+        cycles = [
+            (cycle, choice)
+            for cycle in await follow_ups.cycles_awaiting_reaudit(session, latest_month)
+            if (choice := await cycle_reaudit(session, cycle.id)).sample
+        ]
     started = 0
-    for cycle in cycles:
+    for cycle, choice in cycles:
         where = services[cycle.service_id]
         due = reaudit_due_for_cycle(where.rules, where.calendar, cycle.month)
         if where.calendar.local_date(now) < due.day:
             continue
+        fraction = choice.fraction or where.rules.reaudit_fraction
         started += await _one(
             sessions, f"re-audit of cycle {cycle.id}",
-            partial(_start_reaudit, cycle_id=cycle.id, where=where, due=due, now=now),
+            partial(_start_reaudit, cycle_id=cycle.id, where=where, due=due, now=now,
+                    fraction=fraction),
         )  # fmt: skip
     return started
 
@@ -250,7 +270,12 @@ def reaudit_seed(cycle: Cycle) -> int:
 
 
 async def _start_reaudit(
-    session: AsyncSession, cycle_id: int, where: ServiceRules, due: Deadline, now: datetime
+    session: AsyncSession,
+    cycle_id: int,
+    where: ServiceRules,
+    due: Deadline,
+    now: datetime,
+    fraction: float,
 ) -> int:
     key = f"reaudit:cycle:{cycle_id}"
     recorded = await follow_ups.record_follow_up(
@@ -263,12 +288,10 @@ async def _start_reaudit(
     assert source is not None
     population = await follow_ups.below_good_in_cycle(session, cycle_id)
     seed = reaudit_seed(source)
-    sample = reaudit_sample(
-        sorted({c.case_ref for c in population}), where.rules.reaudit_fraction, seed
-    )
+    sample = reaudit_sample(sorted({c.case_ref for c in population}), fraction, seed)
     recorded.details = {
         "seed": seed,
-        "fraction": where.rules.reaudit_fraction,
+        "fraction": fraction,
         "below_good": len(population),
         "case_refs": list(sample.case_refs),
         "explanation": sample.explanation,
@@ -365,7 +388,11 @@ async def _escalations(
         tzinfo=now.tzinfo,
     )
     async with sessions() as session:
-        found = await follow_ups.escalation_candidates(session, bound)
+        found = [
+            candidate
+            for candidate in await follow_ups.escalation_candidates(session, bound)
+            if (await cycle_reaudit(session, candidate.audit.cycle_id)).escalate_to
+        ]
     return await _start_each_due(
         sessions, found, services, now, what="escalation", due_of=escalation_due,
         start=_escalate,
@@ -381,11 +408,14 @@ async def _escalate(
 ) -> int:
     key = f"escalation:audit:{candidate.audit.id}"
     audit = candidate.audit
+    choice = await cycle_reaudit(session, audit.cycle_id)
     directors = sorted(
-        staff.id
-        for staff, _ in await repo.staff_holding_roles(
-            session, (Role.DIVISIONAL_DIRECTOR,), where.service.id
-        )
+        {
+            staff.id
+            for staff, _ in await repo.staff_holding_roles(
+                session, choice.escalate_to, where.service.id
+            )
+        }
     )
     recorded = await follow_ups.record_follow_up(
         session, key, FollowUpKind.ESCALATION, service_id=where.service.id, due_on=due.day,

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
+from dialogs.programmes import load_programme
 from scheduler.follow_up import run_follow_ups
 from storage import repositories as repo
 from storage.models import Audit, AuditEvent, Case, Cycle, FollowUpKind, OutboxMessage, Staff
@@ -16,6 +17,7 @@ from tests.conftest import Database
 from tests.factories import create_audit, create_case, create_cycle, create_service, create_staff
 from workflow.calendar import FixedClock
 from workflow.grades import Grade
+from workflow.programme import shipped_programme, shipped_programmes
 from workflow.roles import Role
 from workflow.rules import ProgrammeRules
 from workflow.selection import reaudit_sample
@@ -367,3 +369,61 @@ async def test_escalation_from_a_months_last_day_lands_on_the_shorter_months_las
     assert FollowUpKind.ESCALATION not in await kinds_done(db)
     await sweep(db, date(2025, 2, 28))  # Thu 31 Oct + 4 months, clamped to Fri 28 Feb
     assert FollowUpKind.ESCALATION in await kinds_done(db)
+
+
+# --- as the programme says -------------------------------------------------------------
+
+
+async def under_programme(db: Database, world: World, programme_id: str, code: str) -> Cycle:
+    """A July 2026 cycle of the world's CSC running `programme_id`, its service `code` run
+    as the CSC, and nothing else of it."""
+    text = shipped_programmes()[programme_id]
+    codes = [service.code for service in shipped_programme(programme_id).services]
+    async with db.sessions.begin() as session:
+        loaded = await load_programme(
+            session, text, actor="test", now=afternoon(date(2026, 6, 1)),
+            services_as={c: ("CSC" if c == code else None) for c in codes},
+        )  # fmt: skip
+        service = await repo.get_service(session, world.service_id)
+        cycle = await create_cycle(session, service=service, month=date(2026, 7, 1))
+        cycle.selection_seed = 4242
+        cycle.programme_version_id = loaded.version.id
+        return cycle
+
+
+async def test_a_programme_without_dip_audits_re_audits_or_escalation_starts_none(
+    db: Database,
+):
+    """Haringey's programme follows nothing up this way ("the emerging picture is fed back")."""
+    world = await make_world(db)
+    cycle = await under_programme(db, world, "haringey", "FR")
+    for grade in (Grade.REQUIRES_IMPROVEMENT, Grade.INADEQUATE):
+        await graded_audit(
+            db, world, month=cycle.month, grade=grade, moderated_on=date(2026, 7, 20),
+            cycle=cycle, state=AuditState.MODERATED,
+        )  # fmt: skip
+
+    for day in (date(2026, 9, 1), date(2026, 11, 20), date(2027, 1, 29), date(2027, 2, 1)):
+        assert await sweep(db, day) == 0
+    assert await kinds_done(db) == []
+    assert await rows(db, OutboxMessage) == []
+
+
+async def test_a_programme_with_dip_audits_and_re_audits_but_no_escalation(db: Database):
+    """Tower Hamlets CSC's: dip audits after six weeks and a re-audit sample, and no
+    escalation of work that has not improved (its framework describes none)."""
+    world = await make_world(db)
+    cycle = await under_programme(db, world, "th-qaf-csc-yjs", "CSC-MASH")
+    audit = await graded_audit(
+        db, world, month=cycle.month, grade=Grade.REQUIRES_IMPROVEMENT,
+        moderated_on=date(2026, 7, 20), cycle=cycle,
+    )  # fmt: skip
+
+    assert await sweep(db, date(2026, 9, 1)) == 1
+    assert await kinds_done(db) == [FollowUpKind.DIP_AUDIT]
+    await sweep(db, date(2026, 11, 20))  # four months on: nobody is told it has not improved
+    assert FollowUpKind.ESCALATION not in await kinds_done(db)
+    await sweep(db, date(2027, 2, 1))  # July's moderation day + 6 months: the sample
+    assert FollowUpKind.REAUDIT in await kinds_done(db)
+    events = await rows(db, AuditEvent, AuditEvent.action == "escalated_not_improved")
+    assert [e.entity_id for e in events if e.entity_id == audit.id] == []

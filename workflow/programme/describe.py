@@ -15,6 +15,7 @@ from workflow.programme.model import (
     GroupModeration,
     NoModeration,
     Programme,
+    Reaudit,
     Recurring,
     Rolling,
     Sample,
@@ -81,16 +82,7 @@ def describe(programme: Programme) -> list[str]:
         + ("the fast path" if inadequate.fast_path else "no fast path")
         + (f"; told at once: {_roles(inadequate.escalate_to)}" if inadequate.escalate_to else "")
     )
-    reaudit = programme.reaudit
-    if reaudit.dip_audit:
-        grades = ", ".join(grade.value.replace("_", " ") for grade in reaudit.dip_grades)
-        lines.append(
-            f"  re-audit: dip audit of {grades}"
-            + (f"; {reaudit.fraction:.0%} re-audited" if reaudit.fraction else "")
-            + ("; all if not improved" if reaudit.all_if_not_improved else "")
-        )
-    else:
-        lines.append("  re-audit: none")
+    lines.append(f"  re-audit: {_reaudit(programme.reaudit)}")
     lines.append(f"  late work copied to: {_roles(programme.escalation.route)}")
     for report in programme.reports:
         to = _roles(report.to) + (f" ({report.board})" if report.board else "")
@@ -179,3 +171,19 @@ def _follow_up(follow_up: FollowUp) -> str:
         "below_good": "a meeting for audits below Good",
         "none": "no meeting",
     }[follow_up.meeting]
+
+
+def _reaudit(reaudit: Reaudit) -> str:
+    parts = []
+    if reaudit.dip_audit:
+        grades = ", ".join(grade.value.replace("_", " ") for grade in reaudit.dip_grades)
+        parts.append(f"dip audit of {grades}")
+    if reaudit.sample:
+        share = f"{reaudit.fraction:.0%}" if reaudit.fraction else "the rules' share"
+        parts.append(
+            f"{share} of each cycle's work below Good re-audited"
+            + (" (all if not improved)" if reaudit.all_if_not_improved else "")
+        )
+    if reaudit.escalate_to:
+        parts.append(f"not improved: escalated to {_roles(reaudit.escalate_to)}")
+    return "; ".join(parts) or "none"

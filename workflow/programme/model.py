@@ -338,13 +338,32 @@ FAST_PATH = Inadequate(
 
 
 class Reaudit(_Choice):
+    """What follows up work below Good: a dip audit of each, a re-audit of a sample of each
+    cycle's, and escalation when it has not improved."""
+
+    # A dip audit (a task for the Audit Team) `dip_audit_weeks` after work of these grades.
     dip_audit: bool = False
     dip_grades: list[Grade] = Field(default_factory=list)
-    # The share of work below Good re-audited next cycle (a rule number overrides it).
+    # A seeded sample of each cycle's below-Good work re-audited `reaudit_months` on, in a
+    # cycle of its own: `fraction` of it, or the rules' `reaudit_fraction` when not given.
+    sample: bool = False
     fraction: Annotated[float, Field(gt=0, le=1)] | None = None
     all_if_not_improved: bool = False
+    # Work still below Good `escalation_months` on, with no later audit at Good, is
+    # escalated to these (none: not escalated).
     escalate_to: list[Role] = Field(default_factory=list)
     report_to: str = ""
+
+
+# What follows up work below Good when no programme file is in force: Tower Hamlets Early
+# Help's dip audits, re-audit sample and escalation to the Divisional Director.
+EARLY_HELP_REAUDIT = Reaudit(
+    dip_audit=True,
+    dip_grades=[Grade.REQUIRES_IMPROVEMENT, Grade.INADEQUATE],
+    sample=True,
+    all_if_not_improved=True,
+    escalate_to=[Role.DIVISIONAL_DIRECTOR],
+)
 
 
 class Escalation(_Choice):
