@@ -64,7 +64,9 @@ class ReminderView:
     reminder_ids: tuple[int, ...]
     lines: tuple[ReminderLine, ...]
     team_manager_copied: str | None = None  # their name, when copied today
+    copied_as: str = "your team manager"  # or "the Lead Auditor", by the programme's route
     head_of_service_told: bool = False
+    told_as: str = "the Head of Service"
     snoozed_until: date | None = None  # set once snoozed: the card says so, no buttons
     outcome: str | None = None
     errors: dict[int, str] = field(default_factory=dict)  # action id -> problem
@@ -111,9 +113,9 @@ def reminder_card(view: ReminderView) -> dict:
 def _ladder_text(view: ReminderView) -> str | None:
     parts = []
     if view.team_manager_copied:
-        parts.append(f"your team manager, {view.team_manager_copied}, has been copied")
+        parts.append(f"{view.copied_as}, {view.team_manager_copied}, has been copied")
     if view.head_of_service_told:
-        parts.append("the Head of Service has been told")
+        parts.append(f"{view.told_as} has been told")
     if not parts:
         return None
     text = " and ".join(parts)

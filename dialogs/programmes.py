@@ -33,6 +33,7 @@ from workflow.programme.model import (
     Reaudit,
 )
 from workflow.programme.steps import AuditPath
+from workflow.roles import Role
 from workflow.rules import ProgrammeRules
 
 
@@ -240,6 +241,21 @@ async def cycle_reaudit(session: AsyncSession, cycle_id: int) -> Reaudit:
     if cycle is None or cycle.programme_version_id is None:
         return EARLY_HELP_REAUDIT
     return (await programme_of_version(session, cycle.programme_version_id)).reaudit
+
+
+LATE_WORK_ROUTE = (Role.TEAM_MANAGER, Role.HEAD_OF_SERVICE)
+
+
+async def audit_escalation_route(session: AsyncSession, audit_id: int) -> tuple[Role, ...]:
+    """Who late work on this audit is taken to, in order (the reminder ladder's second and
+    third rungs), by its programme: the owner's team manager then the Head of Service, or,
+    in Haringey, the service's lead auditor then the Head of Service."""
+    audit = await repo.get_audit(session, audit_id)
+    cycle = await repo.get_cycle(session, audit.cycle_id) if audit else None
+    if cycle is None or cycle.programme_version_id is None:
+        return LATE_WORK_ROUTE
+    programme = await programme_of_version(session, cycle.programme_version_id)
+    return tuple(programme.escalation.route)
 
 
 async def audit_dispute_route(session: AsyncSession, audit: Audit) -> str:

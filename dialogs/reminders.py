@@ -35,6 +35,7 @@ from cards.reminders import (
 from dialogs.actions import ActionContext, ActionRefused, card_action
 from dialogs.moderation import audit_team_of
 from dialogs.notify import tell
+from dialogs.programmes import audit_escalation_route
 from storage import repositories as repo
 from storage.enums import RecommendationStatus
 from storage.models import Recommendation, Reminder, Staff
@@ -83,10 +84,9 @@ async def remind_person(
     chased = sorted(chased, key=lambda c: c.due_at)
     places = await due.audit_places(session, {c.audit_id for c in chased})
     lines = await _lines(session, chased, places, calendar, today)
-    manager = await _team_manager(session, owner, chased)
-    heads = await _heads_of_service(session, chased, places)
-    tm_lines: list[ReminderLine] = []
-    hos_lines: dict[int, list[ReminderLine]] = {}
+    ladder = _Ladder(session, owner)
+    # (person, rung) -> the lines they are copied on, and as whom
+    copies: dict[tuple[int, Rung], tuple[str, list[ReminderLine]]] = {}
     for item, line in zip(chased, lines, strict=True):
         decision, service_id = item.decision, places[item.audit_id].service_id
         await repo.record_event(
@@ -108,12 +108,10 @@ async def remind_person(
         )
         if not decision.escalated:
             continue
-        if decision.rung is Rung.TEAM_MANAGER:
-            copied = [manager.id] if manager is not None else []
-            tm_lines.append(line)
-        else:
-            copied = [head.id for head in heads.get(service_id, [])]
-            hos_lines.setdefault(service_id, []).append(line)
+        role, people = await ladder.rung(item.audit_id, service_id, decision.rung)
+        for person in people:
+            copies.setdefault((person.id, decision.rung), (_as_whom(role), []))[1].append(line)
+        copied = [person.id for person in people]
         await repo.record_event(
             session,
             ACTOR,
@@ -131,13 +129,25 @@ async def remind_person(
             at=now,
         )
     top = max(int(item.decision.rung) for item in chased)
+    second = ladder.named(Rung.TEAM_MANAGER)
+    # The last rung's role, once reached (today or on an earlier day), by the first route
+    # that has one.
+    told = None
+    if top >= Rung.HEAD_OF_SERVICE:
+        for item in chased:
+            route = await audit_escalation_route(session, item.audit_id)
+            if len(route) > 1:
+                told = route[1]
+                break
     view = ReminderView(
         owner_name=owner.display_name,
         today=today,
         reminder_ids=tuple(item.reminder_id for item in chased),
         lines=tuple(lines),
-        team_manager_copied=manager.display_name if manager is not None else None,
-        head_of_service_told=top >= Rung.HEAD_OF_SERVICE,
+        team_manager_copied=second[1] if second else None,
+        copied_as=_yours(second[0]) if second else "your team manager",
+        head_of_service_told=told is not None,
+        told_as=f"the {told.label}" if told else "the Head of Service",
     )
     count = len(lines)
     await tell(
@@ -149,21 +159,61 @@ async def remind_person(
         card=reminder_card(view),
         bundle=f"reminders:{today.isoformat()}",
     )
-    if manager is not None and tm_lines:
-        await _copy(
-            session, manager.id, owner, "their team manager", tm_lines, today, Rung.TEAM_MANAGER
+    for (person_id, rung), (as_whom, copied_lines) in copies.items():
+        await _copy(session, person_id, owner, as_whom, copied_lines, today, rung)
+
+
+class _Ladder:
+    """Who each escalated rung reaches for one owner, by each audit's programme route
+    (`[escalation] route`): the owner's team manager, or whoever holds the route's role in
+    the audit's service (the owner left out), looked up once each."""
+
+    def __init__(self, session: AsyncSession, owner: Staff) -> None:
+        self._session, self._owner = session, owner
+        self._found: dict[tuple[Role, int], list[Staff]] = {}
+        self._reached: dict[Rung, tuple[Role, list[str]]] = {}
+
+    async def rung(self, audit_id: int, service_id: int, rung: Rung) -> tuple[Role, list[Staff]]:
+        route = await audit_escalation_route(self._session, audit_id)
+        step = 0 if rung is Rung.TEAM_MANAGER else 1
+        if step >= len(route):
+            return Role.HEAD_OF_SERVICE, []  # a one-step route has no third rung
+        role = route[step]
+        key = (role, service_id)
+        if key not in self._found:
+            self._found[key] = await self._holders(role, service_id)
+        people = self._found[key]
+        if people:
+            named = self._reached.setdefault(rung, (role, []))[1]
+            named += [p.display_name for p in people if p.display_name not in named]
+        return role, people
+
+    def named(self, rung: Rung) -> tuple[Role, str] | None:
+        """The role and names reached at `rung` today, for the owner's card."""
+        if rung not in self._reached:
+            return None
+        role, names = self._reached[rung]
+        return role, ", ".join(names)
+
+    async def _holders(self, role: Role, service_id: int) -> list[Staff]:
+        if role is Role.TEAM_MANAGER:
+            manager_id = self._owner.line_manager_id
+            manager = await repo.get_staff(self._session, manager_id) if manager_id else None
+            return [manager] if manager is not None and manager.active else []
+        held = await repo.staff_holding_roles(self._session, [role], service_id)
+        return sorted(
+            {staff.id: staff for staff, _ in held if staff.id != self._owner.id}.values(),
+            key=lambda staff: staff.id,
         )
-    for service_id, service_lines in hos_lines.items():
-        for head in heads.get(service_id, []):
-            await _copy(
-                session,
-                head.id,
-                owner,
-                "Head of Service",
-                service_lines,
-                today,
-                Rung.HEAD_OF_SERVICE,
-            )
+
+
+def _as_whom(role: Role) -> str:
+    """How a copy's reader is named on it ("their team manager", "Head of Service")."""
+    return "their team manager" if role is Role.TEAM_MANAGER else role.label
+
+
+def _yours(role: Role) -> str:
+    return "your team manager" if role is Role.TEAM_MANAGER else f"the {role.label}"
 
 
 async def work_of_a_leaver(
@@ -257,31 +307,6 @@ async def _lines(
             )
         )
     return lines
-
-
-async def _team_manager(
-    session: AsyncSession, owner: Staff, chased: Sequence[Chased]
-) -> Staff | None:
-    """The owner's line manager, once the ladder has reached them."""
-    if owner.line_manager_id is None or all(c.decision.rung < Rung.TEAM_MANAGER for c in chased):
-        return None
-    manager = await repo.get_staff(session, owner.line_manager_id)
-    return manager if manager is not None and manager.active else None
-
-
-async def _heads_of_service(
-    session: AsyncSession, chased: Sequence[Chased], places: dict[int, due.AuditPlace]
-) -> dict[int, list[Staff]]:
-    services = {
-        places[c.audit_id].service_id
-        for c in chased
-        if c.decision.escalated and c.decision.rung is Rung.HEAD_OF_SERVICE
-    }
-    found: dict[int, list[Staff]] = {}
-    for service_id in sorted(services):
-        held = await repo.staff_holding_roles(session, [Role.HEAD_OF_SERVICE], service_id)
-        found[service_id] = [staff for staff, _role in held]
-    return found
 
 
 # --- snooze -------------------------------------------------------------------------------

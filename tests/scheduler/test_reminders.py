@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import scheduler.reminders as scheduler_reminders
 from cards.reminders import LATE_NOTICE, SNOOZE
 from dialogs.moderation import URGENT_CONFIRMED
+from dialogs.programmes import load_programme
 from storage import repositories as repo
 from storage.enums import MeetingKind, MeetingState, RecommendationLevel, RecommendationStatus
 from storage.models import OutboxMessage, Reminder, ReminderDay, Service
@@ -30,6 +31,7 @@ from tests.scheduler.helpers import (
 )
 from workflow.calendar import FixedClock
 from workflow.grades import Grade
+from workflow.programme import shipped_programme, shipped_programmes
 from workflow.roles import Role
 from workflow.states import AuditState
 
@@ -132,6 +134,44 @@ async def test_the_ladder_copies_the_team_manager_then_tells_the_head_of_service
     assert [e.after["rung"] for e in await events(db, "reminder_sent", audit_id)] == [
         1, 1, 1, 2, 2, 3,
     ]  # fmt: skip
+
+
+async def test_the_ladder_follows_the_programmes_route_to_the_lead_auditor(db: Database):
+    """Haringey's late work goes to the service's lead auditor, then the Head of Service,
+    not to the owner's line manager."""
+    cast = await cast_in(db)
+    audit_id = await late_audit(db, cast, end_of(date(2026, 11, 20)))
+    codes = [service.code for service in shipped_programme("haringey").services]
+    async with db.sessions.begin() as session:
+        service = await session.get(Service, cast.service_id)
+        lead = await create_staff(
+            session, roles=[(Role.LEAD_AUDITOR, service)], display_name="Leah Auditor"
+        )
+        loaded = await load_programme(
+            session, shipped_programmes()["haringey"], actor="test",
+            now=london(2026, 11, 1, 9, 0),
+            services_as={c: (service.code if c == "FR" else None) for c in codes},
+        )  # fmt: skip
+        audit = await repo.get_audit(session, audit_id)
+        cycle = await repo.get_cycle(session, audit.cycle_id)
+        cycle.programme_version_id = loaded.version.id
+
+    for day in (23, 24, 25, 26):
+        assert await tick_at(db, london(2026, 11, day, 9, 30)) == 1
+    assert await messages(db, cast.manager) == []
+    [copy] = await messages(db, lead, "reminder_copy")
+    assert "Lead Auditor" in texts(copy.payload["card"])
+    reminders = await messages(db, cast.auditor, "reminder")
+    assert "The Lead Auditor, Leah Auditor, has been copied" in texts(reminders[-1].payload["card"])
+    await tick_at(db, london(2026, 11, 27, 9, 30))
+    assert await tick_at(db, london(2026, 11, 30, 9, 30)) == 1
+    [told] = await messages(db, cast.head, "reminder_copy")
+    assert "Head of Service" in texts(told.payload["card"])
+    escalations = await events(db, "reminder_escalated", audit_id)
+    assert [(e.after["rung"], e.after["copied"]) for e in escalations] == [
+        (2, [lead.id]),
+        (3, [cast.head.id]),
+    ]
 
 
 async def test_snooze_holds_a_reminder_for_a_working_day_and_only_for_the_person_reminded(

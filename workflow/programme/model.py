@@ -367,9 +367,14 @@ EARLY_HELP_REAUDIT = Reaudit(
 
 
 class Escalation(_Choice):
-    """Who is copied into reminders about late work, in order."""
+    """Who late work is taken to, in order: copied at the reminder ladder's second rung, told
+    at its third. `team_manager` is the owner's own line manager; any other role is whoever
+    holds it in the audit's service."""
 
-    route: list[Role] = [Role.TEAM_MANAGER, Role.HEAD_OF_SERVICE]
+    route: Annotated[list[Role], Field(min_length=1, max_length=2)] = [
+        Role.TEAM_MANAGER,
+        Role.HEAD_OF_SERVICE,
+    ]
 
 
 class Report(_Choice):
