@@ -64,8 +64,10 @@ class Command:
 
     def who_may_use(self) -> str:
         """ "the Audit Team or the Audit Manager", for a refusal."""
-        ordered = [role for role in Role if self.roles and role in self.roles]
-        return " or ".join(f"the {role.label}" for role in ordered)
+        ordered = [f"the {role.label}" for role in Role if self.roles and role in self.roles]
+        if len(ordered) <= 2:
+            return " or ".join(ordered)
+        return f"{', '.join(ordered[:-1])} or {ordered[-1]}"
 
 
 COMMANDS: list[Command] = []

@@ -1,4 +1,5 @@
-"""`open cycle`: the Audit Team proposes a cycle from the chat, with a form.
+"""`open cycle`: the Audit Team (or whoever the service's programme asks to propose, select,
+set a theme or ask for an ad hoc cycle) proposes a cycle from the chat, with a form.
 
 The form's button proposes the cycle exactly as `auditbot cycle propose`
 does; a mistake brings the form back with the message and what was typed.
@@ -26,16 +27,30 @@ from workflow.roles import Role
 from workflow.words import as_list
 
 PROPOSERS = frozenset({Role.AUDIT_TEAM, Role.AUDIT_MANAGER})
+# Who a programme may ask to propose, select or set the theme of a cycle, or to ask for an
+# ad hoc one, beyond the Audit Team: whether a person may, for a service, is its programme's.
+MAY_PROPOSE = PROPOSERS | {
+    Role.PRINCIPAL_SOCIAL_WORKER,
+    Role.HEAD_OF_SAFEGUARDING_QA,
+    Role.LEAD_AUDITOR,
+    Role.SMT,
+}
 MONTHS_AHEAD = 6
 
 
 @command(
     "open cycle",
-    "Audit Team: propose a new audit cycle; its KLOEs go for approval first.",
-    roles=PROPOSERS,
+    "Audit Team (or whoever your programme asks): propose a new audit cycle.",
+    roles=MAY_PROPOSE,
 )
 async def open_cycle_form(context: CommandContext, argument: str) -> dict[str, Any]:
     services = await _services_for(context.session, context.staff.id)
+    if not services:
+        return notice_card(
+            "No cycle for you to propose",
+            "Your services' programmes do not ask you to propose cycles: the Audit Team does. "
+            "Nothing was changed.",
+        )
     approval = await approval_words(context.session, services[0][0])
     return cycle_form_card(services, _months(context.today()), approval=approval)
 
@@ -57,17 +72,31 @@ async def approval_words(session: AsyncSession, service_code: str) -> str:
 
 
 async def proposer_roles(session: AsyncSession, service: Service) -> frozenset[Role]:
-    """Who may propose the service's cycles: the Audit Team, and whoever its programme asks."""
+    """Who may propose the service's cycles: the Audit Team, and whoever its programme asks
+    to propose or select them, set a theme or ask for an ad hoc cycle."""
     found = await programme_for_service(session, service)
-    extra = frozenset(found[1].timetable.proposed_to) if found else frozenset()
-    return PROPOSERS | extra
+    if found is None:
+        return PROPOSERS
+    programme = found[1]
+    extra = {*programme.timetable.proposed_to, *programme.selection.by}
+    for cycle in programme.timetable.cycles:
+        if service.code in cycle.services:
+            extra |= set(getattr(cycle, "theme_set_by", ()) or getattr(cycle, "requested_by", ()))
+    return PROPOSERS | frozenset(extra)
 
 
 async def _services_for(session, staff_id: int) -> list[tuple[str, str]]:
+    """The services whose cycles this person may propose, by each one's programme."""
     held = await repo.roles_of(session, staff_id)
-    codes = sorted({role.service_code for role in held if role.role in PROPOSERS})
-    services = [await repo.get_service_by_code(session, code) for code in codes]
-    return [(service.code, service.name) for service in services if service is not None]
+    found = []
+    for code in sorted({role.service_code for role in held}):
+        service = await repo.get_service_by_code(session, code)
+        if service is None:
+            continue
+        may = await proposer_roles(session, service)
+        if any(role.role in may and role.service_code == code for role in held):
+            found.append((service.code, service.name))
+    return found
 
 
 def _months(today: date) -> list[tuple[str, str]]:

@@ -4,7 +4,8 @@ A daily job: for every programme in force, each timetabled cycle whose asking
 day has come (its lead weeks before the audit month) and that has not been
 proposed yet is sent, as a filled-in cycle form, to the people the programme
 asks to propose cycles (the Audit Team; Hillingdon's Principal Social Worker;
-City of London's Head of Safeguarding and QA). They add the key lines of
+City of London's Head of Safeguarding and QA) and, for a thematic cycle, to whoever sets
+its theme as well (Hillingdon's SMT and Head of Safeguarding and QA). They add the key lines of
 enquiry and send it; it then goes the way any proposed cycle goes. Each cycle
 is asked for once, however often the job runs.
 """
@@ -66,7 +67,7 @@ async def _ask(
     session: AsyncSession, key: str, programme: Programme, service: Service, entry: DueCycle
 ) -> int:
     people: dict[int, None] = {}
-    for role in programme.timetable.proposed_to:
+    for role in (*programme.timetable.proposed_to, *entry.asked):
         for person in await repo.list_staff_with_role(session, role, service.id):
             people[person.id] = None
     if not people:

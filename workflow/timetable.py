@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from workflow.programme.model import Cases, Programme, Recurring, Rolling, Thematic
+from workflow.roles import Role
 
 MONTHS = range(1, 13)
 # However short a programme's lead time, the proposer is asked at least this long before.
@@ -34,6 +35,8 @@ class DueCycle:
     services_sharing: int  # how many services share the cycle's cases (per_cycle)
     tool: str | None
     tool_per_cycle: bool = False
+    # Who is asked for it beside the programme's `proposed_to` (a theme's setters).
+    asked: tuple[Role, ...] = ()
 
     @property
     def key(self) -> str:
@@ -102,6 +105,7 @@ def _entry(
         services_sharing=sharing or len(cycle.services),
         tool=cycle.tool,
         tool_per_cycle=isinstance(cycle, Thematic) and cycle.tool_per_cycle,
+        asked=tuple(cycle.theme_set_by) if isinstance(cycle, Thematic) else (),
     )
 
 

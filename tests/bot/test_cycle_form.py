@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.demo import _load_programme
 from storage import repositories as repo
 from storage.demo import load_demo
 from storage.enums import CycleState
@@ -37,7 +38,29 @@ async def test_others_are_told_who_can_open_a_cycle(db: Database, teams_bot: Run
 
     card = await say(teams_bot, await person(db, PRACTITIONER), "open cycle")
 
-    assert "Only the Audit Team or the Audit Manager can use" in texts_in(card)
+    assert (
+        "Only the Audit Team, the Audit Manager, the Head of Safeguarding and QA, the Principal "
+        "Social Worker, the Lead Auditor or the Senior Management Team can use"
+    ) in texts_in(card)
+
+
+async def test_whoever_the_programme_asks_to_propose_gets_the_form_and_others_are_told(
+    db: Database, teams_bot: RunningBot
+):
+    async with db.sessions.begin() as session:
+        await load_demo(session)
+    head_of_qa = await person(db, "rukhsana.begum@demo-council.gov.uk")
+    refused = await say(teams_bot, head_of_qa, "open cycle")
+    assert "Your services' programmes do not ask you to propose cycles" in texts_in(refused)
+
+    async with db.sessions.begin() as session:
+        await _load_programme(session, "hillingdon-csc")
+    psw = await person(db, "nia.okoye@demo-council.gov.uk")
+    form = await say(teams_bot, psw, "open cycle")
+    assert {c["value"] for c in inputs_of(form)["service"]["choices"]} == {"CSC"}
+    # Hillingdon's themes are set by its SMT and Head of Safeguarding and QA: she may now.
+    themed = await say(teams_bot, head_of_qa, "open cycle")
+    assert "CSC" in {c["value"] for c in inputs_of(themed)["service"]["choices"]}
 
 
 async def test_submitting_the_form_proposes_the_cycle(db: Database, teams_bot: RunningBot):

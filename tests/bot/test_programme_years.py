@@ -89,6 +89,11 @@ async def test_hillingdon_a_year_of_monthly_audits_a_sample_moderated_and_part_b
     year.assert_each_asked_once_in_time(2027, {"CSC"})
     assert len([key for key in year.asked if key[2].year == 2027]) == 12
     assert await year.told(audit_team, "timetable") == []
+    # The three themed months go to who sets the theme as well (the SMT, and the Head of
+    # Safeguarding and QA, who is on the demo council).
+    head_of_qa = await year.person(f"rukhsana.begum{DEMO}")
+    themed = [m.payload["card"] for m in await year.told(head_of_qa, "timetable")]
+    assert len(themed) == 3 and all("Thematic audit" in texts(card) for card in themed)
 
     shown = await opened(year, psw, "CSC", JANUARY, 3, "Monthly case audits")
     assert "the cycle is open: 3 audits allocated" in texts(shown)
