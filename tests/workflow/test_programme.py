@@ -262,3 +262,17 @@ def test_an_external_check_falls_a_whole_number_of_months_apart() -> None:
         f"line {line_of(broken, 'external_check_times_a_year')}: "
         "moderation.external_check_times_a_year: is 5; expected 0, 1, 2, 3, 4, 6 or 12."
     )
+
+
+def test_the_audits_shape_must_match_its_tools() -> None:
+    """`practitioner_section` and `family_feedback` say what each audit has; a tool that
+    has otherwise is refused on its line (a desktop tool has neither, and is not asked)."""
+    text = TH_EH.replace("practitioner_section = true", "practitioner_section = false")
+    problems = problems_of(text)
+    line = line_of(text, '"th_understanding_our_practice"')
+    assert problems[0] == (
+        f"line {line}: services[1].tools[1]: the tool 'th_understanding_our_practice' has a "
+        "section the practitioner writes, but [audit] practitioner_section = false."
+    )
+    assert all("practitioner_section = false" in problem for problem in problems)
+    shipped_programme("hillingdon-csc")  # its desktop tool has neither, and passes

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from workflow.programme.model import Programme
 from workflow.rules import ProgrammeRules
-from workflow.tools import ToolInvalid, ToolNotFound, load_tool
+from workflow.tools import SectionKind, ToolInvalid, ToolNotFound, load_tool
 
 Path = tuple[str | int, ...]
 
@@ -285,6 +285,7 @@ def _meaning_problems(programme: Programme) -> Iterator[tuple[Path, str]]:
                         f"audits are desktop only (with_practitioner = false), but the tool "
                         f"{tool_id!r} asks for a conversation with the practitioner.",
                     )
+    yield from _audit_shape_problems(programme)
     if programme.disputes.route == "panel_chair":
         for path, moderation in _moderations(programme):
             if moderation.mode != "panel":
@@ -311,6 +312,36 @@ def _raw_rules(data: dict[str, Any]) -> Iterator[tuple[Path, str]]:
         own = service.get("rules") if isinstance(service, dict) else None
         if isinstance(own, dict):
             yield from _rules_problems(("services", index, "rules"), own, beneath)
+
+
+def _audit_shape_problems(programme: Programme) -> Iterator[tuple[Path, str]]:
+    """A conversation audit's tool must carry what `[audit]` says each audit has: the
+    practitioner's own section and feedback, or neither (a desktop tool has neither)."""
+    wants = {
+        SectionKind.PRACTITIONER_REFLECTION: (
+            "practitioner_section",
+            programme.audit.practitioner_section,
+            "a section the practitioner writes",
+        ),
+        SectionKind.FEEDBACK: ("family_feedback", programme.audit.family_feedback, "feedback"),
+    }
+    for index, service in enumerate(programme.services):
+        for number, tool_id in enumerate(service.tools):
+            try:
+                tool = load_tool(tool_id)
+            except (ToolNotFound, ToolInvalid):
+                continue  # said already, as a tool that cannot be used
+            if tool.desktop:
+                continue
+            kinds = {section.kind for section in tool.sections}
+            for kind, (setting, wanted, what) in wants.items():
+                if (kind in kinds) != wanted:
+                    has = "has" if kind in kinds else "has no"
+                    yield (
+                        ("services", index, "tools", number),
+                        f"the tool {tool_id!r} {has} {what}, but [audit] {setting} = "
+                        f"{str(wanted).lower()}.",
+                    )
 
 
 def _part_b_missing(tool_id: str) -> bool:
