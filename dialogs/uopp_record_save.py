@@ -19,7 +19,7 @@ from dialogs.actions import ActionContext, ActionRefused
 from dialogs.inadequate import meeting_grade
 from dialogs.moderation import audit_team_of
 from dialogs.notify import tell
-from dialogs.programmes import audit_rules
+from dialogs.programmes import audit_follow_up, audit_rules
 from dialogs.steps import state_words
 from dialogs.uopp_record_views import (
     CONCERN_GRADES,
@@ -228,22 +228,24 @@ async def _send_record(
     grade_before: Grade | None,
     summary: RecordSummary,
 ) -> None:
-    """The record to the team manager, practitioner and coordinator, and for RI and
-    Inadequate work to the Head of Service and the Audit Team; the chair has it on their
-    card already."""
+    """The record to the team manager and practitioner, to whoever the programme's
+    `record_to` names (Tower Hamlets Early Help: the coordinator; CSC: the Head of Service
+    and the Audit Team), and for RI and Inadequate work to the Head of Service and the
+    Audit Team; the chair has it on their card already."""
     cycle = await repo.get_cycle(session, audit.cycle_id)
     case = await repo.get_case(session, audit.case_id)
     readers: list[int | None] = [audit.team_manager_id, audit.practitioner_id]
-    roles = [Role.COORDINATOR]
+    roles = set((await audit_follow_up(session, audit)).record_to or [Role.COORDINATOR])
     if grade_before in CONCERN_GRADES:
-        roles.append(Role.HEAD_OF_SERVICE)
-    for role in roles:
+        roles |= {Role.HEAD_OF_SERVICE, Role.AUDIT_TEAM}
+    for role in sorted(roles - {Role.TEAM_MANAGER, Role.PRACTITIONER}):
+        if role is Role.AUDIT_TEAM:
+            readers += [person.id for person in await audit_team_of(session, audit)]
+            continue
         people = await repo.list_staff_with_role_for_team(
             session, role, cycle.service_id, case.team_id
         )
         readers += [person.id for person in people]
-    if grade_before in CONCERN_GRADES:
-        readers += [person.id for person in await audit_team_of(session, audit)]
     card = record_card(summary)
     told: set[int] = {chair_of(meeting)}
     for person_id in readers:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from dialogs.programmes import load_programme
 from dialogs.uopp_record import ask_chairs
 from storage import repositories as repo
 from storage.db import make_engine, session_factory
@@ -46,6 +47,7 @@ from tests.dialogs.test_uopp_record_setup import (
 )
 from workflow.calendar import FixedClock
 from workflow.grades import Grade
+from workflow.programme import shipped_programme, shipped_programmes
 from workflow.states import AuditState
 
 HELD, NOT_HELD, PLAN_DONE, GRADE_DONE, CONFIRM = (
@@ -223,6 +225,37 @@ async def test_should_send_the_record_of_good_work_to_the_tm_practitioner_and_co
 
     told = await recipients(db, "uopp_record", exclude_first_question=booked.chair.id)
     assert told == {cast.team_manager.id, cast.practitioner.id, cast.coordinator.id}
+
+
+async def test_should_send_the_record_to_whom_the_programme_says(db: Database):
+    """Tower Hamlets CSC records the meeting "to HoS and Audit Team": not the coordinator."""
+    booked = await asked(db, grade=Grade.REQUIRES_IMPROVEMENT)
+    cast = booked.cast
+    programme = shipped_programme("th-qaf-csc-yjs")
+    async with db.sessions.begin() as session:
+        audit = await repo.get_audit(session, booked.audit_id)
+        cycle = await repo.get_cycle(session, audit.cycle_id)
+        service = await repo.get_service(session, cycle.service_id)
+        loaded = await load_programme(
+            session, shipped_programmes()["th-qaf-csc-yjs"], actor="test",
+            now=datetime(2026, 11, 2, 9, tzinfo=UTC),
+            services_as={
+                s.code: (service.code if s.code == "CSC-MASH" else None)
+                for s in programme.services
+            },
+        )  # fmt: skip
+        cycle.programme_version_id = loaded.version.id
+    check = await through_to_check(
+        db, booked, plan_row(0, "Visit fortnightly", cast.practitioner, PLAN_DATE),
+        {"grade": "no_change"},
+    )  # fmt: skip
+    await press(db, booked, check, CONFIRM)
+
+    told = await recipients(db, "uopp_record", exclude_first_question=booked.chair.id)
+    assert told == {
+        cast.team_manager.id, cast.practitioner.id,
+        cast.head_of_service.id, cast.audit_team.id, cast.audit_manager.id,
+    }  # fmt: skip
 
 
 async def test_should_record_once_when_pressed_twice(db: Database):
