@@ -1,4 +1,5 @@
-"""Cards the follow-up sweeps send: a dip-audit task, a re-audit sample, an escalation.
+"""Cards the follow-up sweeps send: a dip-audit task, a re-audit sample and its result, an
+escalation.
 
 Case references, grades and dates only; never a child's details.
 """
@@ -10,10 +11,11 @@ from dataclasses import dataclass
 
 from microsoft_teams.cards import CardElement
 
-from cards.base import card, facts, heading, paragraph
+from cards.base import attention, card, execute, facts, heading, paragraph
 from workflow.words import counted
 
 MAX_CASES = 40
+REAUDIT_ALL = "reaudit.all"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,19 @@ class ReauditView:
     explanation: str
     cycle: str | None  # the title of the re-audit cycle, when it was allocated
     problem: str | None = None  # why it could not be allocated
+
+
+@dataclass(frozen=True)
+class ReauditResultView:
+    result_id: int
+    source: str  # the title of the cycle whose work was re-audited
+    reaudited: int
+    still_below: Sequence[str]  # case references still below Good
+    rest: Sequence[str]  # the source's other below-Good cases, not re-audited yet
+    offer_all: bool  # the programme allows re-auditing all of it when not improved
+    report_to: str = ""  # a board the result is reported to
+    allocated: str | None = None  # the cycle the rest went to, once asked for
+    notice: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +115,46 @@ def reaudit_card(view: ReauditView) -> dict:
     if len(view.case_refs) > MAX_CASES:
         body.append(paragraph(f"And {len(view.case_refs) - MAX_CASES} more.", subtle=True))
     return card(body, fallback=f"{title}: {counted(len(view.case_refs), 'case')}")
+
+
+def reaudit_result_card(view: ReauditResultView) -> dict:
+    """For the Audit Team: whether the re-audited work reached Good and, where the programme
+    says the exercise may be repeated on all of it, the button that does so."""
+    title = f"Re-audit result: {view.source}"
+    now_good = view.reaudited - len(view.still_below)
+    body: list[CardElement] = [
+        heading(title),
+        paragraph(
+            f"{now_good} of the {counted(view.reaudited, 're-audited case')} now reach Good."
+            if view.still_below
+            else f"All {counted(view.reaudited, 're-audited case')} now reach Good."
+        ),
+    ]
+    if view.still_below:
+        body.append(paragraph("Still below Good: " + ", ".join(view.still_below[:MAX_CASES]) + "."))
+    if view.report_to:
+        body.append(paragraph(f"The result is reported to the {view.report_to}.", subtle=True))
+    if view.notice:
+        body.append(attention(view.notice))
+    actions = []
+    if view.allocated:
+        body.append(paragraph(f"The other below-Good work was allocated in {view.allocated}."))
+    elif view.offer_all and view.still_below and view.rest:
+        more = counted(len(view.rest), "more case")
+        body.append(
+            paragraph(
+                "The sample has not consistently improved, so the programme lets you repeat the "
+                f"exercise on all the work that fell below Good: {more}."
+            )
+        )
+        actions.append(
+            execute(
+                f"Re-audit the other {len(view.rest)}",
+                REAUDIT_ALL,
+                {"result_id": view.result_id},
+            )
+        )
+    return card(body, fallback=title, actions=actions)
 
 
 def escalation_card(view: EscalationView) -> dict:

@@ -7,6 +7,7 @@ import dialogs.panel_decision  # noqa: F401 (the moderation panel's chair record
 import dialogs.panel_request  # noqa: F401 (a disagreement taken to the panel, City of London)
 import dialogs.part_b  # noqa: F401 (part B at supervision, recorded by practitioner or TM)
 import dialogs.progress_reports  # noqa: F401 (the coordinator's weekly report on Inadequate work)
+import dialogs.reaudit  # noqa: F401 (the Audit Team re-audits the rest of unimproved work)
 import dialogs.reminders  # noqa: F401 (reminder snooze, action progress)
 import dialogs.uopp_options  # noqa: F401 (the organiser's options, the Audit Team's extension)
 import dialogs.uopp_record  # noqa: F401 (the chair records the UoPP meeting)

@@ -37,24 +37,25 @@ from cards.follow_up import (
     dip_audit_card,
     escalation_card,
     reaudit_card,
+    reaudit_result_card,
 )
 from dialogs.access import AUDIT_TEAM_ROLES
-from dialogs.cycles import CycleRequestError, allocate_picked, write_audits
-from dialogs.notices import send_allocation_notices
+from dialogs.cycles import CycleRequestError
 from dialogs.notify import tell
 from dialogs.programmes import cycle_reaudit
+from dialogs.reaudit import open_reaudit_cycle
+from dialogs.reaudit import result_view as reaudit_result_view
 from storage import repositories as repo
-from storage.enums import CycleState
-from storage.models import Cycle, FollowUpKind, Service
+from storage.models import Cycle, FollowUp, FollowUpKind, Service
 from storage.repositories import follow_up as follow_ups
-from storage.repositories.digest import REAUDIT_METHOD
-from storage.repositories.follow_up import FollowUpCandidate
+from storage.repositories.digest import NOT_COUNTED
+from storage.repositories.follow_up import BELOW_GOOD, FollowUpCandidate
 from workflow.calendar import Clock, WorkingCalendar, add_months
 from workflow.deadlines import Deadline, dip_audit_due, escalation_due, reaudit_due
 from workflow.programme.model import Reaudit
 from workflow.roles import Party
 from workflow.rules import ProgrammeRules
-from workflow.selection import ReauditSample, reaudit_sample
+from workflow.selection import reaudit_sample
 from workflow.states import Action, find_transition
 from workflow.words import counted
 
@@ -85,6 +86,7 @@ async def run_follow_ups(
         return 0
     started = await _dip_audits(sessions, now, services)
     started += await _reaudits(sessions, now, services)
+    started += await _reaudit_results(sessions, now, services)
     started += await _escalations(sessions, now, services)
     if started:
         log.info("follow-up sweep started %s follow-ups", started)
@@ -311,7 +313,9 @@ async def _start_reaudit(
     )
     try:
         async with session.begin_nested():
-            cycle = await _open_reaudit_cycle(session, source, chosen, where, sample, now)
+            cycle = await open_reaudit_cycle(
+                session, source, chosen, where.service, where.rules, sample, now
+            )
         recorded.outcome = "allocated"
         recorded.details = {**recorded.details, "reaudit_cycle_id": cycle.id}
         view = ReauditView(**{**view.__dict__, "cycle": cycle.title})
@@ -334,43 +338,77 @@ async def _start_reaudit(
     return 1
 
 
-async def _open_reaudit_cycle(
-    session: AsyncSession,
-    source: Cycle,
-    chosen: Sequence[FollowUpCandidate],
-    where: ServiceRules,
-    sample: ReauditSample,
-    now: datetime,
-) -> Cycle:
-    """A cycle of its own for the re-audits, opened and allocated as any cycle is."""
-    # The first month with room for the audit and then its moderation, so moderation
-    # (due on the month's last working day) never falls before the audit is due.
-    room = where.rules.audit_due_working_days + where.rules.moderation_working_days
-    month = where.calendar.add_working_days(where.calendar.local_date(now), room).replace(day=1)
-    kloes = [kloe.text for kloe in await repo.list_kloes(session, source.id)]
-    cycle = await repo.create_cycle(
-        session, where.service.id, f"Re-audit of {source.title}", month, source.audit_tool_id,
-        kloes,
-    )  # fmt: skip
-    # A re-audit runs under the programme its first audit ran under.
-    cycle.programme_version_id = source.programme_version_id
-    cases = await repo.cases_by_ids(session, {c.audit.case_id for c in chosen})
-    picked = sorted(cases.values(), key=lambda case: case.case_ref)
-    allocations = await allocate_picked(session, cycle, picked)
-    cycle.state = CycleState.OPEN
-    cycle.selection_seed = int(sample.seed)
-    cycle.selection_method = REAUDIT_METHOD
-    cycle.selection_explanation = sample.explanation
-    cycle.selection_plan = {"reaudit_of": source.id, "seed": cycle.selection_seed}
-    cycle.opened_at = now
-    await session.flush()
-    await repo.record_event(
-        session, ACTOR, "cycle", cycle.id, "opened", None, repo.snapshot(cycle), at=now
+async def _reaudit_results(
+    sessions: async_sessionmaker[AsyncSession], now: datetime, services: dict[int, ServiceRules]
+) -> int:
+    """Once every re-audit of a sample has its final grade, the Audit Team hears what it
+    found (and, where the programme allows, may re-audit the rest), once per sample."""
+    async with sessions() as session:
+        done = {
+            f.key for f in await follow_ups.list_follow_ups(session, FollowUpKind.REAUDIT_RESULT)
+        }
+        samples = [
+            f
+            for f in await follow_ups.list_follow_ups(session, FollowUpKind.REAUDIT)
+            if f.outcome == "allocated" and _result_key(f) not in done
+        ]
+    started = 0
+    for sample in samples:
+        where = services[sample.service_id]
+        started += await _one(
+            sessions, f"re-audit result of cycle {sample.cycle_id}",
+            partial(_report_reaudit, sample_id=sample.id, where=where, now=now),
+        )  # fmt: skip
+    return started
+
+
+def _result_key(sample: FollowUp) -> str:
+    return f"reaudit_result:cycle:{sample.cycle_id}"
+
+
+async def _report_reaudit(
+    session: AsyncSession, sample_id: int, where: ServiceRules, now: datetime
+) -> int:
+    sample = await session.get(FollowUp, sample_id)
+    assert sample is not None and sample.cycle_id is not None
+    reaudits = await repo.list_audits_in_cycle(session, sample.details["reaudit_cycle_id"])
+    counted_ = [a for a in reaudits if a.state not in NOT_COUNTED]
+    if not counted_ or any(a.final_grade is None for a in counted_):
+        return 0  # not all moderated yet
+    refs = {a.id: (await repo.get_case(session, a.case_id)).case_ref for a in counted_}
+    still_below = sorted(refs[a.id] for a in counted_ if a.final_grade in BELOW_GOOD)
+    sampled = set(sample.details.get("case_refs", ()))
+    rest = sorted(
+        {c.case_ref for c in await follow_ups.below_good_in_cycle(session, sample.cycle_id)}
+        - sampled
     )
-    teams = {team.id: team for team in await repo.list_teams(session, where.service.id)}
-    audits = await write_audits(session, cycle, picked, allocations, where.rules, now, ACTOR, teams)
-    await send_allocation_notices(session, cycle, audits, timezone=where.rules.timezone)
-    return cycle
+    choice = await cycle_reaudit(session, sample.cycle_id)
+    recorded = await follow_ups.record_follow_up(
+        session, _result_key(sample), FollowUpKind.REAUDIT_RESULT,
+        service_id=where.service.id, due_on=where.calendar.local_date(now), done_at=now,
+        outcome="not_improved" if still_below else "improved", cycle_id=sample.cycle_id,
+        details={
+            "reaudit_cycle_id": sample.details["reaudit_cycle_id"],
+            "reaudited": len(counted_),
+            "still_below": still_below,
+            "rest": rest,
+            "offer_all": bool(choice.all_if_not_improved and still_below and rest),
+            "report_to": choice.report_to,
+        },
+    )  # fmt: skip
+    if recorded is None:
+        return 0
+    await repo.record_event(
+        session, ACTOR, "cycle", sample.cycle_id, "reaudit_result", None,
+        {"follow_up": recorded.key, "outcome": recorded.outcome, **recorded.details}, at=now,
+    )  # fmt: skip
+    view = await reaudit_result_view(session, recorded)
+    for person in await _audit_team(session, where.service.id):
+        await tell(
+            session, person, "follow_up", f"follow_up:{recorded.key}",
+            summary=f"Re-audit result: {view.source}", card=reaudit_result_card(view),
+        )  # fmt: skip
+    return 1
 
 
 # --- escalations -----------------------------------------------------------------------

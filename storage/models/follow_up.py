@@ -23,6 +23,8 @@ class FollowUpKind(StrEnum):
     DIP_AUDIT = "dip_audit"  # a task for the Audit Team, 6 weeks after RI or Inadequate
     REAUDIT = "reaudit"  # a sample of a cycle's below-Good work, re-audited about 6 months on
     ESCALATION = "escalation"  # not improved after 4 months: to the Divisional Director
+    # What a re-audit sample found once all of it is moderated (improved or not).
+    REAUDIT_RESULT = "reaudit_result"
     # A sample of a moderation group's audits for an outside check (Tower Hamlets' consultant).
     EXTERNAL_CHECK = "external_check"
 

@@ -37,10 +37,12 @@ from cards.external_check import (
 from cards.follow_up import (
     DipAuditView,
     EscalationView,
+    ReauditResultView,
     ReauditView,
     dip_audit_card,
     escalation_card,
     reaudit_card,
+    reaudit_result_card,
 )
 from tests.render.examples import Example, example
 from tests.render.gallery_audits import fill
@@ -251,6 +253,23 @@ def dataset_digest() -> dict[str, Any]:
         return pool.submit(asyncio.run, build()).result()
 
 
+REAUDIT_RESULT = ReauditResultView(
+    result_id=3,
+    source="Early Help audits, May 2026",
+    reaudited=3,
+    still_below=("EH-26-0007",),
+    rest=tuple(f"EH-26-{n:04d}" for n in range(20)),
+    offer_all=True,
+    report_to="Children Social Care Improvement Board",
+)
+REAUDIT_RESULT_DONE = ReauditResultView(
+    **{**REAUDIT_RESULT.__dict__,
+       "allocated": "Re-audit of all work below Good in Early Help audits, May 2026",
+       "notice": "The rest was already allocated, so nothing was changed."}
+)  # fmt: skip
+REAUDIT_IMPROVED = ReauditResultView(
+    **{**REAUDIT_RESULT.__dict__, "still_below": (), "offer_all": False, "report_to": ""}
+)
 CHECK = ExternalCheckView(
     check_id=4,
     service="MASH and Assessment and Intervention",
@@ -291,6 +310,9 @@ DIGEST_GALLERY: tuple[Example, ...] = (
     example("follow-up-reaudit-not-allocated", reaudit_card, REAUDIT_PROBLEM),
     example("follow-up-reaudit-most", reaudit_card, REAUDIT_MOST),
     example("follow-up-escalation", escalation_card, ESCALATION),
+    example("reaudit-result", reaudit_result_card, REAUDIT_RESULT),
+    example("reaudit-result-allocated", reaudit_result_card, REAUDIT_RESULT_DONE),
+    example("reaudit-result-improved", reaudit_result_card, REAUDIT_IMPROVED),
     example("external-check", external_check_card, CHECK),
     example("external-check-error", external_check_card, CHECK_ERROR),
     example("external-check-recorded", external_check_card, CHECK_RECORDED),

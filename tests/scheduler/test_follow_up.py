@@ -14,6 +14,7 @@ from storage import repositories as repo
 from storage.models import Audit, AuditEvent, Case, Cycle, FollowUpKind, OutboxMessage, Staff
 from storage.repositories import follow_up as follow_ups
 from tests.conftest import Database
+from tests.dialogs.test_moderation_setup import act, execute_data, texts
 from tests.factories import create_audit, create_case, create_cycle, create_service, create_staff
 from workflow.calendar import FixedClock
 from workflow.grades import Grade
@@ -427,3 +428,49 @@ async def test_a_programme_with_dip_audits_and_re_audits_but_no_escalation(db: D
     assert FollowUpKind.REAUDIT in await kinds_done(db)
     events = await rows(db, AuditEvent, AuditEvent.action == "escalated_not_improved")
     assert [e.entity_id for e in events if e.entity_id == audit.id] == []
+
+
+async def test_a_re_audit_sample_not_improved_lets_the_audit_team_re_audit_the_rest_once(
+    db: Database,
+):
+    """Early Help: "If the 10% have not consistently improved, the audit team may repeat the
+    exercise on all the work that fell below good"."""
+    world = await make_world(db)
+    source = await below_good_cycle(db, world, 23)
+    await sweep(db, date(2026, 11, 30))
+    [reaudit_cycle] = await rows(db, Cycle, Cycle.selection_method == "reaudit")
+    reaudits = await rows(db, Audit, Audit.cycle_id == reaudit_cycle.id)
+    assert len(reaudits) == 3
+
+    # Not all moderated yet: nothing to say.
+    assert await sweep(db, date(2026, 12, 1)) == 0
+    async with db.sessions.begin() as session:
+        for n, audit in enumerate(await repo.list_audits_in_cycle(session, reaudit_cycle.id)):
+            audit.final_grade = Grade.GOOD if n else Grade.REQUIRES_IMPROVEMENT
+            audit.state = AuditState.MODERATED
+    assert await sweep(db, date(2026, 12, 2)) == 1
+    assert await sweep(db, date(2026, 12, 3)) == 0  # said once
+
+    [told] = await rows(
+        db, OutboxMessage, OutboxMessage.idempotency_key.like("follow_up:reaudit_result:%")
+    )
+    assert told.recipient_id == world.audit_team.id
+    card = told.payload["card"]
+    assert "2 of the 3 re-audited cases now reach Good." in texts(card)
+    assert "Re-audit the other 20" in texts(card)
+    data = execute_data(card, "reaudit.all")
+    outsider = await act(db, world.director, "reaudit.all", **data)
+    assert "Only the service's Audit Team can do this" in texts(outsider)
+
+    done = await act(db, world.audit_team, "reaudit.all", **data)
+    assert "The other below-Good work was allocated in Re-audit of all work below Good" in texts(
+        done
+    )
+    rest = await rows(db, Cycle, Cycle.title.like("Re-audit of all work below Good%"))
+    assert len(rest) == 1 and rest[0].state.value == "open"
+    assert len(await rows(db, Audit, Audit.cycle_id == rest[0].id)) == 20
+    again = await act(db, world.audit_team, "reaudit.all", **data)
+    assert "already allocated, so nothing was changed" in texts(again)
+    assert len(await rows(db, Cycle, Cycle.title.like("Re-audit of all work below Good%"))) == 1
+    [trail] = await rows(db, AuditEvent, AuditEvent.action == "reaudit_all_allocated")
+    assert trail.entity_id == source.id
