@@ -44,6 +44,7 @@ from cards.notice import notice_card
 from cards.panel import SEND_TO_PANEL
 from dialogs.access import AUDIT_TEAM_ROLES
 from dialogs.actions import ActionContext, ActionRefused, card_action
+from dialogs.closing import close_if_done
 from dialogs.inadequate import (
     DEADLINE_FIELDS,
     meeting_grade,
@@ -444,6 +445,7 @@ async def save_moderation(context: ActionContext, pressed: Pressed) -> dict[str,
         may_dispute=route == "moderator_then_hos_and_audit_team" and not to_panel,
         may_ask_panel=route == "panel_chair" and not to_panel,
     )
+    await close_if_done(session, audit, now=context.now)
     log.info("audit %s moderated by staff=%s", audit.id, context.staff.id)
     return await result_for(session, audit, context.staff, timezone=context.rules.timezone)
 
@@ -849,6 +851,7 @@ async def confirm_urgent_issues(context: ActionContext, pressed: Pressed) -> dic
             text=f"{context.staff.display_name} confirmed the urgent issues on case "
             f"{view.case_ref} are addressed.",
         )
+    await close_if_done(session, audit, now=context.now)
     return urgent_issues_card(await urgent_view(session, audit, timezone=timezone))
 
 

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.closing import close_if_done
 from dialogs.cycles import candidates
 from dialogs.group_meeting import group_meeting_words
 from dialogs.moderation import ask_group, ask_moderator, set_deadlines_after_moderation
@@ -196,4 +197,5 @@ async def let_grade_stand(
             summary=f"Case {ref}: the auditor's grade stands",
             text=text,
         )
+    await close_if_done(session, audit, now=now)
     log.info("audit %s: grade stands without moderation", audit.id)

@@ -9,6 +9,7 @@ from typing import Any
 
 from cards.panel import DECISION_LIMIT, PANEL_DECIDE, panel_card
 from dialogs.actions import ActionContext, ActionRefused, card_action
+from dialogs.closing import close_if_done
 from dialogs.moderation import PANEL_DECIDED, Pressed, send_result
 from dialogs.panel import panel_of, panel_view
 from storage import repositories as repo
@@ -94,4 +95,5 @@ async def decide_panel(context: ActionContext, pressed: Pressed) -> dict[str, An
         status=PANEL_DECIDED,
         also=list(panel.get("sitting", ())),
     )
+    await close_if_done(session, audit, now=context.now)
     return panel_card(await panel_view(session, audit, timezone=timezone))

@@ -7,6 +7,7 @@ from typing import Any
 
 from cards.part_b import ANSWER_LIMIT, RECORD_PART_B, answer_field, part_b_card
 from dialogs.actions import ActionContext, ActionRefused, card_action
+from dialogs.closing import close_if_done
 from dialogs.moderation import Pressed, audit_team_of
 from dialogs.notify import tell
 from dialogs.part_b_request import RECORDED, REQUESTED, part_b_view
@@ -94,4 +95,5 @@ async def record_part_b(context: ActionContext, pressed: Pressed) -> dict[str, A
             summary=f"Case {view.case_ref}: part B recorded",
             card=part_b_card(shown),
         )
+    await close_if_done(session, audit, now=context.now)
     return part_b_card(shown)

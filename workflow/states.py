@@ -179,6 +179,9 @@ TRANSITIONS: tuple[Transition, ...] = (
         {P.AUDIT_TEAM, P.AUDIT_MANAGER, P.COORDINATOR},
     ),
     _t(Action.CLOSE, {S.UOPP_HELD, S.FOLLOW_UP}, S.CLOSED, {P.AUDIT_TEAM, P.SYSTEM}),
+    # Nothing more owed under the audit's programme: no meeting, no part B, no dispute
+    # route left (dialogs/closing.py decides).
+    _t(Action.CLOSE, {S.MODERATED, S.DECIDED}, S.CLOSED, {P.SYSTEM}),
     # E.g. the audit was done without contacting the practitioner.
     _t(
         Action.INVALIDATE,

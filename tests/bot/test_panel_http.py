@@ -37,6 +37,7 @@ from workflow.grades import Grade
 from workflow.moderation import AGREE
 from workflow.roles import Role
 from workflow.rules import ProgrammeRules
+from workflow.states import AuditState
 
 SAVE = "moderation.save"
 HOSQA = "rukhsana.begum@demo-council.gov.uk"
@@ -89,6 +90,8 @@ async def test_a_review_the_moderator_sends_goes_to_the_panel_and_its_chair_deci
     await tier_one(db, teams_bot, kept, to_panel=False)
     assert not await events(db, "panel_referred", kept.id)
     assert (await audit_now(db, kept.id)).final_grade is Grade.GOOD
+    # Not closed: its reviewer may still ask the panel.
+    assert (await audit_now(db, kept.id)).state is AuditState.MODERATED
 
     result = await tier_one(db, teams_bot, sent, to_panel=True)
     assert "goes on to the Senior Leadership Moderation Panel" in texts(result)
@@ -146,6 +149,7 @@ async def test_a_review_the_moderator_sends_goes_to_the_panel_and_its_chair_deci
     )
     after = await audit_now(db, sent.id)
     assert after.final_grade is Grade.REQUIRES_IMPROVEMENT
+    assert after.state is AuditState.CLOSED  # the panel's decision was all that was owed
     [trail] = await events(db, "panel_decided", sent.id)
     assert trail.after["panel"]["chair_decided"] is True
     practitioner = await staff(db, sent.practitioner_id)

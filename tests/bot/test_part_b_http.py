@@ -129,7 +129,9 @@ async def test_part_b_goes_to_the_practitioner_and_manager_and_is_recorded_once(
 
     assert f"Recorded by {manager.display_name}" in texts(recorded)
     assert "Agreed in supervision, point 2" in texts(recorded)
-    assert (await audit_now(db, audit.id)).part_b_due_at is None
+    recorded_now = await audit_now(db, audit.id)
+    assert recorded_now.part_b_due_at is None
+    assert recorded_now.state is AuditState.CLOSED  # part B was all that was owed
     copies = await messages_to(db, practitioner, "part_b")
     assert len([m for m in copies if "recorded" in m.idempotency_key]) == 1
     audit_team = await person(db, AUDIT_TEAM)

@@ -28,6 +28,7 @@ from workflow.deadlines import audit_due
 from workflow.grades import Grade
 from workflow.moderation_sample import decide
 from workflow.rules import ProgrammeRules
+from workflow.states import AuditState
 
 DEMO = "@demo-council.gov.uk"
 JANUARY = date(2027, 1, 1)
@@ -197,6 +198,9 @@ async def test_haringey_light_touch_audits_each_month_and_every_grade_stands(sta
     after = await year.now(first)
     assert after.final_grade is Grade.REQUIRES_IMPROVEMENT and after.moderator_id is None
     assert after.uopp_due_at is None and after.part_b_due_at is None  # no meeting, no part B
+    assert after.state is AuditState.CLOSED  # nothing more is owed on it
+    [closed] = await events(year.db, "closed", first.id)
+    assert closed.before["state"] == "moderated"
     practitioner = await staff(year.db, first.practitioner_id)
     stands = await year.told(practitioner, "grade_stands")
     assert len(stands) == 1 and "Requires Improvement" in stands[0].payload["text"]

@@ -52,6 +52,9 @@ LEGAL = [
         for source in (S.UOPP_HELD, S.FOLLOW_UP)
         for party in (P.AUDIT_TEAM, P.SYSTEM)
     ],
+    # Nothing more owed under its programme (dialogs/closing.py): only the system closes it.
+    (S.MODERATED, "close", P.SYSTEM, S.CLOSED),
+    (S.DECIDED, "close", P.SYSTEM, S.CLOSED),
     *[
         (source, "invalidate", P.AUDIT_TEAM, S.INVALIDATED)
         for source in (S.ALLOCATED, S.IN_PROGRESS, S.SUBMITTED, S.RETURNED)
