@@ -80,7 +80,9 @@ async def open_reaudit_cycle(
     return cycle
 
 
-async def result_view(session: AsyncSession, result: FollowUp, **changes: Any) -> ReauditResultView:
+async def reaudit_result_view(
+    session: AsyncSession, result: FollowUp, **changes: Any
+) -> ReauditResultView:
     source = await repo.get_cycle(session, result.cycle_id) if result.cycle_id else None
     details = result.details
     allocated = None
@@ -123,7 +125,7 @@ async def reaudit_the_rest(context: ActionContext, result: FollowUp) -> dict[str
     session = context.session
     details = result.details
     if details.get("rest_cycle_id"):
-        view = await result_view(
+        view = await reaudit_result_view(
             session, result, notice="The rest was already allocated, so nothing was changed."
         )
         return reaudit_result_card(view)
@@ -153,7 +155,7 @@ async def reaudit_the_rest(context: ActionContext, result: FollowUp) -> dict[str
                 actor=context.staff,
             )  # fmt: skip
     except CycleRequestError as error:
-        view = await result_view(session, result, notice=f"Nothing was allocated: {error}")
+        view = await reaudit_result_view(session, result, notice=f"Nothing was allocated: {error}")
         return reaudit_result_card(view)
     result.details = {**details, "rest_cycle_id": cycle.id}
     await session.flush()
@@ -163,4 +165,4 @@ async def reaudit_the_rest(context: ActionContext, result: FollowUp) -> dict[str
         at=context.now,
     )  # fmt: skip
     log.info("re-audit of the rest of cycle %s allocated in cycle %s", source.id, cycle.id)
-    return reaudit_result_card(await result_view(session, result))
+    return reaudit_result_card(await reaudit_result_view(session, result))

@@ -43,8 +43,7 @@ from dialogs.access import AUDIT_TEAM_ROLES
 from dialogs.cycles import CycleRequestError
 from dialogs.notify import tell
 from dialogs.programmes import cycle_reaudit
-from dialogs.reaudit import open_reaudit_cycle
-from dialogs.reaudit import result_view as reaudit_result_view
+from dialogs.reaudit import open_reaudit_cycle, reaudit_result_view
 from storage import repositories as repo
 from storage.models import Cycle, FollowUp, FollowUpKind, Service
 from storage.repositories import follow_up as follow_ups
