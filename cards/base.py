@@ -49,6 +49,22 @@ def execute(
     return ExecuteAction(title=title, verb=verb, data=data, style="positive" if positive else None)
 
 
+def record_form(
+    body: list[CardElement],
+    *,
+    fallback: str,
+    error: str | None,
+    button: tuple[str, str, dict[str, Any]],
+    more: Sequence[Any] = (),
+) -> dict:
+    """A card that records something: its body, the error (if any) under it, and the one
+    positive button (title, verb, data) before any `more` actions."""
+    if error:
+        body.append(attention(error))
+    title, verb, data = button
+    return card(body, fallback=fallback, actions=[execute(title, verb, data, positive=True), *more])
+
+
 def ask(
     title: str,
     inputs: Sequence[CardElement],

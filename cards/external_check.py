@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from microsoft_teams.cards import CardElement, Container, TextBlock
 
-from cards.base import attention, card, execute, facts, heading, paragraph, text_input
+from cards.base import attention, card, facts, heading, paragraph, record_form, text_input
 
 RECORD_EXTERNAL_CHECK = "external_check.record"
 FINDINGS_LIMIT = 4000
@@ -83,17 +83,9 @@ def external_check_card(view: ExternalCheckView) -> dict:
     findings.max_length = FINDINGS_LIMIT
     findings.value = view.findings or None
     body.append(findings)
-    if view.error:
-        body.append(attention(view.error))
-    return card(
+    return record_form(
         body,
         fallback=fallback,
-        actions=[
-            execute(
-                "Record findings",
-                RECORD_EXTERNAL_CHECK,
-                {"check_id": view.check_id},
-                positive=True,
-            )
-        ],
+        error=view.error,
+        button=("Record findings", RECORD_EXTERNAL_CHECK, {"check_id": view.check_id}),
     )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from microsoft_teams.cards import CardElement, Choice, ChoiceSetInput, ToggleInput
 
-from cards.base import attention, card, execute, facts, heading, paragraph, text_input
+from cards.base import attention, card, facts, heading, paragraph, record_form, text_input
 from cards.escalations import escalation_actions
 from workflow.grades import Grade
 
@@ -104,18 +104,10 @@ def panel_card(view: PanelView) -> dict:
     )
     why.value = view.values.get("rationale") or None
     body.append(why)
-    if view.error:
-        body.append(attention(view.error))
-    return card(
+    return record_form(
         body,
         fallback=fallback,
-        actions=[
-            execute(
-                "Record the panel's decision",
-                PANEL_DECIDE,
-                {"audit_id": view.audit_id},
-                positive=True,
-            ),
-            *escalation_actions(view.audit_id),
-        ],
+        error=view.error,
+        button=("Record the panel's decision", PANEL_DECIDE, {"audit_id": view.audit_id}),
+        more=escalation_actions(view.audit_id),
     )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from microsoft_teams.cards import CardElement
 
-from cards.base import attention, card, execute, facts, heading, paragraph, text_input
+from cards.base import attention, card, facts, heading, paragraph, record_form, text_input
 from cards.escalations import escalation_actions
 
 RECORD_PART_B = "part_b.record"
@@ -80,18 +80,14 @@ def part_b_card(view: PartBView) -> dict:
         )
         box.value = view.values.get(answer_field(number)) or None
         body.append(box)
-    if view.error:
-        body.append(attention(view.error))
-    return card(
+    return record_form(
         body,
         fallback=fallback,
-        actions=[
-            execute(
-                "Record part B",
-                RECORD_PART_B,
-                {"audit_id": view.audit_id, "version": view.version},
-                positive=True,
-            ),
-            *escalation_actions(view.audit_id),
-        ],
+        error=view.error,
+        button=(
+            "Record part B",
+            RECORD_PART_B,
+            {"audit_id": view.audit_id, "version": view.version},
+        ),
+        more=escalation_actions(view.audit_id),
     )
