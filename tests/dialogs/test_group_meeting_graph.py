@@ -6,16 +6,12 @@ after the programme's number of attempts, and books it once when Graph is back."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
-from typing import Any
 
-import pytest
 from sqlalchemy import select
 
-from bot.config import load_settings
 from bot.demo import _load_programme
-from bot.graph import GraphCalendar, build_calendar
+from bot.graph import GraphCalendar
 from dialogs.cycles import CycleRequest, open_cycle
 from dialogs.group_meeting import book_group_meetings
 from storage import repositories as repo
@@ -24,39 +20,11 @@ from storage.models import CycleMeeting, CycleMeetingState, Staff
 from tests.bot.test_card_actions import AUDIT_TEAM, KLOES, person
 from tests.conftest import Database
 from tests.dialogs.test_moderation_setup import messages_to, texts
-from tests.harness import DEPLOYED
 from tests.standins.graph import GraphStandIn
 from workflow.calendar import FixedClock, SystemClock
 from workflow.rules import ProgrammeRules
 
 RULES = ProgrammeRules()
-
-
-class RecordedWaits(list[float]):
-    """Graph's retry waits, remembered instead of slept."""
-
-    async def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
-@pytest.fixture
-async def graph() -> AsyncIterator[GraphStandIn]:
-    async with GraphStandIn() as stand_in:
-        yield stand_in
-
-
-@pytest.fixture
-def waits() -> RecordedWaits:
-    return RecordedWaits()
-
-
-@pytest.fixture
-async def calendar(graph: GraphStandIn, waits: RecordedWaits) -> AsyncIterator[GraphCalendar]:
-    settings: dict[str, Any] = {**DEPLOYED, **graph.settings(), "graph_max_retries": 2}
-    built = build_calendar(load_settings(**settings), sleep=waits)
-    assert built is not None
-    yield built
-    await built.close()
 
 
 async def group_cycle(db: Database, graph: GraphStandIn) -> tuple[CycleMeeting, dict[int, Staff]]:

@@ -3,14 +3,10 @@ azure-identity, talking to the local Graph stand-in over HTTP on 127.0.0.1."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
 from typing import Any
 
-import pytest
-
-from bot.config import load_settings
-from bot.graph import GraphCalendar, build_calendar
+from bot.graph import GraphCalendar
 from dialogs.uopp_booking import _choose, _job, _new_event, book_due_meetings
 from dialogs.uopp_planning import BOOKING_STATES
 from dialogs.uopp_responses import check_responses
@@ -18,6 +14,7 @@ from storage import repositories as repo
 from storage.enums import MeetingState
 from storage.models import AuditEvent
 from tests.conftest import Database
+from tests.dialogs.conftest import RecordedWaits
 from tests.dialogs.test_moderation_setup import (
     NOW,
     RULES,
@@ -30,38 +27,10 @@ from tests.dialogs.test_moderation_setup import (
     texts,
 )
 from tests.dialogs.test_uopp_booking import WEDNESDAY_9, moderate, the_meeting, utc
-from tests.harness import DEPLOYED
 from tests.standins.graph import GraphStandIn
 from workflow.availability import Slot
 from workflow.calendar import FixedClock
 from workflow.states import AuditState
-
-
-class RecordedWaits(list[float]):
-    """Graph's retry waits, remembered instead of slept."""
-
-    async def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
-@pytest.fixture
-async def graph() -> AsyncIterator[GraphStandIn]:
-    async with GraphStandIn() as stand_in:
-        yield stand_in
-
-
-@pytest.fixture
-def waits() -> RecordedWaits:
-    return RecordedWaits()
-
-
-@pytest.fixture
-async def calendar(graph: GraphStandIn, waits: RecordedWaits) -> AsyncIterator[GraphCalendar]:
-    settings: dict[str, Any] = {**DEPLOYED, **graph.settings(), "graph_max_retries": 2}
-    built = build_calendar(load_settings(**settings), sleep=waits)
-    assert built is not None
-    yield built
-    await built.close()
 
 
 def mailboxes(graph: GraphStandIn, cast: Cast) -> None:
