@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     # Where Bot Framework publishes the keys that sign Teams' requests. Change it
     # only for a sovereign cloud, or to point at a local stand-in in tests.
     botframework_openid_url: str = ""
+    # The Audit Team's workspace tab (workspace/): Teams single sign-on tokens are checked
+    # against the tenant's Entra signing keys, for the audience api://<tab_domain>/<app_id>
+    # (the app registration's "Application ID URI") or `tab_audience` if it differs.
+    tab_domain: str = ""
+    tab_audience: str = ""
+    # Where Entra publishes the keys; change it only for a sovereign cloud or a test stand-in.
+    tab_openid_authority: str = "https://login.microsoftonline.com"
 
     # The Teams app listing, needed only by `auditbot manifest build`: who
     # publishes the app and the council's pages about it. No defaults: an app

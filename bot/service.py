@@ -23,6 +23,8 @@ from scheduler.jobs import SCHEDULER, build_scheduler, schedule_options
 from storage.db import make_engine, ping, session_factory
 from storage.repositories.replay import replay_shift
 from workflow.calendar import Clock, ReplayClock, SystemClock
+from workspace.auth import TabAuth, tab_auth_settings
+from workspace.routes import add_workspace_routes
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,13 @@ def build_service(settings: Settings, clock: Clock | None = None) -> web.Applica
     bot = AuditBot(conversations)
     adapter = build_adapter(settings)
     app = create_app(adapter, bot, lambda: ping(engine), require_token=not settings.demo)
+    add_workspace_routes(
+        app,
+        sessions,
+        TabAuth(tab_auth_settings(settings)),
+        clock or SystemClock(),
+        settings.timezone,
+    )
     if settings.outbox_sender:
         _run_outbox_sender(app, settings, adapter, sessions)
     if settings.scheduler_enabled:

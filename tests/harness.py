@@ -33,6 +33,7 @@ from workflow.calendar import Clock
 TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 APP_ID = "5d1c5f0e-2b7a-4b53-9d59-3f2f4a8c1e01"
 # The credentials of a deployed bot, as settings: a managed identity needs no secret.
+TAB_DOMAIN = "auditbot.council.test"
 DEPLOYED = {"app_id": APP_ID, "app_type": "UserAssignedMSI", "tenant_id": TENANT_ID}
 
 
@@ -105,6 +106,8 @@ def bot_settings(db: Database | str, identity: IdentityStandIn, **overrides: Any
         **DEPLOYED,
         "database_url": db if isinstance(db, str) else db.url,
         "botframework_openid_url": identity.metadata_url,
+        "tab_openid_authority": identity.base_url,
+        "tab_domain": TAB_DOMAIN,
     }
     return load_settings(**{**values, **overrides})
 
@@ -191,6 +194,7 @@ __all__ = [
     "APP_ID",
     "DEPLOYED",
     "SQLITE_ONLY",
+    "TAB_DOMAIN",
     "TENANT_ID",
     "RunningBot",
     "deployed_environment",

@@ -3,6 +3,9 @@
 - Bot Framework's token signing keys (OpenID metadata and JWKS): `issue_token`
   signs a token as the Bot Framework channel would for Teams; tokens signed
   with any other key, or with the wrong claims, must be refused.
+- Microsoft Entra's signing keys for a tenant (`/{tenant}/discovery/v2.0/keys`):
+  `issue_entra_token` signs a token as Entra does for the Teams tab's single sign-on
+  (`aud` the app's Application ID URI, `iss` and `tid` the tenant, `oid` the person).
 - The managed identity endpoint of Azure App Service and Container Apps, from
   which a bot deployed with `AUDITBOT_APP_TYPE=UserAssignedMSI` gets the token
   it sends to the Bot Connector. MSAL finds it through the IDENTITY_ENDPOINT
@@ -50,6 +53,8 @@ class IdentityStandIn:
         self.identity_header = secrets.token_hex(16)
         self.issued: set[str] = set()
         self.token_requests = 0
+        self.entra_key_id = "entra-signing-key"
+        self._entra_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
     @property
     def base_url(self) -> str:
@@ -89,6 +94,33 @@ class IdentityStandIn:
         }
         payload = {name: value for name, value in payload.items() if value is not None}
         return jwt.encode(payload, self._key, algorithm="RS256", headers={"kid": self.key_id})
+
+    def issue_entra_token(
+        self, *, tenant: str, audience: str, oid: str, key: Any = None, **claims: Any
+    ) -> str:
+        """A Teams SSO token as Entra issues it for the tab, valid for an hour; signed with
+        `key` instead (a foreign key under Entra's key id) when given. A claim given as None
+        is left out."""
+        now = int(time.time())
+        payload = {
+            "iss": f"{self.base_url}/{tenant}/v2.0",
+            "aud": audience,
+            "tid": tenant,
+            "oid": oid,
+            "iat": now - 60,
+            "nbf": now - 60,
+            "exp": now + 3600,
+            "ver": "2.0",
+            **claims,
+        }
+        payload = {name: value for name, value in payload.items() if value is not None}
+        signer = key or self._entra_key
+        return jwt.encode(payload, signer, algorithm="RS256", headers={"kid": self.entra_key_id})
+
+    def _entra_keys(self) -> dict[str, Any]:
+        public = self._entra_key.public_key().public_numbers()
+        key = {"kty": "RSA", "use": "sig", "kid": self.entra_key_id, "n": _b64(public.n)}
+        return {"keys": [{**key, "e": _b64(public.e)}]}
 
     def _documents(self) -> dict[str, dict[str, Any]]:
         public = self._key.public_key().public_numbers()
@@ -147,6 +179,8 @@ class IdentityStandIn:
                     status, document = stand_in._managed_identity_token(
                         parse_qs(url.query), self.headers.get("X-IDENTITY-HEADER")
                     )
+                elif url.path.endswith("/discovery/v2.0/keys"):
+                    status, document = 200, stand_in._entra_keys()
                 else:
                     document = stand_in._documents().get(self.path)
                     status = 200 if document else 404

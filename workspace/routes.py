@@ -1,0 +1,121 @@
+"""The Audit Team's workspace on the bot's own aiohttp app: the tab's page and its JSON API.
+
+- `GET /tab`: the page Teams shows in the personal (and channel) tab. It asks the Teams
+  JavaScript library for a single sign-on token and calls the API with it; in demo mode a
+  visible picker signs in as a demo person instead (`/tab/demo-sign-in`).
+- `GET /api/tab/tracker`: the tracker's rows the reader may see, filtered by `service`,
+  `cycle`, `state`, `grade` and `late`.
+- `GET /api/tab/tracker.csv`: the same as CSV; each download is an audit-trail event
+  (who downloaded what).
+
+Every API request is authenticated before any data is read (`workspace/auth.py`): 401 and
+no data otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage import repositories as repo
+from storage.models import Staff
+from workflow.calendar import Clock
+from workspace.auth import DEMO_COOKIE, TabAuth, Unauthorised
+from workspace.tracker import Filters, as_csv, as_json, tracker_rows
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request, AsyncSession, Staff], Awaitable[web.StreamResponse]]
+
+
+def add_workspace_routes(
+    app: web.Application,
+    sessions: async_sessionmaker[AsyncSession],
+    auth: TabAuth,
+    clock: Clock,
+    timezone: str,
+) -> None:
+    def signed_in(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def run(request: web.Request) -> web.StreamResponse:
+            async with sessions() as session:
+                try:
+                    staff = await auth.person(session, request)
+                except Unauthorised as refused:
+                    log.info("workspace: refused %s: %s", request.path, refused)
+                    return web.json_response({"error": "Unauthorized"}, status=401)
+                return await handler(request, session, staff)
+
+        return run
+
+    async def tracker(request: web.Request, session: AsyncSession, staff: Staff) -> web.Response:
+        rows = await tracker_rows(
+            session, staff, now=clock.now(), timezone=timezone, filters=_filters(request)
+        )
+        return web.json_response({"reader": staff.display_name, **as_json(rows)})
+
+    async def tracker_csv(
+        request: web.Request, session: AsyncSession, staff: Staff
+    ) -> web.Response:
+        filters = _filters(request)
+        rows = await tracker_rows(
+            session, staff, now=clock.now(), timezone=timezone, filters=filters
+        )
+        await repo.record_event(
+            session, staff, "staff", staff.id, "workspace_downloaded", None,
+            {"what": "tracker.csv", "rows": len(rows), "filters": filters.__dict__},
+            at=clock.now(),
+        )  # fmt: skip
+        await session.commit()
+        return web.Response(
+            text=as_csv(rows),
+            content_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="audit-tracker.csv"'},
+        )
+
+    async def page(request: web.Request) -> web.Response:
+        html = resources.files("workspace").joinpath("tab.html").read_text(encoding="utf-8")
+        return web.Response(
+            text=html.replace("{{DEMO}}", "true" if auth.demo else "false"),
+            content_type="text/html",
+            headers={"Cache-Control": "no-store"},
+        )
+
+    async def demo_sign_in(request: web.Request) -> web.Response:
+        """Demo only: sign in as a demo person (GET lists them, POST chooses one)."""
+        if not auth.demo:
+            raise web.HTTPNotFound()
+        if request.method == "POST":
+            form = await request.post()
+            upn = str(form.get("upn", ""))
+            response = web.HTTPSeeOther("/tab")
+            response.set_cookie(DEMO_COOKIE, upn, httponly=True, samesite="Lax")
+            raise response
+        async with sessions() as session:
+            people = (await session.scalars(select(Staff).order_by(Staff.display_name))).all()
+        return web.json_response(
+            [{"upn": p.upn, "name": p.display_name} for p in people if p.active]
+        )
+
+    app.router.add_get("/tab", page)
+    app.router.add_get("/tab/demo-sign-in", demo_sign_in)
+    app.router.add_post("/tab/demo-sign-in", demo_sign_in)
+    app.router.add_get("/api/tab/tracker", signed_in(tracker))
+    app.router.add_get("/api/tab/tracker.csv", signed_in(tracker_csv))
+
+
+def _filters(request: web.Request) -> Filters:
+    query: Any = request.query
+    cycle = query.get("cycle", "")
+    return Filters(
+        service=query.get("service", "")[:16].upper(),
+        cycle=int(cycle) if cycle.isdigit() else None,
+        state=query.get("state", "")[:32],
+        grade=query.get("grade", "")[:32],
+        late_only=query.get("late", "") in ("1", "true", "on"),
+    )
