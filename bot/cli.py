@@ -549,6 +549,7 @@ def _manifest_build(args: argparse.Namespace) -> int:
             privacy_url=settings.app_privacy_url,
             terms_url=settings.app_terms_url,
             version=package_version(),
+            tab_domain=settings.tab_domain,
         )
         path = write_package(listing, args.output)
     except ManifestError as error:

@@ -68,6 +68,9 @@ class AppListing:
     privacy_url: str
     terms_url: str
     version: str  # MAJOR.MINOR.PATCH; Teams refuses an update whose version has not gone up
+    # Where auditbot is served (its host name): the Audit Team's workspace tabs and their
+    # single sign-on. Without it the app has no tabs.
+    tab_domain: str = ""
 
 
 def package_version() -> str:
@@ -93,10 +96,11 @@ def build_manifest(listing: AppListing) -> dict[str, Any]:
     The bot is installed in the personal scope only: allocation notices, cards
     and commands are one person's work, and keeping case references out of
     team channels and group chats keeps them in front of the people involved.
-    There are no tabs, task modules or sign-in pages, so Teams loads no web
-    content for the app and `validDomains` stays empty.
+    With `tab_domain`, the Audit Team's workspace is a personal tab and a channel tab a
+    team can pin, both served by auditbot at that domain, with single sign-on
+    (`webApplicationInfo`: the app id and its Application ID URI, api://<domain>/<app id>).
     """
-    return {
+    manifest = {
         "$schema": SCHEMA_URL,
         "manifestVersion": SCHEMA_VERSION,
         "version": listing.version,
@@ -133,3 +137,29 @@ def build_manifest(listing: AppListing) -> dict[str, Any]:
         "defaultInstallScope": "personal",
         "validDomains": [],
     }
+    domain = listing.tab_domain
+    if domain:
+        tab = f"https://{domain}/tab"
+        manifest["staticTabs"] = [
+            {
+                "entityId": "audit-tracker",
+                "name": "Audit tracker",
+                "contentUrl": tab,
+                "websiteUrl": tab,
+                "scopes": ["personal"],
+            }
+        ]
+        manifest["configurableTabs"] = [
+            {
+                "configurationUrl": f"{tab}/configure",
+                "canUpdateConfiguration": False,
+                "scopes": ["team"],
+                "context": ["channelTab"],
+            }
+        ]
+        manifest["webApplicationInfo"] = {
+            "id": listing.app_id,
+            "resource": f"api://{domain}/{listing.app_id}",
+        }
+        manifest["validDomains"] = [domain]
+    return manifest

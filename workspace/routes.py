@@ -1,6 +1,7 @@
 """The Audit Team's workspace on the bot's own aiohttp app: the tab's page and its JSON API.
 
-- `GET /tab`: the page Teams shows in the personal (and channel) tab. It asks the Teams
+- `GET /tab`: the page Teams shows in the personal (and channel) tab; `GET /tab/configure`
+  the page a team sees when pinning it to a channel. It asks the Teams
   JavaScript library for a single sign-on token and calls the API with it; in demo mode a
   visible picker signs in as a demo person instead (`/tab/demo-sign-in`).
 - `GET /api/tab/tracker`: the tracker's rows the reader may see, filtered by `service`,
@@ -102,7 +103,12 @@ def add_workspace_routes(
             [{"upn": p.upn, "name": p.display_name} for p in people if p.active]
         )
 
+    async def configure(request: web.Request) -> web.Response:
+        html = resources.files("workspace").joinpath("configure.html").read_text(encoding="utf-8")
+        return web.Response(text=html, content_type="text/html")
+
     app.router.add_get("/tab", page)
+    app.router.add_get("/tab/configure", configure)
     app.router.add_get("/tab/demo-sign-in", demo_sign_in)
     app.router.add_post("/tab/demo-sign-in", demo_sign_in)
     app.router.add_get("/api/tab/tracker", signed_in(tracker))

@@ -205,6 +205,8 @@ async def test_the_tab_page_is_served_and_the_demo_picker_is_off_when_deployed(
     html = await page.text()
     assert "const DEMO = false;" in html and "getAuthToken" in html
     assert (await teams_bot.http.get(f"{teams_bot.url}/tab/demo-sign-in")).status == 404
+    configure = await teams_bot.http.get(f"{teams_bot.url}/tab/configure")
+    assert configure.status == 200 and "registerOnSaveHandler" in await configure.text()
 
 
 @SQLITE_ONLY

@@ -150,3 +150,25 @@ def test_an_outline_icon_with_colour_is_refused(tmp_path):
     (tmp_path / "outline.png").write_bytes(write_png(32, 32, [(200, 30, 30, 255)] * 32 * 32))
 
     assert icon_problems(tmp_path) == ["outline.png: must be white on a transparent background"]
+
+
+def test_with_a_domain_the_workspace_is_a_personal_and_a_channel_tab_with_sso():
+    manifest = build_manifest(listing(tab_domain="auditbot.council.example"))
+    assert schema_errors(manifest) == []
+    [personal] = manifest["staticTabs"]
+    assert personal["contentUrl"] == "https://auditbot.council.example/tab"
+    assert personal["scopes"] == ["personal"]
+    [channel] = manifest["configurableTabs"]
+    assert channel["configurationUrl"] == "https://auditbot.council.example/tab/configure"
+    assert channel["scopes"] == ["team"]
+    app_id = manifest["id"]
+    assert manifest["webApplicationInfo"] == {
+        "id": app_id,
+        "resource": f"api://auditbot.council.example/{app_id}",
+    }
+    assert manifest["validDomains"] == ["auditbot.council.example"]
+
+
+def test_without_a_domain_there_are_no_tabs():
+    manifest = build_manifest(listing())
+    assert "staticTabs" not in manifest and "webApplicationInfo" not in manifest
