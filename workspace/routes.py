@@ -8,6 +8,8 @@
   `cycle`, `state`, `grade` and `late`.
 - `GET /api/tab/tracker.csv`: the same as CSV; each download is an audit-trail event
   (who downloaded what).
+- `GET /api/tab/audits/{id}/history` (and `.csv`, for inspectors): one audit's trail, for
+  a reader who may see the audit (404 otherwise, as for one that does not exist).
 
 Every API request is authenticated before any data is read (`workspace/auth.py`): 401 and
 no data otherwise.
@@ -28,7 +30,14 @@ from storage import repositories as repo
 from storage.models import Staff
 from workflow.calendar import Clock
 from workspace.auth import DEMO_COOKIE, TabAuth, Unauthorised
-from workspace.tracker import Filters, as_csv, as_json, tracker_rows
+from workspace.tracker import (
+    Filters,
+    as_csv,
+    as_json,
+    audit_history,
+    history_csv,
+    tracker_rows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +88,27 @@ def add_workspace_routes(
             headers={"Content-Disposition": 'attachment; filename="audit-tracker.csv"'},
         )
 
+    async def history(request: web.Request, session: AsyncSession, staff: Staff) -> web.Response:
+        audit_id = request.match_info["audit_id"]
+        rows = await audit_history(session, staff, int(audit_id)) if audit_id.isdigit() else None
+        if rows is None:  # not found, or not theirs: the same answer, so nothing leaks
+            return web.json_response({"error": "Not found"}, status=404)
+        if request.path.endswith(".csv"):
+            await repo.record_event(
+                session, staff, "staff", staff.id, "workspace_downloaded", None,
+                {"what": "audit_history.csv", "audit_id": int(audit_id), "rows": len(rows)},
+                at=clock.now(),
+            )  # fmt: skip
+            await session.commit()
+            return web.Response(
+                text=history_csv(rows),
+                content_type="text/csv",
+                headers={
+                    "Content-Disposition": f'attachment; filename="audit-{audit_id}-trail.csv"'
+                },
+            )
+        return web.json_response({"audit_id": int(audit_id), "events": [r.__dict__ for r in rows]})
+
     async def page(request: web.Request) -> web.Response:
         html = resources.files("workspace").joinpath("tab.html").read_text(encoding="utf-8")
         return web.Response(
@@ -113,6 +143,8 @@ def add_workspace_routes(
     app.router.add_post("/tab/demo-sign-in", demo_sign_in)
     app.router.add_get("/api/tab/tracker", signed_in(tracker))
     app.router.add_get("/api/tab/tracker.csv", signed_in(tracker_csv))
+    app.router.add_get("/api/tab/audits/{audit_id}/history", signed_in(history))
+    app.router.add_get("/api/tab/audits/{audit_id}/history.csv", signed_in(history))
 
 
 def _filters(request: web.Request) -> Filters:

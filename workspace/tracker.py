@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -225,3 +226,50 @@ def as_csv(rows: Sequence[TrackerRow]) -> str:
 def _safe_cell(value: str) -> str:
     """No formula injection when the CSV is opened in Excel: a leading =, +, - or @ is quoted."""
     return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    at: str  # ISO time, UTC
+    who: str
+    action: str
+    before: str  # JSON
+    after: str  # JSON
+
+
+HISTORY_COLUMNS = (("at", "When (UTC)"), ("who", "Who"), ("action", "What"), ("before", "Before"),
+                   ("after", "After"))  # fmt: skip
+
+
+async def audit_history(
+    session: AsyncSession, reader: Staff, audit_id: int
+) -> list[HistoryRow] | None:
+    """One audit's trail, oldest first; None when the reader may not see the audit."""
+    if audit_id not in {audit.id for audit in await visible_audits(session, reader)}:
+        return None
+    events = await repo.list_events(session, "audit", audit_id)
+    people = await repo.staff_by_ids(session, {e.actor_id for e in events if e.actor_id})
+    return [
+        HistoryRow(
+            at=event.occurred_at.isoformat(),
+            who=(
+                people[event.actor_id].display_name
+                if event.actor_id in people
+                else event.actor_label or "system"
+            ),
+            action=event.action,
+            before=json.dumps(event.before, default=str, sort_keys=True) if event.before else "",
+            after=json.dumps(event.after, default=str, sort_keys=True) if event.after else "",
+        )
+        for event in events
+    ]
+
+
+def history_csv(rows: Sequence[HistoryRow]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([title for _, title in HISTORY_COLUMNS])
+    for row in rows:
+        values = asdict(row)
+        writer.writerow([_safe_cell(str(values[key])) for key, _ in HISTORY_COLUMNS])
+    return out.getvalue()

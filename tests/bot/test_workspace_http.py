@@ -20,6 +20,7 @@ from storage.demo import load_demo
 from storage.models import Audit, AuditEvent, Case, Cycle, Staff
 from tests.bot.test_card_actions import AUDIT_TEAM, HOS, KLOES, PRACTITIONER, person
 from tests.conftest import Database
+from tests.factories import create_staff
 from tests.harness import APP_ID, SQLITE_ONLY, TAB_DOMAIN, TENANT_ID, RunningBot
 from workflow.calendar import SystemClock
 from workflow.roles import Role
@@ -237,3 +238,39 @@ async def test_in_the_demo_a_visible_picker_signs_in_as_a_demo_person(
     assert {row["case_ref"] for row in data["rows"]} == await refs(
         db, Audit.practitioner_id == practitioner.id
     )
+
+
+async def test_an_audits_history_is_shown_and_downloaded_only_to_who_may_see_it(
+    db: Database, teams_bot: RunningBot
+):
+    await demo(db)
+    audit_team = await person(db, AUDIT_TEAM)
+    async with db.sessions.begin() as session:
+        first = await session.scalar(select(Audit).order_by(Audit.id))
+        # A practitioner of another team with no part in it.
+        stranger = await create_staff(session, roles=["practitioner@EH-SOUTH"])
+    path = f"/api/tab/audits/{first.id}/history"
+    response = await get(teams_bot, path, token_for(teams_bot, audit_team))
+    assert response.status == 200
+    events = (await response.json())["events"]
+    assert events and events[0]["action"] == "allocated"
+
+    refused = await get(teams_bot, path, token_for(teams_bot, stranger))
+    assert refused.status == 404
+    assert (await get(teams_bot, path + ".csv", token_for(teams_bot, stranger))).status == 404
+    missing = await get(
+        teams_bot, "/api/tab/audits/999999/history", token_for(teams_bot, audit_team)
+    )
+    assert missing.status == 404
+
+    download = await get(teams_bot, path + ".csv", token_for(teams_bot, audit_team))
+    table = list(csv.reader(io.StringIO(await download.text())))
+    assert table[0] == ["When (UTC)", "Who", "What", "Before", "After"]
+    assert [line[2] for line in table[1:]] == [e["action"] for e in events]
+    async with db.sessions() as session:
+        [event] = (
+            await session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "workspace_downloaded")
+            )
+        ).all()
+    assert event.after == {"what": "audit_history.csv", "audit_id": first.id, "rows": len(events)}
