@@ -68,9 +68,8 @@ def ensure_node_packages() -> str:
     node = shutil.which("node")
     if node is None:
         raise RendererUnavailable("Node.js is not installed (it runs the card renderer)")
-    if (HERE / "node_modules" / "adaptivecards" / "package.json").is_file() and (
-        HERE / "node_modules" / "playwright-core" / "package.json"
-    ).is_file():
+    packages = ("adaptivecards", "playwright-core", "axe-core")
+    if all((HERE / "node_modules" / name / "package.json").is_file() for name in packages):
         return node
     npm = shutil.which("npm")
     if npm is None:
