@@ -6,8 +6,8 @@
   visible picker signs in as a demo person instead (`/tab/demo-sign-in`).
 - `GET /api/tab/tracker`: the tracker's rows the reader may see, filtered by `service`,
   `cycle`, `state`, `grade` and `late`.
-- `GET /api/tab/tracker.csv`: the same as CSV; each download is an audit-trail event
-  (who downloaded what).
+- `GET /api/tab/tracker.csv` and `.xlsx`: the same as CSV or an Excel workbook; each
+  download is an audit-trail event (who downloaded what).
 - `GET /api/tab/audits/{id}/history` (and `.csv`, for inspectors): one audit's trail, for
   a reader who may see the audit (404 otherwise, as for one that does not exist).
 
@@ -38,9 +38,11 @@ from workspace.tracker import (
     history_csv,
     tracker_rows,
 )
+from workspace.xlsx import tracker_xlsx
 
 log = logging.getLogger(__name__)
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Handler = Callable[[web.Request, AsyncSession, Staff], Awaitable[web.StreamResponse]]
 
 
@@ -69,24 +71,24 @@ def add_workspace_routes(
         )
         return web.json_response({"reader": staff.display_name, **as_json(rows)})
 
-    async def tracker_csv(
+    async def tracker_download(
         request: web.Request, session: AsyncSession, staff: Staff
     ) -> web.Response:
         filters = _filters(request)
         rows = await tracker_rows(
             session, staff, now=clock.now(), timezone=timezone, filters=filters
         )
+        kind = "xlsx" if request.path.endswith(".xlsx") else "csv"
         await repo.record_event(
             session, staff, "staff", staff.id, "workspace_downloaded", None,
-            {"what": "tracker.csv", "rows": len(rows), "filters": filters.__dict__},
+            {"what": f"tracker.{kind}", "rows": len(rows), "filters": filters.__dict__},
             at=clock.now(),
         )  # fmt: skip
         await session.commit()
-        return web.Response(
-            text=as_csv(rows),
-            content_type="text/csv",
-            headers={"Content-Disposition": 'attachment; filename="audit-tracker.csv"'},
-        )
+        disposition = {"Content-Disposition": f'attachment; filename="audit-tracker.{kind}"'}
+        if kind == "xlsx":
+            return web.Response(body=tracker_xlsx(rows), content_type=XLSX, headers=disposition)
+        return web.Response(text=as_csv(rows), content_type="text/csv", headers=disposition)
 
     async def history(request: web.Request, session: AsyncSession, staff: Staff) -> web.Response:
         audit_id = request.match_info["audit_id"]
@@ -142,7 +144,8 @@ def add_workspace_routes(
     app.router.add_get("/tab/demo-sign-in", demo_sign_in)
     app.router.add_post("/tab/demo-sign-in", demo_sign_in)
     app.router.add_get("/api/tab/tracker", signed_in(tracker))
-    app.router.add_get("/api/tab/tracker.csv", signed_in(tracker_csv))
+    app.router.add_get("/api/tab/tracker.csv", signed_in(tracker_download))
+    app.router.add_get("/api/tab/tracker.xlsx", signed_in(tracker_download))
     app.router.add_get("/api/tab/audits/{audit_id}/history", signed_in(history))
     app.router.add_get("/api/tab/audits/{audit_id}/history.csv", signed_in(history))
 

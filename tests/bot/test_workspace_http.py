@@ -7,9 +7,10 @@ from __future__ import annotations
 import csv
 import io
 import time
-from datetime import date
+from datetime import date, datetime
 
 import jwt
+import openpyxl
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import or_, select
@@ -113,7 +114,9 @@ async def test_a_token_that_is_not_good_gets_401_and_no_data(
 ):
     await demo(db)
     audit_team = await person(db, AUDIT_TEAM)
-    for path in ("/api/tab/tracker", "/api/tab/tracker.csv"):
+    paths = ("/api/tab/tracker", "/api/tab/tracker.csv", "/api/tab/tracker.xlsx",
+             "/api/tab/audits/1/history", "/api/tab/audits/1/history.csv")  # fmt: skip
+    for path in paths:
         response = await get(teams_bot, path, make(teams_bot, audit_team))
         assert response.status == 401
         body = await response.text()
@@ -274,3 +277,33 @@ async def test_an_audits_history_is_shown_and_downloaded_only_to_who_may_see_it(
             )
         ).all()
     assert event.after == {"what": "audit_history.csv", "audit_id": first.id, "rows": len(events)}
+
+
+async def test_the_excel_download_is_a_real_workbook_with_the_rows_dates_and_filters(
+    db: Database, teams_bot: RunningBot
+):
+    await demo(db)
+    audit_team = await person(db, AUDIT_TEAM)
+    shown = (await tracker(teams_bot, audit_team))["rows"]
+    response = await get(teams_bot, "/api/tab/tracker.xlsx", token_for(teams_bot, audit_team))
+    assert response.status == 200
+    assert response.content_type.endswith("spreadsheetml.sheet")
+    book = openpyxl.load_workbook(io.BytesIO(await response.read()))
+    sheet = book["Tracker"]
+    header = [cell.value for cell in sheet[1]]
+    assert header[:3] == ["Case", "Service", "Cycle"] and sheet["A1"].font.bold
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:O{len(shown) + 1}"
+    lines = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert [line[0] for line in lines] == [row["case_ref"] for row in shown]
+    due = header.index("Audit due")
+    for line, row in zip(lines, shown, strict=True):
+        assert isinstance(line[due], datetime)  # a date, not text
+        assert line[due].date().isoformat() == row["audit_due"]
+    async with db.sessions() as session:
+        [event] = (
+            await session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "workspace_downloaded")
+            )
+        ).all()
+    assert event.after["what"] == "tracker.xlsx" and event.after["rows"] == len(shown)
