@@ -16,10 +16,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage import repositories as repo
 from storage.models import Audit, Case, Cycle, Service, Staff, Team
@@ -79,34 +81,35 @@ class Filters:
     late_only: bool = False
 
 
-async def visible_audits(session: AsyncSession, reader: Staff) -> Sequence[Audit]:
-    """Every audit the reader may see, live or ended, newest cycle first."""
+async def _visible(session: AsyncSession, reader: Staff) -> Any:
+    """The condition on Audit (joined to its Cycle and Case) for what the reader may see."""
     held = await repo.roles_of(session, reader.id)
     services = {h.service_id for h in held if h.role in SERVICE_WIDE}
+    # A team manager for a whole service manages each of its teams.
+    services |= {h.service_id for h in held if h.role is Role.TEAM_MANAGER and not h.team_id}
     teams = {h.team_id for h in held if h.role is Role.TEAM_MANAGER and h.team_id}
-    own = or_(
+    conditions = [
         Audit.auditor_id == reader.id,
         Audit.moderator_id == reader.id,
         Audit.practitioner_id == reader.id,
         Audit.team_manager_id == reader.id,
-    )
-    conditions = [own]
+    ]
     if services:
         conditions.append(Cycle.service_id.in_(services))
     if teams:
         conditions.append(Case.team_id.in_(teams))
-    # A team manager for a whole service manages each of its teams.
-    managed_services = {h.service_id for h in held if h.role is Role.TEAM_MANAGER and not h.team_id}
-    if managed_services:
-        conditions.append(Cycle.service_id.in_(managed_services))
+    return or_(*conditions)
+
+
+async def visible_audit_ids(session: AsyncSession, reader: Staff) -> set[int]:
+    """Every audit the reader may see, live or ended."""
     query = (
-        select(Audit)
+        select(Audit.id)
         .join(Cycle, Cycle.id == Audit.cycle_id)
         .join(Case, Case.id == Audit.case_id)
-        .where(or_(*conditions))
-        .order_by(Cycle.month.desc(), Audit.id)
+        .where(await _visible(session, reader))
     )
-    return list((await session.scalars(query)).all())
+    return set((await session.scalars(query)).all())
 
 
 async def tracker_rows(
@@ -117,75 +120,84 @@ async def tracker_rows(
     timezone: str,
     filters: Filters | None = None,
 ) -> list[TrackerRow]:
+    """The reader's rows, newest cycle first, in one query (the columns the sheet shows)."""
     filters = filters or Filters()
-    audits = await visible_audits(session, reader)
-    cycles = {c.id: c for c in await _all(session, Cycle, {a.cycle_id for a in audits})}
-    cases = {c.id: c for c in await _all(session, Case, {a.case_id for a in audits})}
-    services = {
-        s.id: s for s in await _all(session, Service, {c.service_id for c in cycles.values()})
-    }
-    teams = {t.id: t for t in await _all(session, Team, {c.team_id for c in cases.values()})}
-    people_ids = {
-        p
-        for a in audits
-        for p in (a.auditor_id, a.moderator_id, a.practitioner_id)
-        if p is not None
-    }
-    people = await repo.staff_by_ids(session, people_ids)
-
-    def name(staff_id: int | None) -> str:
-        return people[staff_id].display_name if staff_id in people else ""
-
-    rows = []
-    for audit in audits:
-        cycle, case = cycles[audit.cycle_id], cases[audit.case_id]
-        service = services[cycle.service_id]
-        late = _late(audit, now)
-        row = TrackerRow(
-            audit_id=audit.id,
-            case_ref=case.case_ref,
-            service=service.code,
-            cycle=cycle.title,
-            team=teams[case.team_id].name if case.team_id in teams else "",
-            practitioner=name(audit.practitioner_id),
-            auditor=name(audit.auditor_id),
-            moderator=name(audit.moderator_id),
-            state=audit.state.label,
-            initial_grade=_grade(audit.initial_grade),
-            moderated_grade=_grade(audit.moderated_grade),
-            final_grade=_grade(audit.final_grade),
-            audit_due=_day(audit.due_at, timezone),
-            moderation_due=_day(audit.moderation_due_at, timezone),
-            uopp_due=_day(audit.uopp_due_at, timezone),
-            late=late,
+    practitioner, auditor, moderator = aliased(Staff), aliased(Staff), aliased(Staff)
+    query = (
+        select(
+            Audit.id, Audit.state, Audit.initial_grade, Audit.moderated_grade,
+            Audit.final_grade, Audit.due_at, Audit.moderation_due_at, Audit.uopp_due_at,
+            Audit.part_b_due_at, Case.case_ref, Cycle.id, Cycle.title, Service.code, Team.name,
+            practitioner.display_name, auditor.display_name, moderator.display_name,
         )
-        if _kept(row, audit, cycle, filters):
-            rows.append(row)
+        .join(Cycle, Cycle.id == Audit.cycle_id)
+        .join(Case, Case.id == Audit.case_id)
+        .join(Service, Service.id == Cycle.service_id)
+        .outerjoin(Team, Team.id == Case.team_id)
+        .join(practitioner, practitioner.id == Audit.practitioner_id)
+        .join(auditor, auditor.id == Audit.auditor_id)
+        .outerjoin(moderator, moderator.id == Audit.moderator_id)
+        .where(await _visible(session, reader))
+        .order_by(Cycle.month.desc(), Audit.id)
+    )  # fmt: skip
+    if filters.service:
+        query = query.where(Service.code == filters.service)
+    if filters.cycle is not None:
+        query = query.where(Cycle.id == filters.cycle)
+    # An unknown state or grade (a hand-edited link) matches nothing, as the filter says.
+    if filters.state:
+        known = filters.state in {s.value for s in AuditState}
+        query = query.where(Audit.state == AuditState(filters.state) if known else false())
+    if filters.grade:
+        known = filters.grade in {g.value for g in Grade}
+        query = query.where(Audit.final_grade == Grade(filters.grade) if known else false())
+    rows = []
+    for found in (await session.execute(query)).all():
+        (audit_id, state, initial, moderated, final, due, moderation_due, uopp_due, part_b_due,
+         case_ref, _cycle_id, cycle_title, service_code, team_name,
+         practitioner_name, auditor_name, moderator_name) = found  # fmt: skip
+        late = _late(AuditState(state), due, moderation_due, uopp_due, part_b_due, now)
+        if filters.late_only and not late:
+            continue
+        rows.append(
+            TrackerRow(
+                audit_id=audit_id,
+                case_ref=case_ref,
+                service=service_code,
+                cycle=cycle_title,
+                team=team_name or "",
+                practitioner=practitioner_name or "",
+                auditor=auditor_name or "",
+                moderator=moderator_name or "",
+                state=AuditState(state).label,
+                initial_grade=_grade(initial),
+                moderated_grade=_grade(moderated),
+                final_grade=_grade(final),
+                audit_due=_day(due, timezone),
+                moderation_due=_day(moderation_due, timezone),
+                uopp_due=_day(uopp_due, timezone),
+                late=late,
+            )
+        )
     return rows
 
 
-def _kept(row: TrackerRow, audit: Audit, cycle: Cycle, filters: Filters) -> bool:
-    if filters.service and row.service != filters.service:
-        return False
-    if filters.cycle is not None and cycle.id != filters.cycle:
-        return False
-    if filters.state and audit.state.value != filters.state:
-        return False
-    if filters.grade and (audit.final_grade is None or audit.final_grade.value != filters.grade):
-        return False
-    return not (filters.late_only and not row.late)
-
-
-def _late(audit: Audit, now: datetime) -> str:
+def _late(
+    state: AuditState,
+    due: datetime | None,
+    moderation_due: datetime | None,
+    uopp_due: datetime | None,
+    part_b_due: datetime | None,
+    now: datetime,
+) -> str:
     """What the audit owes that is past its deadline now."""
-    if audit.state in (AuditState.ALLOCATED, AuditState.IN_PROGRESS, AuditState.RETURNED):
-        return "audit" if audit.due_at and audit.due_at < now else ""
-    if audit.state is AuditState.SUBMITTED:
-        due = audit.moderation_due_at
-        return "moderation" if due and due < now else ""
-    if audit.uopp_due_at and audit.uopp_due_at < now and audit.state is AuditState.MODERATED:
+    if state in (AuditState.ALLOCATED, AuditState.IN_PROGRESS, AuditState.RETURNED):
+        return "audit" if due and due < now else ""
+    if state is AuditState.SUBMITTED:
+        return "moderation" if moderation_due and moderation_due < now else ""
+    if uopp_due and uopp_due < now and state is AuditState.MODERATED:
         return "UoPP meeting"
-    if audit.part_b_due_at and audit.part_b_due_at < now:
+    if part_b_due and part_b_due < now:
         return "part B"
     return ""
 
@@ -198,12 +210,6 @@ def _day(moment: datetime | None, timezone: str) -> str:
     if moment is None:
         return ""
     return moment.astimezone(ZoneInfo(timezone)).date().isoformat()
-
-
-async def _all(session: AsyncSession, model: type, ids: set[int]) -> list:
-    if not ids:
-        return []
-    return list((await session.scalars(select(model).where(model.id.in_(ids)))).all())
 
 
 def as_json(rows: Sequence[TrackerRow]) -> dict:
@@ -245,7 +251,7 @@ async def audit_history(
     session: AsyncSession, reader: Staff, audit_id: int
 ) -> list[HistoryRow] | None:
     """One audit's trail, oldest first; None when the reader may not see the audit."""
-    if audit_id not in {audit.id for audit in await visible_audits(session, reader)}:
+    if audit_id not in await visible_audit_ids(session, reader):
         return None
     events = await repo.list_events(session, "audit", audit_id)
     people = await repo.staff_by_ids(session, {e.actor_id for e in events if e.actor_id})

@@ -174,6 +174,7 @@ async def test_filters_narrow_the_rows(db: Database, teams_bot: RunningBot):
     rows = (await tracker(teams_bot, audit_team, "?service=csc"))["rows"]
     assert rows and {row["service"] for row in rows} == {"CSC"}
     assert (await tracker(teams_bot, audit_team, "?state=closed"))["rows"] == []
+    assert (await tracker(teams_bot, audit_team, "?state=bogus&grade=nope"))["rows"] == []
     allocated = (await tracker(teams_bot, audit_team, "?state=allocated"))["rows"]
     assert {row["state"] for row in allocated} == {"allocated and not yet started"}
 
