@@ -220,12 +220,17 @@ def as_json(rows: Sequence[TrackerRow]) -> dict:
 
 
 def as_csv(rows: Sequence[TrackerRow]) -> str:
+    return _csv(COLUMNS, rows)
+
+
+def _csv(columns: Sequence[tuple[str, str]], rows: Sequence[Any]) -> str:
+    """A header of the columns' titles, then each row's values in their order."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([title for _, title in COLUMNS])
+    writer.writerow([title for _, title in columns])
     for row in rows:
         values = asdict(row)
-        writer.writerow([_safe_cell(str(values[key])) for key, _ in COLUMNS])
+        writer.writerow([_safe_cell(str(values[key])) for key, _ in columns])
     return out.getvalue()
 
 
@@ -272,10 +277,4 @@ async def audit_history(
 
 
 def history_csv(rows: Sequence[HistoryRow]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([title for _, title in HISTORY_COLUMNS])
-    for row in rows:
-        values = asdict(row)
-        writer.writerow([_safe_cell(str(values[key])) for key, _ in HISTORY_COLUMNS])
-    return out.getvalue()
+    return _csv(HISTORY_COLUMNS, rows)

@@ -9,16 +9,14 @@ import asyncio
 import json
 import os
 import tempfile
-from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from dialogs.cycles import CycleRequest, open_cycle
-from storage.demo import load_demo
 from storage.models import Audit, Case, Staff
-from tests.bot.test_card_actions import AUDIT_TEAM, HOS, KLOES
+from tests.bot.test_card_actions import AUDIT_TEAM, HOS
+from tests.bot.test_workspace_http import demo
 from tests.conftest import Database
 from tests.harness import SQLITE_ONLY, RunningBot
 from tests.render.harness import (
@@ -28,8 +26,6 @@ from tests.render.harness import (
     ensure_node_packages,
     find_chromium,
 )
-from workflow.calendar import SystemClock
-from workflow.rules import ProgrammeRules
 
 SHOTS = ROOT / "test-artifacts" / "workspace"
 SERIOUS = ("serious", "critical")
@@ -55,16 +51,8 @@ async def test_each_demo_person_sees_their_audits_accessibly_in_the_tab(
     db: Database, demo_bot: RunningBot
 ):
     chromium, node = browser()
-    async with db.sessions.begin() as session:
-        await load_demo(session)
-        for code in ("CSC", "EH"):
-            await open_cycle(
-                session,
-                CycleRequest(service_code=code, month=date(2026, 12, 1), seed=3, total=6,
-                             kloes=KLOES),
-                rules=ProgrammeRules(),
-                now=SystemClock().now(),
-            )  # fmt: skip
+    await demo(db)
+    async with db.sessions() as session:
         first = await session.scalar(select(Audit).order_by(Audit.id))
         practitioner = await session.get(Staff, first.practitioner_id)
     people = [AUDIT_TEAM, HOS, practitioner.upn]
