@@ -24,6 +24,7 @@ from storage.db import make_engine, ping, session_factory
 from storage.repositories.replay import replay_shift
 from workflow.calendar import Clock, ReplayClock, SystemClock
 from workspace.auth import TabAuth, tab_auth_settings
+from workspace.links import tracker_link
 from workspace.routes import add_workspace_routes
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,11 @@ def build_service(settings: Settings, clock: Clock | None = None) -> web.Applica
     if clock is None and settings.demo:
         clock, refresh = replay_clock(sessions)
     conversations = Conversations(
-        sessions, rules=load_rules(settings), clock=clock, before_turn=refresh
+        sessions,
+        rules=load_rules(settings),
+        clock=clock,
+        before_turn=refresh,
+        tracker_url=tracker_link(settings),
     )
     bot = AuditBot(conversations)
     adapter = build_adapter(settings)
@@ -110,6 +115,7 @@ def _run_scheduler(
         clock or SystemClock(),
         calendar,
         before_job=before_job,
+        tracker_url=tracker_link(settings),
     )
     app[SCHEDULER] = scheduler
 

@@ -11,6 +11,7 @@ from microsoft_teams.cards import (
     ExecuteAction,
     Fact,
     FactSet,
+    OpenUrlAction,
     ShowCardAction,
     TextBlock,
     TextInput,
@@ -63,6 +64,11 @@ def record_form(
         body.append(attention(error))
     title, verb, data = button
     return card(body, fallback=fallback, actions=[execute(title, verb, data, positive=True), *more])
+
+
+def open_url(title: str, url: str) -> OpenUrlAction:
+    """A button that opens a page (the workspace tab, say) in Teams or the browser."""
+    return OpenUrlAction(title=title, url=url)
 
 
 def ask(

@@ -8,7 +8,7 @@ from datetime import date
 
 from microsoft_teams.cards import CardElement, Container, Fact, FactSet, TextBlock
 
-from cards.base import card, heading, paragraph
+from cards.base import card, heading, open_url, paragraph
 from cards.dates import OVERDUE, day_label
 from workflow.words import counted
 
@@ -43,7 +43,11 @@ class CycleSummary:
     unreachable: Sequence[Unreachable] = field(default_factory=tuple)
 
 
-def cycle_status_card(cycles: Sequence[CycleSummary], *, today: date) -> dict:
+def cycle_status_card(
+    cycles: Sequence[CycleSummary], *, today: date, tracker_url: str | None = None
+) -> dict:
+    """Each open cycle's counts and what is overdue; with `tracker_url`, a button to the
+    workspace's tracker, where each audit is listed."""
     if not cycles:
         return card(
             [
@@ -60,7 +64,8 @@ def cycle_status_card(cycles: Sequence[CycleSummary], *, today: date) -> dict:
         f"{cycle.title}: {counted(cycle.total, 'audit')}, {len(cycle.overdue)} overdue"
         for cycle in cycles[:MAX_CYCLES]
     )
-    return card(body, fallback=fallback)
+    actions = [open_url("Open the audit tracker", tracker_url)] if tracker_url else None
+    return card(body, fallback=fallback, actions=actions)
 
 
 def _cycle(cycle: CycleSummary, today: date) -> Container:

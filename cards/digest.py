@@ -26,7 +26,7 @@ from microsoft_teams.cards import (
     TextBlock,
 )
 
-from cards.base import card, execute, facts, heading, paragraph
+from cards.base import card, execute, facts, heading, open_url, paragraph
 from cards.dates import OVERDUE, day_label
 from workflow.words import counted
 
@@ -118,6 +118,7 @@ class DigestView:
     reaudits: Sequence[str] = ()
     decisions: Sequence[Decision] = field(default_factory=tuple)
     decisions_total: int = 0
+    tracker_url: str | None = None  # the workspace's tracker, when it is deployed
 
     @property
     def needs_you(self) -> bool:
@@ -139,7 +140,8 @@ def digest_card(view: DigestView) -> dict:
         body.append(_section("Re-audits"))
         body.append(paragraph(_lines(view.reaudits[:MAX_LISTED])))
         body.extend(_more(len(view.reaudits), MAX_LISTED))
-    return card(body, fallback=_fallback(view))
+    actions = [open_url("Open the audit tracker", view.tracker_url)] if view.tracker_url else None
+    return card(body, fallback=_fallback(view), actions=actions)
 
 
 def _headline(view: DigestView) -> TextBlock:

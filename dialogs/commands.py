@@ -37,6 +37,7 @@ class CommandContext:
     roles: tuple[HeldRole, ...] = ()  # filled in by run_command
     clock: Clock = field(default_factory=SystemClock)
     timezone: str = "Europe/London"
+    tracker_url: str | None = None  # the workspace's tracker, when it is deployed
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -54,8 +54,11 @@ class Conversations:
         rules: ProgrammeRules | None = None,
         clock: Clock | None = None,
         before_turn: Callable[[], Awaitable[None]] | None = None,
+        tracker_url: str | None = None,
     ) -> None:
-        """`before_turn` runs before each turn acts (the demo reads its replayed time)."""
+        """`before_turn` runs before each turn acts (the demo reads its replayed time);
+        `tracker_url` is where `cycle status` links to the workspace."""
+        self._tracker_url = tracker_url
         self._sessions = sessions
         self._rules = rules or ProgrammeRules()
         self._clock = clock or SystemClock()
@@ -120,6 +123,7 @@ class Conversations:
                 staff=staff,
                 clock=self._clock,
                 timezone=self._rules.timezone,
+                tracker_url=self._tracker_url,
             )
             card = await run_command(context, text)
         return Reply(card=card)

@@ -100,7 +100,7 @@ async def cycle_status(context: CommandContext, argument: str) -> dict[str, Any]
         await _summarise(context, cycle, scopes[cycle.cycle.service_id])
         for cycle in await open_cycles_in_services(context.session, list(scopes))
     ]
-    return cycle_status_card(summaries, today=context.today())
+    return cycle_status_card(summaries, today=context.today(), tracker_url=context.tracker_url)
 
 
 async def _summarise(

@@ -142,7 +142,7 @@ def build_manifest(listing: AppListing) -> dict[str, Any]:
         tab = f"https://{domain}/tab"
         manifest["staticTabs"] = [
             {
-                "entityId": "audit-tracker",
+                "entityId": "audit-tracker",  # workspace/links.py links to it by this
                 "name": "Audit tracker",
                 "contentUrl": tab,
                 "websiteUrl": tab,

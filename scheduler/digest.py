@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -62,7 +62,11 @@ class Reader:
 
 
 async def send_weekly_digests(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, rules: ProgrammeRules
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    rules: ProgrammeRules,
+    *,
+    tracker_url: str | None = None,
 ) -> int:
     """Queue this week's digest for every Head of Service; returns how many were queued now
     (0 for anyone already sent one this ISO week)."""
@@ -79,6 +83,7 @@ async def send_weekly_digests(
                 if await reads.message_queued(session, f"{key}:to:{reader.staff.id}"):
                     continue
                 view = await build_digest(session, reader, now=now, rules=rules)
+                view = replace(view, tracker_url=tracker_url)
                 await tell(
                     session,
                     reader.staff.id,

@@ -52,6 +52,7 @@ def build_scheduler(
     clock: Clock,
     calendar: Calendar,
     before_job: Callable[[], Awaitable[None]] | None = None,
+    tracker_url: str | None = None,
 ) -> Scheduler:
     """The registry with the service's jobs.
 
@@ -81,7 +82,10 @@ def build_scheduler(
     scheduler.daily("progress_reports", partial(prompt_progress_reports, sessions, clock, rules))
     scheduler.daily("timetable", partial(ask_for_due_cycles, sessions, clock, rules))
     scheduler.daily("external_checks", partial(start_external_checks, sessions, clock, rules))
-    scheduler.weekly("digests", partial(send_weekly_digests, sessions, clock, rules))
+    scheduler.weekly(
+        "digests",
+        partial(send_weekly_digests, sessions, clock, rules, tracker_url=tracker_url),
+    )
     return scheduler
 
 

@@ -16,10 +16,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import or_, select
 
 from dialogs.cycles import CycleRequest, open_cycle
+from manifest.app import AppListing, build_manifest
 from storage import repositories as repo
 from storage.demo import load_demo
 from storage.models import Audit, AuditEvent, Case, Cycle, Staff
 from tests.bot.test_card_actions import AUDIT_TEAM, HOS, KLOES, PRACTITIONER, person
+from tests.bot.test_messages import card_of
 from tests.conftest import Database
 from tests.factories import create_staff
 from tests.harness import APP_ID, SQLITE_ONLY, TAB_DOMAIN, TENANT_ID, RunningBot
@@ -308,3 +310,22 @@ async def test_the_excel_download_is_a_real_workbook_with_the_rows_dates_and_fil
             )
         ).all()
     assert event.after["what"] == "tracker.xlsx" and event.after["rows"] == len(shown)
+
+
+async def test_cycle_status_links_to_the_tracker_tab(db: Database, teams_bot: RunningBot):
+    await demo(db)
+    audit_team = await person(db, AUDIT_TEAM)
+    status = card_of(await teams_bot.say(audit_team.aad_object_id, "cycle status"))
+    [button] = [a for a in status.get("actions", []) if a["type"] == "Action.OpenUrl"]
+    assert button["url"] == f"https://teams.microsoft.com/l/entity/{APP_ID}/audit-tracker"
+    assert build_manifest_entity() == "audit-tracker"
+
+
+def build_manifest_entity() -> str:
+    """The personal tab's entityId in the manifest the link names."""
+    listing = AppListing(
+        app_id=APP_ID, developer_name="Council", website_url="https://council.example/a",
+        privacy_url="https://council.example/p", terms_url="https://council.example/t",
+        version="1.0.0", tab_domain=TAB_DOMAIN,
+    )  # fmt: skip
+    return build_manifest(listing)["staticTabs"][0]["entityId"]

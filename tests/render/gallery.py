@@ -284,7 +284,8 @@ GALLERY: tuple[Example, ...] = (
     example("status-bad-reference", bad_reference_card, missing=False),
     example("cycle-status", cycle_status_card, (CYCLE, CYCLE_QUIET), today=TODAY),
     example("cycle-status-none", cycle_status_card, (), today=TODAY),
-    example("cycle-status-most", cycle_status_card, (CYCLE_MOST,) * 12, today=TODAY),
+    example("cycle-status-most", cycle_status_card, (CYCLE_MOST,) * 12, today=TODAY,
+            tracker_url="https://teams.microsoft.com/l/entity/5d1c5f0e/audit-tracker"),
 )  # fmt: skip
 
 GALLERY += AUDIT_GALLERY

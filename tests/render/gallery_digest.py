@@ -304,6 +304,16 @@ DIGEST_GALLERY: tuple[Example, ...] = (
     example("digest", digest_card, DIGEST),
     example("digest-quiet", digest_card, QUIET),
     example("digest-most", digest_card, DIGEST_MOST),
+    example(
+        "digest-with-tracker",
+        digest_card,
+        DigestView(
+            **{
+                **DIGEST.__dict__,
+                "tracker_url": "https://teams.microsoft.com/l/entity/5d1c5f0e/audit-tracker",
+            }
+        ),
+    ),
     example("digest-dataset", dataset_digest),
     example("follow-up-dip-audit", dip_audit_card, DIP),
     example("follow-up-reaudit", reaudit_card, REAUDIT),

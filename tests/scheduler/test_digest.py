@@ -263,3 +263,14 @@ def test_the_week_is_named_by_the_seven_days_it_counts():
     from scheduler.digest import _week_label
 
     assert _week_label(date(2026, 11, 23)) == "Week 48, 2026: the seven days since Mon 16 Nov"
+
+
+async def test_the_digest_links_to_the_workspace_tracker_when_it_is_deployed(
+    db: Database, world: Dataset
+):
+    link = "https://teams.microsoft.com/l/entity/5d1c5f0e-2b7a-4b53-9d59-3f2f4a8c1e01/audit-tracker"
+    await send_weekly_digests(db.sessions, FixedClock(NOW), RULES, tracker_url=link)
+
+    for message in (await digests(db)).values():
+        [button] = [a for a in message.payload["card"]["actions"] if a["type"] == "Action.OpenUrl"]
+        assert button == {"type": "Action.OpenUrl", "title": "Open the audit tracker", "url": link}
