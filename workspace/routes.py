@@ -92,7 +92,9 @@ def add_workspace_routes(
 
     async def history(request: web.Request, session: AsyncSession, staff: Staff) -> web.Response:
         audit_id = request.match_info["audit_id"]
-        rows = await audit_history(session, staff, int(audit_id)) if audit_id.isdigit() else None
+        # An id that cannot be an audit's (not digits, or past the column's range) is none.
+        wanted = int(audit_id) if audit_id.isdigit() and len(audit_id) < 10 else None
+        rows = await audit_history(session, staff, wanted) if wanted is not None else None
         if rows is None:  # not found, or not theirs: the same answer, so nothing leaks
             return web.json_response({"error": "Not found"}, status=404)
         if request.path.endswith(".csv"):

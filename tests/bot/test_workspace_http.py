@@ -264,10 +264,11 @@ async def test_an_audits_history_is_shown_and_downloaded_only_to_who_may_see_it(
     refused = await get(teams_bot, path, token_for(teams_bot, stranger))
     assert refused.status == 404
     assert (await get(teams_bot, path + ".csv", token_for(teams_bot, stranger))).status == 404
-    missing = await get(
-        teams_bot, "/api/tab/audits/999999/history", token_for(teams_bot, audit_team)
-    )
-    assert missing.status == 404
+    for wrong in ("999999", "99999999999999999999", "1e3"):
+        missing = await get(
+            teams_bot, f"/api/tab/audits/{wrong}/history", token_for(teams_bot, audit_team)
+        )
+        assert missing.status == 404
 
     download = await get(teams_bot, path + ".csv", token_for(teams_bot, audit_team))
     table = list(csv.reader(io.StringIO(await download.text())))
