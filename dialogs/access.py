@@ -13,12 +13,20 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Audit, Case, Staff, Team
-from storage.repositories.people import HeldRole, roles_of
+from storage.repositories.people import HeldRole, roles_of, staff_holding_roles
 from storage.repositories.views import line_managers_of
 from workflow.roles import Role
 from workflow.states import AuditState
 
 AUDIT_TEAM_ROLES = frozenset({Role.AUDIT_TEAM, Role.AUDIT_MANAGER})
+
+
+async def audit_team_ids(session: AsyncSession, service_id: int) -> list[int]:
+    """The ids of the service's Audit Team and Audit Managers, active, in order."""
+    holders = await staff_holding_roles(session, AUDIT_TEAM_ROLES, service_id)
+    return sorted({staff.id for staff, _ in holders})
+
+
 # Roles that oversee every audit in their scope, without being allocated to it.
 OVERSIGHT_ROLES = AUDIT_TEAM_ROLES | {Role.HEAD_OF_SERVICE}
 

@@ -21,12 +21,12 @@ from dialogs.panel import panel_of
 from dialogs.programmes import audit_dispute_route
 from storage import repositories as repo
 from storage.models import Audit
+from storage.repositories.reminders import URGENT_CONFIRMED
 from workflow.roles import Party
 from workflow.states import Action, AuditState, transition
 
 log = logging.getLogger(__name__)
 
-URGENT_CONFIRMED = "urgent_issues_confirmed"  # the trail row dialogs/moderation.py writes
 CLOSABLE = frozenset({AuditState.MODERATED, AuditState.DECIDED})
 
 

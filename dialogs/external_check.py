@@ -33,7 +33,7 @@ from cards.external_check import (
     external_check_card,
 )
 from cards.notice import notice_card
-from dialogs.access import AUDIT_TEAM_ROLES
+from dialogs.access import audit_team_ids
 from dialogs.actions import ActionContext, card_action
 from dialogs.notify import tell
 from dialogs.programmes import programme_of_version
@@ -145,7 +145,7 @@ async def _start(
         return 0
     if outcome == "nobody_to_check":
         log.warning("external check %s: nobody holds the checker's role", key)
-        for person in await _audit_team(session, service.id):
+        for person in await audit_team_ids(session, service.id):
             await tell(
                 session, person, "external_check", f"{key}:nobody",
                 summary=f"Nobody can do {service.name}'s external check",
@@ -164,11 +164,6 @@ async def _start(
             card=external_check_card(view),
         )  # fmt: skip
     return 1
-
-
-async def _audit_team(session: AsyncSession, service_id: int) -> list[int]:
-    holders = await repo.staff_holding_roles(session, AUDIT_TEAM_ROLES, service_id)
-    return sorted({staff.id for staff, _ in holders})
 
 
 async def check_view(
@@ -240,10 +235,9 @@ def _grades(audit: Audit) -> str:
 
 
 async def _load_check(context: ActionContext) -> FollowUp | None:
-    check = await context.session.get(FollowUp, context.number("check_id"), with_for_update=True)
-    if check is None or check.kind is not FollowUpKind.EXTERNAL_CHECK:
-        return None
-    return check
+    return await follow_ups.follow_up_for_update(
+        context.session, context.number("check_id"), FollowUpKind.EXTERNAL_CHECK
+    )
 
 
 async def _refuse_unless_checker(context: ActionContext, check: FollowUp) -> str | None:
@@ -283,7 +277,7 @@ async def record_findings(context: ActionContext, check: FollowUp) -> dict[str, 
         {"follow_up": check.key, "findings": findings}, at=context.now,
     )  # fmt: skip
     view = await check_view(session, check, timezone=timezone)
-    for person in await _audit_team(session, check.service_id):
+    for person in await audit_team_ids(session, check.service_id):
         await tell(
             session, person, "external_check", f"{check.key}:recorded",
             summary=f"External check findings: {view.service}, {view.period}",

@@ -106,10 +106,9 @@ async def reaudit_result_view(
 
 
 async def _load_result(context: ActionContext) -> FollowUp | None:
-    result = await context.session.get(FollowUp, context.number("result_id"), with_for_update=True)
-    if result is None or result.kind is not FollowUpKind.REAUDIT_RESULT:
-        return None
-    return result
+    return await follow_ups.follow_up_for_update(
+        context.session, context.number("result_id"), FollowUpKind.REAUDIT_RESULT
+    )
 
 
 async def _refuse_unless_audit_team(context: ActionContext, result: FollowUp) -> str | None:

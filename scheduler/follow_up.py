@@ -39,7 +39,7 @@ from cards.follow_up import (
     reaudit_card,
     reaudit_result_card,
 )
-from dialogs.access import AUDIT_TEAM_ROLES
+from dialogs.access import audit_team_ids
 from dialogs.cycles import CycleRequestError
 from dialogs.notify import tell
 from dialogs.programmes import cycle_reaudit
@@ -221,17 +221,12 @@ async def _start_dip_audit(
         weeks=where.rules.dip_audit_weeks,
         moved_to_follow_up=moved,
     )
-    for person in await _audit_team(session, where.service.id):
+    for person in await audit_team_ids(session, where.service.id):
         await tell(
             session, person, "follow_up", f"follow_up:{key}",
             summary=f"Dip audit due: case {candidate.case_ref}", card=dip_audit_card(view),
         )  # fmt: skip
     return 1
-
-
-async def _audit_team(session: AsyncSession, service_id: int) -> list[int]:
-    holders = await repo.staff_holding_roles(session, AUDIT_TEAM_ROLES, service_id)
-    return sorted({staff.id for staff, _ in holders})
 
 
 # --- re-audits -------------------------------------------------------------------------
@@ -328,7 +323,7 @@ async def _start_reaudit(
         session, ACTOR, "cycle", cycle_id, "reaudit_sampled", None,
         {"follow_up": key, "outcome": recorded.outcome, **recorded.details}, at=now,
     )  # fmt: skip
-    for person in await _audit_team(session, where.service.id):
+    for person in await audit_team_ids(session, where.service.id):
         await tell(
             session, person, "follow_up", f"follow_up:{key}",
             summary=f"Re-audit of {source.title}: {counted(len(sample.case_refs), 'case')}",
@@ -402,7 +397,7 @@ async def _report_reaudit(
         {"follow_up": recorded.key, "outcome": recorded.outcome, **recorded.details}, at=now,
     )  # fmt: skip
     view = await reaudit_result_view(session, recorded)
-    for person in await _audit_team(session, where.service.id):
+    for person in await audit_team_ids(session, where.service.id):
         await tell(
             session, person, "follow_up", f"follow_up:{recorded.key}",
             summary=f"Re-audit result: {view.source}", card=reaudit_result_card(view),
@@ -477,7 +472,7 @@ async def _escalate(
         months=where.rules.escalation_months,
     )
     # With no Divisional Director set up, the Audit Team hears instead, so it is not lost.
-    for person in directors or await _audit_team(session, where.service.id):
+    for person in directors or await audit_team_ids(session, where.service.id):
         await tell(
             session, person, "follow_up", f"follow_up:{key}",
             summary=f"Escalated: case {candidate.case_ref} not improved",

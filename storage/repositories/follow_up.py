@@ -71,6 +71,14 @@ async def record_follow_up(
     return await session.get(FollowUp, new_id)
 
 
+async def follow_up_for_update(
+    session: AsyncSession, follow_up_id: int, kind: FollowUpKind
+) -> FollowUp | None:
+    """One follow-up of this kind, locked for the caller's transaction; None otherwise."""
+    found = await session.get(FollowUp, follow_up_id, with_for_update=True)
+    return found if found is not None and found.kind is kind else None
+
+
 async def get_follow_up(session: AsyncSession, key: str) -> FollowUp | None:
     return await session.scalar(select(FollowUp).where(FollowUp.key == key))
 
