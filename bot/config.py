@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     tab_audience: str = ""
     # Where Entra publishes the keys; change it only for a sovereign cloud or a test stand-in.
     tab_openid_authority: str = "https://login.microsoftonline.com"
+    # The tracker lists who has not pressed "I've seen this" on an allocation notice this
+    # many working days after it was sent.
+    acknowledge_within_working_days: int = Field(default=2, ge=0, le=20)
 
     # The Teams app listing, needed only by `auditbot manifest build`: who
     # publishes the app and the council's pages about it. No defaults: an app

@@ -22,10 +22,10 @@ from dialogs.local_calendar import LocalCalendar
 from scheduler.jobs import SCHEDULER, build_scheduler, schedule_options
 from storage.db import make_engine, ping, session_factory
 from storage.repositories.replay import replay_shift
-from workflow.calendar import Clock, ReplayClock, SystemClock
+from workflow.calendar import Clock, ReplayClock, SystemClock, WorkingCalendar
 from workspace.auth import TabAuth, tab_auth_settings
 from workspace.links import tracker_link
-from workspace.routes import add_workspace_routes
+from workspace.routes import Workspace, add_workspace_routes
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +41,10 @@ def build_service(settings: Settings, clock: Clock | None = None) -> web.Applica
     refresh = None
     if clock is None and settings.demo:
         clock, refresh = replay_clock(sessions)
+    rules = load_rules(settings)
     conversations = Conversations(
         sessions,
-        rules=load_rules(settings),
+        rules=rules,
         clock=clock,
         before_turn=refresh,
         tracker_url=tracker_link(settings),
@@ -53,10 +54,13 @@ def build_service(settings: Settings, clock: Clock | None = None) -> web.Applica
     app = create_app(adapter, bot, lambda: ping(engine), require_token=not settings.demo)
     add_workspace_routes(
         app,
-        sessions,
-        TabAuth(tab_auth_settings(settings)),
-        clock or SystemClock(),
-        settings.timezone,
+        Workspace(
+            sessions,
+            TabAuth(tab_auth_settings(settings)),
+            clock or SystemClock(),
+            WorkingCalendar.from_rules(rules),
+            settings.acknowledge_within_working_days,
+        ),
     )
     if settings.outbox_sender:
         _run_outbox_sender(app, settings, adapter, sessions)

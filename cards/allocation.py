@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from microsoft_teams.cards import CardElement
+from microsoft_teams.cards import CardElement, ExecuteAction
 
 from cards.base import ask, card, execute, facts, heading, paragraph, text_input
 from cards.wizard import START_AUDIT
 
 REQUEST_EXEMPTION = "exemption.request"
+ACKNOWLEDGE = "allocation.seen"
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,24 @@ class AllocationView:
     after_audit: Sequence[str] = (
         "The audit is moderated, and you'll see the grades and can discuss them.",
         "A follow-up meeting agrees what to do next.",
+    )
+    # When the reader pressed "I've seen this" (formatted), or "" until they do.
+    acknowledged: str = ""
+
+
+def _seen(view: AllocationView, part: str) -> list[ExecuteAction]:
+    """The "I've seen this" button, until it has been pressed (the Audit Team's tracker
+    lists who has not pressed it after a few working days)."""
+    if view.acknowledged:
+        return []
+    return [execute("I've seen this", ACKNOWLEDGE, {"audit_id": view.audit_id, "part": part})]
+
+
+def _seen_line(view: AllocationView) -> list[CardElement]:
+    return (
+        [paragraph(f"You said you'd seen this on {view.acknowledged}.", subtle=True)]
+        if (view.acknowledged)
+        else []
     )
 
 
@@ -77,14 +96,16 @@ def auditor_card(view: AllocationView, *, exemption: str | None = None) -> dict:
         {"audit_id": view.audit_id, "version": view.version},
         positive=True,
     )
+    body += _seen_line(view)
     if exemption:
         body.append(paragraph(exemption))
-        return card(body, fallback=fallback, actions=[start])
+        return card(body, fallback=fallback, actions=[start, *_seen(view, "auditor")])
     return card(
         body,
         fallback=fallback,
         actions=[
             start,
+            *_seen(view, "auditor"),
             ask(
                 "Ask to be exempt",
                 [
@@ -115,8 +136,11 @@ def moderator_card(view: AllocationView) -> dict:
         ),
         _kloes(view),
         paragraph("I'll send you the audit to moderate once the auditor submits it.", subtle=True),
+        *_seen_line(view),
     ]
-    return card(body, fallback=f"You're moderating case {view.case_ref}")
+    return card(
+        body, fallback=f"You're moderating case {view.case_ref}", actions=_seen(view, "moderator")
+    )
 
 
 def practitioner_card(view: AllocationView) -> dict:
@@ -134,8 +158,13 @@ def practitioner_card(view: AllocationView) -> dict:
             + "\n".join(f"- {line}" for line in _practitioner_steps(view)),
         ),
         paragraph(f"Your team manager, {view.team_manager}, has a copy of this.", subtle=True),
+        *_seen_line(view),
     ]
-    return card(body, fallback=f"Your work on case {view.case_ref} has been picked for audit")
+    return card(
+        body,
+        fallback=f"Your work on case {view.case_ref} has been picked for audit",
+        actions=_seen(view, "practitioner"),
+    )
 
 
 def _practitioner_steps(view: AllocationView) -> list[str]:
@@ -166,5 +195,10 @@ def team_manager_card(view: AllocationView) -> dict:
             ]
         ),
         paragraph("You're copied on messages about your practitioners' audits.", subtle=True),
+        *_seen_line(view),
     ]
-    return card(body, fallback=f"Copy: case {view.case_ref} picked for audit")
+    return card(
+        body,
+        fallback=f"Copy: case {view.case_ref} picked for audit",
+        actions=_seen(view, "team_manager"),
+    )

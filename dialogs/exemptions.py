@@ -20,6 +20,7 @@ from cards.exemptions import (
     exemption_decision_card,
     reallocate_card,
 )
+from dialogs.acknowledgements import acknowledged
 from dialogs.actions import ActionContext, ActionRefused, card_action
 from dialogs.notices import allocation_views
 from dialogs.notify import tell
@@ -49,7 +50,7 @@ async def request_exemption(context: ActionContext, audit: Audit) -> dict[str, A
     session = context.session
     pending = await repo.open_exemption_request(session, audit.id)
     if pending is not None or audit.state not in EXEMPTIBLE:
-        return await _auditor_card(context, audit)
+        return await auditor_card_now(context, audit)
     reason = context.text("reason")
     if not reason:
         raise ActionRefused("Give a reason", "The Head of Service needs a reason to decide.")
@@ -68,14 +69,15 @@ async def request_exemption(context: ActionContext, audit: Audit) -> dict[str, A
             summary=f"{view.auditor} asks to be exempt from auditing case {view.case_ref}",
             card=exemption_decision_card(view),
         )
-    return await _auditor_card(context, audit)
+    return await auditor_card_now(context, audit)
 
 
-async def _auditor_card(context: ActionContext, audit: Audit) -> dict[str, Any]:
+async def auditor_card_now(context: ActionContext, audit: Audit) -> dict[str, Any]:
     """The auditor's allocation card as things stand now."""
     session = context.session
     cycle = await repo.get_cycle(session, audit.cycle_id)
     [view] = await allocation_views(session, cycle, [audit], timezone=context.rules.timezone)
+    view = await acknowledged(session, view, context.staff.id, context.rules.timezone)
     latest = await repo.latest_exemption_request(session, audit.id)
     if audit.state not in EXEMPTIBLE:
         status = f"This audit is now {state_words(audit).lower()}; it can no longer be exempted."

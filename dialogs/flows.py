@@ -1,5 +1,6 @@
 """Importing this module declares every card action, so the dispatcher knows them all."""
 
+import dialogs.acknowledgements  # noqa: F401 ("I've seen this" on an allocation notice)
 import dialogs.action_owners  # noqa: F401 (owners for service-level actions)
 import dialogs.digest  # noqa: F401 (the weekly digest's buttons open decision cards)
 import dialogs.external_check  # noqa: F401 (the external checker records findings)

@@ -1,185 +1,215 @@
-"""The tracker: one row per audit with the tracking sheet's columns, as far as the reader
-may see ("Only the people allocated to an audit, their managers in line, and the Audit Team
-can see it", DOMAIN.md).
-
-Who sees what: the Audit Team, Audit Managers, Heads of Service and Divisional Directors
-see every audit of the services they hold the role in; a team manager the audits of the
-teams they manage (and those they are named on); anyone else the audits they have a part
-in (auditor, moderator, practitioner, team manager named on it). Case references only.
+"""The tracker: one row per audit with the tracking sheet's columns (DOMAIN.md "What is
+tracked": practitioner, team, auditor, moderator, initial and moderated grade,
+recommendations and actions, whether the UoPP or part B took place, whether a re-audit is
+required), its deadlines, what is late, and who has not yet said they have seen their
+allocation notice. Only the audits the reader may see (`workspace/scope.py`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import false, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage import repositories as repo
-from storage.models import Audit, Case, Cycle, Service, Staff, Team
+from storage.enums import MeetingKind, MeetingState, RecommendationStatus
+from storage.models import (
+    Acknowledgement,
+    Audit,
+    AuditEvent,
+    Case,
+    Cycle,
+    Meeting,
+    Recommendation,
+    Service,
+    Staff,
+    Team,
+)
+from workflow.calendar import WorkingCalendar
 from workflow.grades import Grade
-from workflow.roles import Role
 from workflow.states import AuditState
+from workspace.scope import Filters, audits_joined, filtered, visible, visible_audit_ids
+from workspace.sheets import Column, Sheet
 
-SERVICE_WIDE = frozenset(
-    {Role.AUDIT_TEAM, Role.AUDIT_MANAGER, Role.HEAD_OF_SERVICE, Role.DIVISIONAL_DIRECTOR}
+COLUMNS = (
+    Column("case_ref", "Case"),
+    Column("service", "Service"),
+    Column("cycle", "Cycle"),
+    Column("team", "Team"),
+    Column("practitioner", "Practitioner"),
+    Column("auditor", "Auditor"),
+    Column("moderator", "Moderator"),
+    Column("state", "State"),
+    Column("initial_grade", "Initial grade"),
+    Column("moderated_grade", "Moderated grade"),
+    Column("final_grade", "Final grade"),
+    Column("actions", "Recommendations and actions"),
+    Column("follow_up", "UoPP or part B"),
+    Column("reaudit", "Re-audit"),
+    Column("audit_due", "Audit due", "date"),
+    Column("moderation_due", "Moderation due", "date"),
+    Column("uopp_due", "UoPP due", "date"),
+    Column("late", "Late"),
+    Column("not_acknowledged", "Not acknowledged"),
 )
-# The tracking sheet's columns, in its order, with their headings.
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("case_ref", "Case"),
-    ("service", "Service"),
-    ("cycle", "Cycle"),
-    ("team", "Team"),
-    ("practitioner", "Practitioner"),
-    ("auditor", "Auditor"),
-    ("moderator", "Moderator"),
-    ("state", "State"),
-    ("initial_grade", "Initial grade"),
-    ("moderated_grade", "Moderated grade"),
-    ("final_grade", "Final grade"),
-    ("audit_due", "Audit due"),
-    ("moderation_due", "Moderation due"),
-    ("uopp_due", "UoPP due"),
-    ("late", "Late"),
-)
+BELOW_GOOD = frozenset({Grade.REQUIRES_IMPROVEMENT, Grade.INADEQUATE})
+PART_B_RECORDED = "part_b_recorded"  # dialogs/part_b_request.RECORDED
+ACK_PARTS = ("practitioner", "team_manager", "auditor", "moderator")
 
 
 @dataclass(frozen=True)
-class TrackerRow:
-    audit_id: int
-    case_ref: str
-    service: str
-    cycle: str
-    team: str
-    practitioner: str
-    auditor: str
-    moderator: str
-    state: str
-    initial_grade: str
-    moderated_grade: str
-    final_grade: str
-    audit_due: str
-    moderation_due: str
-    uopp_due: str
-    late: str  # what is late now, e.g. "audit", "moderation", or ""
+class Acknowledging:
+    """When people are expected to have pressed "I've seen this" on an allocation notice."""
+
+    calendar: WorkingCalendar
+    within_working_days: int = 2
 
 
-@dataclass(frozen=True)
-class Filters:
-    service: str = ""  # a service code
-    cycle: int | None = None
-    state: str = ""
-    grade: str = ""  # final grade
-    late_only: bool = False
-
-
-async def _visible(session: AsyncSession, reader: Staff) -> Any:
-    """The condition on Audit (joined to its Cycle and Case) for what the reader may see."""
-    held = await repo.roles_of(session, reader.id)
-    services = {h.service_id for h in held if h.role in SERVICE_WIDE}
-    # A team manager for a whole service manages each of its teams.
-    services |= {h.service_id for h in held if h.role is Role.TEAM_MANAGER and not h.team_id}
-    teams = {h.team_id for h in held if h.role is Role.TEAM_MANAGER and h.team_id}
-    conditions = [
-        Audit.auditor_id == reader.id,
-        Audit.moderator_id == reader.id,
-        Audit.practitioner_id == reader.id,
-        Audit.team_manager_id == reader.id,
-    ]
-    if services:
-        conditions.append(Cycle.service_id.in_(services))
-    if teams:
-        conditions.append(Case.team_id.in_(teams))
-    return or_(*conditions)
-
-
-async def visible_audit_ids(session: AsyncSession, reader: Staff) -> set[int]:
-    """Every audit the reader may see, live or ended."""
-    query = (
-        select(Audit.id)
-        .join(Cycle, Cycle.id == Audit.cycle_id)
-        .join(Case, Case.id == Audit.case_id)
-        .where(await _visible(session, reader))
-    )
-    return set((await session.scalars(query)).all())
-
-
-async def tracker_rows(
+async def tracker_sheet(
     session: AsyncSession,
     reader: Staff,
     *,
     now: datetime,
-    timezone: str,
+    acknowledging: Acknowledging,
     filters: Filters | None = None,
-) -> list[TrackerRow]:
-    """The reader's rows, newest cycle first, in one query (the columns the sheet shows)."""
+) -> Sheet:
+    """The reader's rows, newest cycle first: one query for the sheet's own columns, and one
+    each for the recommendations, meetings, part B, re-audits and acknowledgements of the
+    same audits."""
     filters = filters or Filters()
-    practitioner, auditor, moderator = aliased(Staff), aliased(Staff), aliased(Staff)
+    zone = acknowledging.calendar.zone
+    practitioner, auditor, moderator, manager = (aliased(Staff) for _ in range(4))
+    query = audits_joined(
+        Audit.id, Audit.state, Audit.initial_grade, Audit.moderated_grade, Audit.final_grade,
+        Audit.due_at, Audit.moderation_due_at, Audit.uopp_due_at, Audit.part_b_due_at,
+        Audit.created_at, Case.case_ref, Cycle.title, Service.code, Team.name,
+        practitioner.display_name, auditor.display_name, moderator.display_name,
+        manager.display_name, Audit.practitioner_id, Audit.team_manager_id, Audit.auditor_id,
+        Audit.moderator_id,
+    )  # fmt: skip
     query = (
-        select(
-            Audit.id, Audit.state, Audit.initial_grade, Audit.moderated_grade,
-            Audit.final_grade, Audit.due_at, Audit.moderation_due_at, Audit.uopp_due_at,
-            Audit.part_b_due_at, Case.case_ref, Cycle.id, Cycle.title, Service.code, Team.name,
-            practitioner.display_name, auditor.display_name, moderator.display_name,
-        )
-        .join(Cycle, Cycle.id == Audit.cycle_id)
-        .join(Case, Case.id == Audit.case_id)
-        .join(Service, Service.id == Cycle.service_id)
-        .outerjoin(Team, Team.id == Case.team_id)
-        .join(practitioner, practitioner.id == Audit.practitioner_id)
+        query.join(practitioner, practitioner.id == Audit.practitioner_id)
         .join(auditor, auditor.id == Audit.auditor_id)
         .outerjoin(moderator, moderator.id == Audit.moderator_id)
-        .where(await _visible(session, reader))
+        .outerjoin(manager, manager.id == Audit.team_manager_id)
+        .where(await visible(session, reader))
         .order_by(Cycle.month.desc(), Audit.id)
-    )  # fmt: skip
-    if filters.service:
-        query = query.where(Service.code == filters.service)
-    if filters.cycle is not None:
-        query = query.where(Cycle.id == filters.cycle)
-    # An unknown state or grade (a hand-edited link) matches nothing, as the filter says.
-    if filters.state:
-        known = filters.state in {s.value for s in AuditState}
-        query = query.where(Audit.state == AuditState(filters.state) if known else false())
-    if filters.grade:
-        known = filters.grade in {g.value for g in Grade}
-        query = query.where(Audit.final_grade == Grade(filters.grade) if known else false())
+    )
+    query = filtered(query, filters)
+    found = (await session.execute(query)).all()
+    chosen = audits_joined(Audit.id).where(await visible(session, reader))
+    ids = filtered(chosen, filters).scalar_subquery()
+    extras = await _extras(session, ids)
+    today = acknowledging.calendar.local_date(now)
     rows = []
-    for found in (await session.execute(query)).all():
-        (audit_id, state, initial, moderated, final, due, moderation_due, uopp_due, part_b_due,
-         case_ref, _cycle_id, cycle_title, service_code, team_name,
-         practitioner_name, auditor_name, moderator_name) = found  # fmt: skip
-        late = _late(AuditState(state), due, moderation_due, uopp_due, part_b_due, now)
+    for (audit_id, state, initial, moderated, final, due, moderation_due, uopp_due, part_b_due,
+         created, case_ref, cycle_title, service_code, team_name, practitioner_name, auditor_name,
+         moderator_name, manager_name, *part_ids) in found:  # fmt: skip
+        state = AuditState(state)
+        late = _late(state, due, moderation_due, uopp_due, part_b_due, now)
         if filters.late_only and not late:
             continue
-        rows.append(
-            TrackerRow(
-                audit_id=audit_id,
-                case_ref=case_ref,
-                service=service_code,
-                cycle=cycle_title,
-                team=team_name or "",
-                practitioner=practitioner_name or "",
-                auditor=auditor_name or "",
-                moderator=moderator_name or "",
-                state=AuditState(state).label,
-                initial_grade=_grade(initial),
-                moderated_grade=_grade(moderated),
-                final_grade=_grade(final),
-                audit_due=_day(due, timezone),
-                moderation_due=_day(moderation_due, timezone),
-                uopp_due=_day(uopp_due, timezone),
-                late=late,
-            )
+        expected_by = acknowledging.calendar.add_working_days(
+            acknowledging.calendar.local_date(created), acknowledging.within_working_days
         )
-    return rows
+        names = dict(zip(ACK_PARTS, (practitioner_name, manager_name, auditor_name,
+                                     moderator_name), strict=True))  # fmt: skip
+        unacknowledged = (
+            [
+                f"{names[part]} ({part.replace('_', ' ')})"
+                for part, person in zip(ACK_PARTS, part_ids, strict=True)
+                if person is not None and person not in extras.acknowledged[audit_id]
+            ]
+            if today > expected_by and state is not AuditState.CLOSED
+            else []
+        )
+        rows.append(
+            {
+                "audit_id": audit_id,
+                "case_ref": case_ref,
+                "service": service_code,
+                "cycle": cycle_title,
+                "team": team_name or "",
+                "practitioner": practitioner_name or "",
+                "auditor": auditor_name or "",
+                "moderator": moderator_name or "",
+                "state": state.label,
+                "initial_grade": _grade(initial),
+                "moderated_grade": _grade(moderated),
+                "final_grade": _grade(final),
+                "actions": extras.actions.get(audit_id, ""),
+                "follow_up": "; ".join(extras.follow_up[audit_id]),
+                "reaudit": extras.reaudit.get(
+                    audit_id, "Required" if final and Grade(final) in BELOW_GOOD else ""
+                ),
+                "audit_due": _day(due, zone),
+                "moderation_due": _day(moderation_due, zone),
+                "uopp_due": _day(uopp_due, zone),
+                "late": late,
+                "not_acknowledged": ", ".join(unacknowledged),
+            }
+        )
+    return Sheet("Tracker", COLUMNS, rows)
+
+
+@dataclass
+class _Extras:
+    actions: dict[int, str]
+    follow_up: defaultdict[int, list[str]]
+    reaudit: dict[int, str]
+    acknowledged: defaultdict[int, set[int]]
+
+
+async def _extras(session: AsyncSession, ids: Any) -> _Extras:
+    extras = _Extras({}, defaultdict(list), {}, defaultdict(set))
+    open_ = func.sum(case((Recommendation.status != RecommendationStatus.DONE, 1), else_=0))
+    actions = select(Recommendation.audit_id, func.count(), open_).where(
+        Recommendation.audit_id.in_(ids)
+    )
+    for audit_id, total, still_open in await session.execute(
+        actions.group_by(Recommendation.audit_id)
+    ):
+        extras.actions[audit_id] = f"{total} ({still_open or 0} open)"
+    meetings = select(Meeting.audit_id, Meeting.kind, Meeting.state, Meeting.held_on).where(
+        Meeting.audit_id.in_(ids), Meeting.kind == MeetingKind.UOPP
+    )
+    for audit_id, _kind, state, held_on in await session.execute(meetings.order_by(Meeting.id)):
+        words = {
+            MeetingState.HELD: f"UoPP held {held_on.isoformat() if held_on else ''}".strip(),
+            MeetingState.NOT_HELD: "UoPP not held",
+            MeetingState.BOOKED: "UoPP booked",
+        }.get(MeetingState(state))
+        if words:
+            extras.follow_up[audit_id] = [words]  # the latest meeting's word
+    part_b = select(AuditEvent.entity_id).where(
+        AuditEvent.entity == "audit",
+        AuditEvent.action == PART_B_RECORDED,
+        AuditEvent.entity_id.in_(ids),
+    )
+    for (audit_id,) in await session.execute(part_b):
+        extras.follow_up[audit_id].append("part B recorded")
+    later = aliased(Audit)
+    reaudits = select(later.predecessor_id, later.state, later.final_grade).where(
+        later.predecessor_id.in_(ids)
+    )
+    for predecessor, reaudit_state, grade in await session.execute(reaudits.order_by(later.id)):
+        assert predecessor is not None
+        extras.reaudit[predecessor] = "Re-audited: " + (
+            Grade(grade).label if grade else AuditState(reaudit_state).label.lower()
+        )
+    acknowledged = select(Acknowledgement.audit_id, Acknowledgement.staff_id).where(
+        Acknowledgement.audit_id.in_(ids)
+    )
+    for audit_id, staff_id in await session.execute(acknowledged):
+        extras.acknowledged[audit_id].add(staff_id)
+    return extras
 
 
 def _late(
@@ -206,75 +236,44 @@ def _grade(grade: Grade | None) -> str:
     return Grade(grade).label if grade else ""
 
 
-def _day(moment: datetime | None, timezone: str) -> str:
-    if moment is None:
-        return ""
-    return moment.astimezone(ZoneInfo(timezone)).date().isoformat()
+def _day(moment: datetime | None, zone: Any) -> date | None:
+    return moment.astimezone(zone).date() if moment is not None else None
 
 
-def as_json(rows: Sequence[TrackerRow]) -> dict:
-    return {
-        "columns": [{"key": k, "title": t} for k, t in COLUMNS],
-        "rows": [asdict(r) for r in rows],
-    }
+HISTORY_COLUMNS = (
+    Column("at", "When (UTC)"),
+    Column("who", "Who"),
+    Column("action", "What"),
+    Column("before", "Before"),
+    Column("after", "After"),
+)
 
 
-def as_csv(rows: Sequence[TrackerRow]) -> str:
-    return _csv(COLUMNS, rows)
-
-
-def _csv(columns: Sequence[tuple[str, str]], rows: Sequence[Any]) -> str:
-    """A header of the columns' titles, then each row's values in their order."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([title for _, title in columns])
-    for row in rows:
-        values = asdict(row)
-        writer.writerow([_safe_cell(str(values[key])) for key, _ in columns])
-    return out.getvalue()
-
-
-def _safe_cell(value: str) -> str:
-    """No formula injection when the CSV is opened in Excel: a leading =, +, - or @ is quoted."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
-
-
-@dataclass(frozen=True)
-class HistoryRow:
-    at: str  # ISO time, UTC
-    who: str
-    action: str
-    before: str  # JSON
-    after: str  # JSON
-
-
-HISTORY_COLUMNS = (("at", "When (UTC)"), ("who", "Who"), ("action", "What"), ("before", "Before"),
-                   ("after", "After"))  # fmt: skip
-
-
-async def audit_history(
-    session: AsyncSession, reader: Staff, audit_id: int
-) -> list[HistoryRow] | None:
+async def audit_history(session: AsyncSession, reader: Staff, audit_id: int) -> Sheet | None:
     """One audit's trail, oldest first; None when the reader may not see the audit."""
     if audit_id not in await visible_audit_ids(session, reader):
         return None
     events = await repo.list_events(session, "audit", audit_id)
     people = await repo.staff_by_ids(session, {e.actor_id for e in events if e.actor_id})
-    return [
-        HistoryRow(
-            at=event.occurred_at.isoformat(),
-            who=(
-                people[event.actor_id].display_name
-                if event.actor_id in people
-                else event.actor_label or "system"
-            ),
-            action=event.action,
-            before=json.dumps(event.before, default=str, sort_keys=True) if event.before else "",
-            after=json.dumps(event.after, default=str, sort_keys=True) if event.after else "",
-        )
-        for event in events
-    ]
+    return Sheet(
+        "Audit trail",
+        HISTORY_COLUMNS,
+        [
+            {
+                "at": event.occurred_at.isoformat(),
+                "who": (
+                    people[event.actor_id].display_name
+                    if event.actor_id in people
+                    else event.actor_label or "system"
+                ),
+                "action": event.action,
+                "before": _json(event.before),
+                "after": _json(event.after),
+            }
+            for event in events
+        ],
+    )
 
 
-def history_csv(rows: Sequence[HistoryRow]) -> str:
-    return _csv(HISTORY_COLUMNS, rows)
+def _json(value: Sequence[Any] | dict[str, Any] | None) -> str:
+    return json.dumps(value, default=str, sort_keys=True) if value else ""

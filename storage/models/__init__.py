@@ -19,8 +19,24 @@ from storage.models.messaging import BotState, ConversationRef, OutboxMessage
 from storage.models.people import RoleAssignment, Service, Staff, Team
 from storage.models.programmes import ProgrammeVersion
 from storage.models.reminders import Reminder, ReminderDay, SchedulerRun
+from storage.models.workspace import (
+    Acknowledgement,
+    LearningItem,
+    LearningSource,
+    LearningStatus,
+    Rag,
+    RecommendationReview,
+    ReportNote,
+)
 
 __all__ = [
+    "Acknowledgement",
+    "LearningItem",
+    "LearningSource",
+    "LearningStatus",
+    "Rag",
+    "RecommendationReview",
+    "ReportNote",
     "Audit",
     "AuditEvent",
     "AuditEventRedaction",

@@ -130,6 +130,9 @@ class Recommendation(Stamped, Base):
     source: Mapped[RecommendationSource] = mapped_column(
         StrEnumType(RecommendationSource), default=RecommendationSource.AUDIT
     )
+    # The monthly review's latest word (the workspace's recommendation and impact tracker).
+    impact_noted: Mapped[str | None] = mapped_column(Text)
+    reviewed_on: Mapped[date | None]
 
 
 class ExemptionRequest(Stamped, Base):
