@@ -22,22 +22,22 @@ def report_pdf(report: Report, *, service_name: str, made_on: date) -> bytes:
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 16)
-    pdf.multi_cell(0, 8, latin(f"Audit report: {report.period.label}"))
+    _line(pdf, 8, latin(f"Audit report: {report.period.label}"))
     pdf.set_font("Helvetica", size=10)
-    pdf.multi_cell(0, 6, latin(f"{service_name}. Made by auditbot on {made_on:%d %B %Y}. "
+    _line(pdf, 6, latin(f"{service_name}. Made by auditbot on {made_on:%d %B %Y}. "
                                "Case references only."))  # fmt: skip
     if report.note:
         _heading(pdf, "Top ten findings and learning")
         pdf.set_font("Helvetica", size=10)
-        pdf.multi_cell(0, 5, latin(report.note))
+        _line(pdf, 5, latin(report.note))
         if report.note_by:
             pdf.set_font("Helvetica", "I", 8)
-            pdf.multi_cell(0, 5, latin(f"Written by {report.note_by}."))
+            _line(pdf, 5, latin(f"Written by {report.note_by}."))
     for section in report.sections:
         _heading(pdf, section.title)
         if section.note:
             pdf.set_font("Helvetica", "I", 9)
-            pdf.multi_cell(0, 5, latin(section.note))
+            _line(pdf, 5, latin(section.note))
             pdf.ln(1)
         if section.chart is not None and section.sheet.rows:
             if pdf.get_y() + 12 + 6 * len(section.chart.categories) > pdf.page_break_trigger:
@@ -47,18 +47,23 @@ def report_pdf(report: Report, *, service_name: str, made_on: date) -> bytes:
     return bytes(pdf.output())
 
 
+def _line(pdf: FPDF, height: float, text: str) -> None:
+    """A paragraph across the page, the next one starting at the left margin below it."""
+    pdf.multi_cell(0, height, text, new_x="LMARGIN", new_y="NEXT")
+
+
 def _heading(pdf: FPDF, text: str) -> None:
     if pdf.get_y() > pdf.page_break_trigger - 30:
         pdf.add_page()
     pdf.ln(3)
     pdf.set_font("Helvetica", "B", 12)
-    pdf.multi_cell(0, 7, latin(text))
+    _line(pdf, 7, latin(text))
 
 
 def _table(pdf: FPDF, sheet: Sheet) -> None:
     pdf.set_font("Helvetica", size=8)
     if not sheet.rows:
-        pdf.multi_cell(0, 5, "Nothing to show for this period.")
+        _line(pdf, 5, "Nothing to show for this period.")
         return
     with pdf.table(
         headings_style=FontFace(emphasis="BOLD", fill_color=(230, 230, 240)),
