@@ -65,7 +65,7 @@ def stacked(
     )
 
 
-LABEL_WIDTH, BAR_WIDTH, ROW, LEGEND = 190, 420, 26, 22
+LABEL_WIDTH, BAR_WIDTH, ROW, LEGEND = 230, 400, 26, 22
 
 
 def svg(chart: Chart) -> str:
@@ -90,7 +90,7 @@ def svg(chart: Chart) -> str:
         y = LEGEND * 2 + ROW * index
         parts.append(
             f'<text x="{LABEL_WIDTH - 8}" y="{y + 15}" font-size="12" text-anchor="end" '
-            f'fill="currentColor">{escape(_clip(category, 30))}</text>'
+            f'fill="currentColor">{escape(_clip(category, 32))}</text>'
         )
         left = float(LABEL_WIDTH)
         total = 0.0

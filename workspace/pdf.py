@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from fpdf import FPDF
+from fpdf.enums import TableCellFillMode
 from fpdf.fonts import FontFace
 
 from workspace.charts import draw, latin
@@ -65,7 +66,9 @@ def _table(pdf: FPDF, sheet: Sheet) -> None:
     if not sheet.rows:
         _line(pdf, 5, "Nothing to show for this period.")
         return
+    pdf.set_fill_color(255, 255, 255)  # the charts' last colour must not fill the table
     with pdf.table(
+        cell_fill_mode=TableCellFillMode.NONE,
         headings_style=FontFace(emphasis="BOLD", fill_color=(230, 230, 240)),
         line_height=4.5,
         text_align="LEFT",

@@ -290,7 +290,7 @@ def _moderation_changes(audits: Sequence[_Audit]) -> Section:
     lowered = sum(n for (i, m), n in pairs.items() if m.rank < i.rank)
     same = sum(n for (i, m), n in pairs.items() if m is i)
     columns = (
-        Column("initial", "Auditor's grade \u2193 / moderated grade \u2192"),
+        Column("initial", "Auditor's grade (rows), by moderated grade (columns)"),
         *(Column(g, g, "number") for g in GRADES),
         Column("total", "Audits", "number"),
     )

@@ -49,6 +49,7 @@ from workflow.grades import Grade
 from workflow.rules import ProgrammeRules
 from workflow.states import AuditState
 
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "workspace"
 AUDIT_MANAGER = "daniel.kowalski@demo-council.gov.uk"
 EH_HOS = "samuel.adeyemi@demo-council.gov.uk"
 OUT, G, R, INAD = Grade.OUTSTANDING, Grade.GOOD, Grade.REQUIRES_IMPROVEMENT, Grade.INADEQUATE
@@ -461,11 +462,13 @@ def rasterise(pdf: bytes) -> tuple[int, str]:
     with tempfile.TemporaryDirectory() as scratch:
         source = Path(scratch) / "report.pdf"
         source.write_bytes(pdf)
-        subprocess.run(["pdftoppm", "-r", "50", "-png", str(source), f"{scratch}/page"],
+        subprocess.run(["pdftoppm", "-r", "60", "-png", str(source), f"{scratch}/page"],
                        check=True)  # fmt: skip
         pngs = sorted(Path(scratch).glob("page*.png"))
-        for png in pngs:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        for number, png in enumerate(pngs, 1):
             assert png.stat().st_size > 2_000  # not a blank page
+            shutil.copy(png, SHOTS / f"report-pdf-page-{number}.png")  # kept, to be looked at
         text = subprocess.run(
             ["pdftotext", "-layout", str(source), "-"], check=True, capture_output=True
         ).stdout.decode()

@@ -93,7 +93,75 @@ try {
       await page.screenshot({ path: shot, fullPage: true });
       shots.push(shot);
     }
-    results.push({ upn, reader, rows, violations: found, keyboard, history, screenshots: shots });
+    // Every other page: opened from the navigation by keyboard, drawn light and dark, checked
+    // by axe-core in both, and downloaded with the keyboard alone.
+    const pages = {};
+    await page.selectOption("#f-state", "");  // the keyboard test's filter, cleared
+    for (const name of ["recommendations", "learning", "reports", "calibration"]) {
+      await page.locator(`nav a[data-page="${name}"]`).focus();
+      await page.keyboard.press("Enter");
+      await page.waitForFunction((wanted) => location.hash === "#" + wanted
+        && !document.getElementById("status").textContent.startsWith("Loading"), name);
+      const issues = [...(await violations(page))];
+      const lightShot = join(job.screenshots, `${slug}-${name}-light.png`);
+      await page.screenshot({ path: lightShot, fullPage: true });
+      await page.evaluate(() => document.body.classList.add("dark"));
+      issues.push(...(await violations(page)).map((v) => ({ ...v, theme: "dark" })));
+      const darkShot = join(job.screenshots, `${slug}-${name}-dark.png`);
+      await page.screenshot({ path: darkShot, fullPage: true });
+      await page.evaluate(() => document.body.classList.remove("dark"));
+      shots.push(lightShot, darkShot);
+      const tables = await page.$$eval("#content table", (ts) => ts.map((t) => t.tBodies[0].querySelectorAll("tr:not(.empty)").length));
+      const headings = await page.$$eval("#content h2", (hs) => hs.map((h) => h.textContent));
+      const charts = await page.$$eval("#content svg[role=img]", (cs) => cs.length);
+      const button = name === "reports" ? "#pdf" : "#xlsx";
+      await page.locator(button).focus();
+      const [download] = await Promise.all([page.waitForEvent("download"), page.keyboard.press("Enter")]);
+      pages[name] = { violations: issues, tables, headings, charts, download: download.suggestedFilename(),
+                      status: await page.locator("#status").innerText() };
+    }
+    // The Audit Team writes in the learning log and the report's note, from the page.
+    let wrote = null;
+    if (upn === job.writer) {
+      await page.locator('nav a[data-page="learning"]').click();
+      await page.locator("#learning-add").click();
+      await page.selectOption("#learning-service", job.writerService);
+      await page.getByLabel("Theme").fill("Planning");
+      await page.getByLabel("Learning", { exact: true }).fill("Plans need timescales");
+      await page.getByLabel("RAG").selectOption("amber");
+      await page.locator("#learning-save").click();
+      await page.waitForFunction(() => document.getElementById("status").textContent.startsWith("Added"));
+      const learning = await page.$$eval("#content tbody tr th", (ths) => ths.map((t) => t.textContent));
+      await page.locator('nav a[data-page="reports"]').click();
+      await page.waitForFunction(() => !document.getElementById("topten-form").hidden
+        || document.getElementById("status").textContent.startsWith("Report"));
+      await page.selectOption("#f-service", job.writerService);
+      await page.getByRole("button", { name: "Show" }).click();
+      await page.locator("#topten-form:not([hidden])").waitFor();
+      await page.locator("#topten-input").fill("1. Plans need timescales.");
+      await page.getByRole("button", { name: "Save the note" }).click();
+      await page.waitForFunction(() => document.getElementById("topten-text").textContent.startsWith("1."));
+      const shot = join(job.screenshots, `${slug}-report-with-note.png`);
+      await page.screenshot({ path: shot, fullPage: true });
+      shots.push(shot);
+      // Review mode: the monthly meeting's record, from the recommendation tracker.
+      await page.locator('nav a[data-page="recommendations"]').click();
+      await page.locator("#review-start").click();
+      await page.selectOption("#review-service", job.writerService);
+      await page.getByLabel("Meeting of").fill(job.meetingOn);
+      await page.getByLabel("What was decided").fill("Keep going.");
+      await page.locator("#content select[data-id]").first().selectOption("partly");
+      await page.locator("#content input[data-id]").first().fill("Seen twice since");
+      const reviewShot = join(job.screenshots, `${slug}-review-mode.png`);
+      await page.screenshot({ path: reviewShot, fullPage: true });
+      shots.push(reviewShot);
+      await page.getByRole("button", { name: "Record the review" }).click();
+      await page.waitForFunction(() => document.getElementById("status").textContent.startsWith("Recorded"));
+      const reviews = await page.$$eval("#content table:nth-of-type(2) tbody tr:not(.empty)", (trs) => trs.length);
+      wrote = { learning, note: await page.locator("#topten-text").innerText(), reviews,
+                reviewStatus: await page.locator("#status").innerText() };
+    }
+    results.push({ upn, reader, rows, violations: found, keyboard, history, pages, wrote, screenshots: shots });
     await context.close();
   }
 } finally {
