@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import sys
@@ -37,8 +36,12 @@ from due_tick import NOW, drop_postgres, fill, postgres_scratch  # noqa: E402
 
 from storage.db import async_upgrade, make_engine, session_factory  # noqa: E402
 from storage.models import Staff  # noqa: E402
-from workspace.tracker import as_json, tracker_rows  # noqa: E402
-from workspace.xlsx import tracker_xlsx  # noqa: E402
+from workflow.calendar import WorkingCalendar  # noqa: E402
+from workspace.routes import _json  # noqa: E402
+from workspace.sheets import as_xlsx  # noqa: E402
+from workspace.tracker import Acknowledging, tracker_sheet  # noqa: E402
+
+ACKNOWLEDGING = Acknowledging(WorkingCalendar())
 
 RUNS = 25
 
@@ -55,8 +58,8 @@ async def measure(url: str, audits: int) -> dict[str, Any]:
 
         async def api() -> int:
             async with sessions() as session:
-                rows = await tracker_rows(session, reader, now=NOW, timezone="Europe/London")
-                return len(json.dumps(as_json(rows)))
+                sheet = await tracker_sheet(session, reader, now=NOW, acknowledging=ACKNOWLEDGING)
+                return len(_json({"reader": reader.display_name, "sheets": [sheet.as_json()]}))
 
         times = []
         for _ in range(RUNS):
@@ -67,11 +70,11 @@ async def measure(url: str, audits: int) -> dict[str, Any]:
         for _ in range(5):
             started = time.perf_counter()
             async with sessions() as session:
-                rows = await tracker_rows(session, reader, now=NOW, timezone="Europe/London")
-            book = tracker_xlsx(rows)
+                sheet = await tracker_sheet(session, reader, now=NOW, acknowledging=ACKNOWLEDGING)
+            book = as_xlsx(sheet)
             xlsx_times.append(time.perf_counter() - started)
         return {
-            "rows": len(rows), "json_kb": size / 1024, "api_median": statistics.median(times),
+            "rows": len(sheet.rows), "json_kb": size / 1024, "api_median": statistics.median(times),
             "api_p95": sorted(times)[int(0.95 * (len(times) - 1))],
             "xlsx_s": statistics.median(xlsx_times), "xlsx_kb": len(book) / 1024,
         }  # fmt: skip

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -108,6 +109,10 @@ async def tracker_sheet(
     ids = filtered(chosen, filters).scalar_subquery()
     extras = await _extras(session, ids)
     today = acknowledging.calendar.local_date(now)
+    # A cycle's audits are allocated on a few days: the working-day sum once for each.
+    acknowledge_by = cache(
+        partial(acknowledging.calendar.add_working_days, n=acknowledging.within_working_days)
+    )
     rows = []
     for (audit_id, state, initial, moderated, final, due, moderation_due, uopp_due, part_b_due,
          created, case_ref, cycle_title, service_code, team_name, practitioner_name, auditor_name,
@@ -116,9 +121,7 @@ async def tracker_sheet(
         late = _late(state, due, moderation_due, uopp_due, part_b_due, now)
         if filters.late_only and not late:
             continue
-        expected_by = acknowledging.calendar.add_working_days(
-            acknowledging.calendar.local_date(created), acknowledging.within_working_days
-        )
+        expected_by = acknowledge_by(created.astimezone(zone).date())
         names = dict(zip(ACK_PARTS, (practitioner_name, manager_name, auditor_name,
                                      moderator_name), strict=True))  # fmt: skip
         unacknowledged = (
