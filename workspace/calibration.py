@@ -23,6 +23,8 @@ from workflow.tools import load_tool
 from workspace.scope import SERVICE_WIDE, Filters, audits_joined, filtered, services_where
 from workspace.sheets import Column, Sheet
 
+ALL = "All auditors"
+
 
 @dataclass
 class _Tally:
@@ -83,7 +85,8 @@ async def calibration_sheets(
     by_auditor: dict[str, _Tally] = defaultdict(_Tally)
     by_section: dict[str, _Tally] = defaultdict(_Tally)
     by_both: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
-    by_cycle: dict[tuple[date, int, str], _Tally] = defaultdict(_Tally)
+    # Over time: each cycle for all auditors ("" sorts first), then for each auditor.
+    by_cycle: dict[tuple[date, int, str, str], _Tally] = defaultdict(_Tally)
     for (audit_id, section_id), stages in grades.items():
         if GradeStage.INITIAL not in stages or GradeStage.MODERATED not in stages:
             continue
@@ -93,7 +96,8 @@ async def calibration_sheets(
         auditor, cycle_id, cycle, month, tool_id = about[audit_id]
         section = _section_titles(tool_id).get(section_id, section_id)
         for tally in (by_auditor[auditor], by_section[section], by_both[(auditor, section)],
-                      by_cycle[(month, cycle_id, cycle)]):  # fmt: skip
+                      by_cycle[(month, cycle_id, cycle, "")],
+                      by_cycle[(month, cycle_id, cycle, auditor)]):  # fmt: skip
             tally.add(audit_id, initial, moderated, agreed)
     return [
         Sheet("By auditor", (
@@ -118,13 +122,13 @@ async def calibration_sheets(
         ]),
         Sheet("Over time", (
             Column("month", "Month", "date"), Column("cycle", "Cycle"),
-            Column("audits", "Audits moderated", "number"),
+            Column("auditor", "Auditor"), Column("audits", "Audits moderated", "number"),
             Column("compared", "Section grades compared", "number"),
             Column("share", "Agreement (%)", "number"),
         ), [
-            {"month": month, "cycle": cycle, "audits": len(t.audits), "compared": t.compared,
-             "share": t.share()}
-            for (month, _id, cycle), t in sorted(by_cycle.items())
+            {"month": month, "cycle": cycle, "auditor": auditor or ALL, "audits": len(t.audits),
+             "compared": t.compared, "share": t.share()}
+            for (month, _id, cycle, auditor), t in sorted(by_cycle.items())
         ]),
     ]  # fmt: skip
 

@@ -355,8 +355,11 @@ async def test_calibration_shows_how_often_moderation_agrees_with_each_auditor(
     assert (relationships["regraded"], relationships["down"]) == (1, 1)
     assert by_section["rows"][0]["section"] == planning["section"]  # most regraded first
     assert sum(row["compared"] for row in both["rows"]) == 8
-    [december] = over_time["rows"]
+    december, *each = over_time["rows"]
+    assert december["auditor"] == "All auditors"
     assert (december["audits"], december["compared"], december["share"]) == (4, 8, 62.5)
+    assert {row["auditor"]: [row["compared"], round(row["share"] * row["compared"] / 100)]
+            for row in each} == expected  # fmt: skip
     # Someone without a service-wide role sees nothing to calibrate.
     async with db.sessions() as session:
         practitioner = await session.get(Staff, world.december[0].practitioner_id)
