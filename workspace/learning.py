@@ -20,13 +20,12 @@ from storage.models import (
     LearningItem,
     LearningSource,
     LearningStatus,
-    ProgrammeVersion,
     Rag,
     RoleAssignment,
     Service,
     Staff,
 )
-from workspace.scope import KEEPERS, SERVICE_WIDE, Filters, services_where
+from workspace.scope import KEEPERS, SERVICE_WIDE, Filters, of_programme, services_where
 from workspace.sheets import Column, Sheet
 
 COLUMNS = (
@@ -73,10 +72,7 @@ async def learning_sheet(
     if filters.cycle is not None:
         query = query.where(LearningItem.cycle_id == filters.cycle)
     if filters.programme:
-        versions = select(ProgrammeVersion.id).where(
-            ProgrammeVersion.programme_key == filters.programme
-        )
-        query = query.where(Cycle.programme_version_id.in_(versions))
+        query = query.where(of_programme(filters.programme))
     rows = [
         {
             "id": item.id,

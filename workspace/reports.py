@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage import repositories as repo
 from storage.enums import GradeStage, RecommendationLevel, RecommendationStatus
 from storage.models import (
     Audit,
@@ -38,7 +39,15 @@ from workflow.grades import Grade
 from workflow.tools import SectionKind, load_tool
 from workflow.wizard_rules import kloe_field
 from workspace.charts import GRADE_COLOURS, Chart, stacked
-from workspace.scope import KEEPERS, SERVICE_WIDE, Filters, audits_joined, filtered, services_where
+from workspace.scope import (
+    KEEPERS,
+    SERVICE_WIDE,
+    Filters,
+    audits_joined,
+    filtered,
+    of_programme,
+    services_where,
+)
 from workspace.sheets import Column, Sheet
 
 GRADES = ("Outstanding", "Good", "Requires Improvement", "Inadequate")
@@ -155,12 +164,7 @@ async def _cycles(
         .order_by(Cycle.month.desc(), Cycle.id.desc())
     )
     if filters.programme:
-        from storage.models import ProgrammeVersion
-
-        versions = select(ProgrammeVersion.id).where(
-            ProgrammeVersion.programme_key == filters.programme
-        )
-        query = query.where(Cycle.programme_version_id.in_(versions))
+        query = query.where(of_programme(filters.programme))
     return [(cycle, code) for cycle, code in await session.execute(query)]
 
 
@@ -232,7 +236,7 @@ async def _audits(
         query = query.where(Cycle.id == period.cycle_id)
     else:
         query = query.where(Cycle.month >= period.start, Cycle.month < period.end)
-    query = filtered(query, Filters(**{**filters.__dict__, "cycle": None}))
+    query = filtered(query, replace(filters, cycle=None))  # the period chooses the cycles
     return [
         _Audit(
             audit_id, tool_id, _g(initial), _g(moderated), _g(final), cycle_id,
@@ -520,8 +524,6 @@ async def _actions(session: AsyncSession, audits: Sequence[_Audit]) -> Section:
 
 async def save_note(session: AsyncSession, reader: Staff, body: Any, *, now: Any) -> ReportNote:
     """Write (or rewrite) a report's top ten findings and learning, with its trail row."""
-    from storage import repositories as repo
-
     if not isinstance(body, dict):
         raise ReportRefused("Send the note as a JSON object.")
     text = str(body.get("text", "")).strip()

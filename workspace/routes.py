@@ -34,11 +34,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import repositories as repo
-from storage.models import Staff
+from storage.models import Service, Staff
 from workflow.calendar import Clock, WorkingCalendar
 from workspace import scope
 from workspace.auth import DEMO_COOKIE, TabAuth, Unauthorised
 from workspace.calibration import calibration_sheets
+from workspace.charts import svg
 from workspace.learning import LearningRefused, learning_sheet, owners, save_item
 from workspace.pdf import report_pdf
 from workspace.recommendations import ReviewRefused, recommendation_sheets, record_review
@@ -127,8 +128,6 @@ def add_workspace_routes(app: web.Application, workspace: Workspace) -> None:
             session, staff, period_key=request.query.get("period", "")[:32],
             filters=scope.Filters.from_query(request.query),
         )  # fmt: skip
-        from workspace.charts import svg
-
         extra = {
             "period": {"key": report.period.key, "label": report.period.label},
             "periods": report.periods,
@@ -305,8 +304,6 @@ def add_workspace_routes(app: web.Application, workspace: Workspace) -> None:
 
 
 async def _codes(session: AsyncSession) -> list[tuple[int, str]]:
-    from storage.models import Service
-
     return list((await session.execute(select(Service.id, Service.code))).tuples().all())
 
 

@@ -105,15 +105,18 @@ def audits_joined(*columns: Any) -> Select[Any]:
     )
 
 
+def of_programme(key: str) -> ColumnElement[bool]:
+    """The condition on Cycle for cycles run under any version of the programme `key`."""
+    versions = select(ProgrammeVersion.id).where(ProgrammeVersion.programme_key == key)
+    return Cycle.programme_version_id.in_(versions)
+
+
 def filtered(query: Select[Any], filters: Filters, *, audits: bool = True) -> Select[Any]:
     """The page's filters applied (`audits=False` for pages without an audit: only the
     programme, service, cycle and team apply). An unknown state or grade (a hand-edited
     link) matches nothing, as the filter says."""
     if filters.programme:
-        versions = select(ProgrammeVersion.id).where(
-            ProgrammeVersion.programme_key == filters.programme
-        )
-        query = query.where(Cycle.programme_version_id.in_(versions))
+        query = query.where(of_programme(filters.programme))
     if filters.service:
         query = query.where(Service.code == filters.service)
     if filters.cycle is not None:
