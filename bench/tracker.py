@@ -34,6 +34,7 @@ sys.path.insert(0, str(HERE))
 
 from due_tick import NOW, drop_postgres, fill, postgres_scratch  # noqa: E402
 
+from bot.service import settle_heap  # noqa: E402
 from storage.db import async_upgrade, make_engine, session_factory  # noqa: E402
 from storage.models import Staff  # noqa: E402
 from workflow.calendar import WorkingCalendar  # noqa: E402
@@ -55,6 +56,7 @@ async def measure(url: str, audits: int) -> dict[str, Any]:
         async with sessions() as session:
             reader = await session.get(Staff, 1)  # the Head of Service: every audit
         assert reader is not None
+        await settle_heap()  # as the service does once started
 
         async def api() -> int:
             async with sessions() as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -72,6 +73,15 @@ def build_service(settings: Settings, clock: Clock | None = None) -> web.Applica
 
     app.on_cleanup.append(close_database)
     return app
+
+
+async def settle_heap(_app: web.Application | None = None) -> None:
+    """Once started, move everything loaded so far (the SDKs, the models, the programmes)
+    out of the garbage collector's reach: a full collection then walks only what requests
+    make, so a large page (the workspace's tracker of 5,000 audits) is not held up by
+    walking every imported object (bench/tracker.py: p95 233 to 133 ms)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _run_outbox_sender(
@@ -171,4 +181,7 @@ def serve(settings: Settings) -> None:
         settings.database_url.split("://", 1)[0],
         settings.demo,
     )
-    web.run_app(build_service(settings), host=settings.host, port=settings.port, print=None)
+    app = build_service(settings)
+    # Only the real process settles its heap: tests build many services in one process.
+    app.on_startup.append(settle_heap)
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
