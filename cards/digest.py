@@ -119,6 +119,7 @@ class DigestView:
     decisions: Sequence[Decision] = field(default_factory=tuple)
     decisions_total: int = 0
     tracker_url: str | None = None  # the workspace's tracker, when it is deployed
+    reports_url: str | None = None  # and its reports page
 
     @property
     def needs_you(self) -> bool:
@@ -140,8 +141,10 @@ def digest_card(view: DigestView) -> dict:
         body.append(_section("Re-audits"))
         body.append(paragraph(_lines(view.reaudits[:MAX_LISTED])))
         body.extend(_more(len(view.reaudits), MAX_LISTED))
-    actions = [open_url("Open the audit tracker", view.tracker_url)] if view.tracker_url else None
-    return card(body, fallback=_fallback(view), actions=actions)
+    actions = [open_url("Open the audit tracker", view.tracker_url)] if view.tracker_url else []
+    if view.reports_url:
+        actions.append(open_url("Open the reports", view.reports_url))
+    return card(body, fallback=_fallback(view), actions=actions or None)
 
 
 def _headline(view: DigestView) -> TextBlock:

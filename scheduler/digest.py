@@ -46,6 +46,7 @@ from workflow.grades import Grade
 from workflow.roles import Role
 from workflow.rules import ProgrammeRules
 from workflow.states import AuditState
+from workspace.links import page_link
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,11 @@ async def send_weekly_digests(
                 if await reads.message_queued(session, f"{key}:to:{reader.staff.id}"):
                     continue
                 view = await build_digest(session, reader, now=now, rules=rules)
-                view = replace(view, tracker_url=tracker_url)
+                view = replace(
+                    view,
+                    tracker_url=tracker_url,
+                    reports_url=page_link(tracker_url, "reports") if tracker_url else None,
+                )
                 await tell(
                     session,
                     reader.staff.id,

@@ -311,6 +311,8 @@ DIGEST_GALLERY: tuple[Example, ...] = (
             **{
                 **DIGEST.__dict__,
                 "tracker_url": "https://teams.microsoft.com/l/entity/5d1c5f0e/audit-tracker",
+                "reports_url": "https://teams.microsoft.com/l/entity/5d1c5f0e/audit-tracker"
+                "?context=%7B%22subEntityId%22%3A%22reports%22%7D",
             }
         ),
     ),

@@ -272,5 +272,10 @@ async def test_the_digest_links_to_the_workspace_tracker_when_it_is_deployed(
     await send_weekly_digests(db.sessions, FixedClock(NOW), RULES, tracker_url=link)
 
     for message in (await digests(db)).values():
-        [button] = [a for a in message.payload["card"]["actions"] if a["type"] == "Action.OpenUrl"]
-        assert button == {"type": "Action.OpenUrl", "title": "Open the audit tracker", "url": link}
+        tracker, reports = [
+            a for a in message.payload["card"]["actions"] if a["type"] == "Action.OpenUrl"
+        ]
+        assert tracker == {"type": "Action.OpenUrl", "title": "Open the audit tracker", "url": link}
+        # The reports page: the same tab, opened at its sub-entity (see workspace/tab.html).
+        assert reports["title"] == "Open the reports"
+        assert reports["url"] == link + "?context=%7B%22subEntityId%22%3A%22reports%22%7D"
