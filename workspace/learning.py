@@ -166,8 +166,10 @@ async def save_item(
                 f"No audit of case {case_ref or '(none given)'} in {service.code}."
             )
         audit_id, cycle_id = audit.id, audit.cycle_id
-    elif str(body.get("cycle", "")).isdigit():
-        cycle = await session.get(Cycle, int(body["cycle"]))
+    elif wanted := str(body.get("cycle", "") or ""):
+        # (An id past the column's range is no cycle's: refused here, not by the database.)
+        known = wanted.isdigit() and len(wanted) < 10
+        cycle = await session.get(Cycle, int(wanted)) if known else None
         if cycle is None or cycle.service_id != service.id:
             raise LearningRefused(f"That cycle is not one of {service.code}'s.")
         cycle_id = cycle.id

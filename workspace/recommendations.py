@@ -139,6 +139,10 @@ async def _reviews(session: AsyncSession, reader: Staff, filters: Filters) -> Sh
     return Sheet("Monthly reviews", REVIEW_COLUMNS, rows)
 
 
+def _an_id(text: str) -> bool:
+    return text.isdigit() and len(text) < 10
+
+
 class ReviewRefused(Exception):
     """The review cannot be recorded as sent; the message says what to change."""
 
@@ -172,7 +176,8 @@ def parse_review(body: Any, today: date) -> tuple[str, date, str, list[Decision]
         raise ReviewRefused("Review at least one recommendation.")
     decisions = []
     for item in items:
-        if not isinstance(item, dict) or not str(item.get("id", "")).isdigit():
+        # (An id past the column's range is no recommendation's: refused here, not by the database.)
+        if not isinstance(item, dict) or not _an_id(str(item.get("id", ""))):
             raise ReviewRefused("Each recommendation reviewed needs its id.")
         try:
             status = RecommendationStatus(str(item.get("status", "")))

@@ -212,6 +212,7 @@ async def test_the_recommendation_tracker_is_reviewed_monthly_by_who_may(
          "open, done, partly or not yet"),
         (audit_team, {**review, "service": "CSC"}, "is not one of CSC's"),
         (audit_team, {**review, "items": []}, "at least one"),
+        (audit_team, {**review, "items": [{"id": 10**12, "status": "done"}]}, "needs its id"),
     ]  # fmt: skip
     for who, body, words in refusals:
         response = await post(teams_bot, who, "/api/tab/recommendations/review", body)
@@ -285,6 +286,7 @@ async def test_the_learning_log_is_written_by_the_audit_team_and_read_by_the_ser
         (audit_team, {**item, "case_ref": "NOPE-1"}, "No audit of case NOPE-1 in EH"),
         (audit_team, {**item, "owner": "nobody@x.test"}, "Nobody active"),
         (audit_team, {**item, "status": "embedded"}, "evidence of change"),
+        (audit_team, {**item, "source": "cycle", "cycle": "99999999999"}, "not one of EH's"),
     ]:
         response = await post(teams_bot, who, "/api/tab/learning", body)
         assert response.status == 400 and words in (await response.json())["error"], words
