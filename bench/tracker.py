@@ -38,7 +38,7 @@ from bot.service import settle_heap  # noqa: E402
 from storage.db import async_upgrade, make_engine, session_factory  # noqa: E402
 from storage.models import Staff  # noqa: E402
 from workflow.calendar import WorkingCalendar  # noqa: E402
-from workspace.routes import _json  # noqa: E402
+from workspace.routes import json_text  # noqa: E402
 from workspace.sheets import as_xlsx  # noqa: E402
 from workspace.tracker import Acknowledging, tracker_sheet  # noqa: E402
 
@@ -61,7 +61,7 @@ async def measure(url: str, audits: int) -> dict[str, Any]:
         async def api() -> int:
             async with sessions() as session:
                 sheet = await tracker_sheet(session, reader, now=NOW, acknowledging=ACKNOWLEDGING)
-                return len(_json({"reader": reader.display_name, "sheets": [sheet.as_json()]}))
+                return len(json_text({"reader": reader.display_name, "sheets": [sheet.as_json()]}))
 
         times = []
         for _ in range(RUNS):

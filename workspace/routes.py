@@ -73,7 +73,8 @@ class PageData:
     report: Report | None = None
 
 
-def _json(value: Any) -> str:
+def json_text(value: Any) -> str:
+    """JSON with dates as ISO dates (the sheets keep dates as dates for the workbooks)."""
     return json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, date) else str(v))
 
 
@@ -156,7 +157,7 @@ def add_workspace_routes(app: web.Application, workspace: Workspace) -> None:
                     "sheets": [s.as_json() for s in data.sheets],
                     **data.extra,
                 }
-                return web.Response(text=_json(body), content_type="application/json")
+                return web.Response(text=json_text(body), content_type="application/json")
             filters = scope.Filters.from_query(request.query)
             what = {"what": f"{name}.{kind}", "rows": sum(len(s.rows) for s in data.sheets),
                     "filters": filters.described()}  # fmt: skip
@@ -192,9 +193,8 @@ def add_workspace_routes(app: web.Application, workspace: Workspace) -> None:
         reviews = await scope.services_where(session, staff, scope.REVIEWERS)
         offered["keeps"] = sorted(code for service_id, code in codes if service_id in keeps)
         offered["reviews"] = sorted(code for service_id, code in codes if service_id in reviews)
-        return web.Response(
-            text=_json({"reader": staff.display_name, **offered}), content_type="application/json"
-        )
+        body = json_text({"reader": staff.display_name, **offered})
+        return web.Response(text=body, content_type="application/json")
 
     def write(act: Callable[[AsyncSession, Staff, Any], Awaitable[Any]], what: str) -> Handler:
         async def handle(request: web.Request, session: AsyncSession, staff: Staff) -> web.Response:
