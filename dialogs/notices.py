@@ -19,7 +19,7 @@ from cards.allocation import (
     team_manager_card,
 )
 from cards.dates import day
-from dialogs.notify import tell
+from dialogs.notify import Message, tell_all
 from dialogs.programmes import cycle_path
 from dialogs.reflection_request import request_card
 from storage import repositories as repo
@@ -100,6 +100,7 @@ async def send_allocation_notices(
     views = await allocation_views(session, cycle, audits, timezone=timezone)
     bundle = f"allocation:cycle:{cycle.id}"
     tool = load_tool(cycle.audit_tool_id)
+    messages: list[Message] = []
     for audit, view in zip(audits, views, strict=True):
         ref = view.case_ref
         parts = (
@@ -113,24 +114,16 @@ async def send_allocation_notices(
         for part, person_id, summary, build in parts:
             if person_id is None:
                 continue
-            await tell(
-                session,
-                person_id,
-                "allocation",
-                f"allocated:audit:{audit.id}:{part}",
-                summary=summary,
-                card=build(view),
-                bundle=bundle,
-            )
+            messages.append(
+                Message(person_id, "allocation", f"allocated:audit:{audit.id}:{part}",
+                        summary=summary, card=build(view), bundle=bundle)
+            )  # fmt: skip
         asked = (audit.draft or {}).get("practitioner")
         request = request_card(audit, tool, ref, view.auditor) if asked else None
         if request is not None:
-            await tell(
-                session,
-                audit.practitioner_id,
-                "reflection",
-                f"reflection:audit:{audit.id}:request",
-                summary=f"Write your own section for the audit of case {ref}",
-                card=request,
-                bundle=bundle,
-            )
+            messages.append(
+                Message(audit.practitioner_id, "reflection", f"reflection:audit:{audit.id}:request",
+                        summary=f"Write your own section for the audit of case {ref}",
+                        card=request, bundle=bundle)
+            )  # fmt: skip
+    await tell_all(session, messages)

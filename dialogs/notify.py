@@ -14,12 +14,48 @@ commits with the change that causes it, or not at all. The sender in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import repositories as repo
 from storage.models import OutboxMessage
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message of a batch for `tell_all`: the same fields as `tell`'s."""
+
+    recipient_id: int
+    kind: str
+    key: str
+    summary: str
+    text: str | None = None
+    card: dict[str, Any] | None = None
+    bundle: str | None = None
+
+
+async def tell_all(session: AsyncSession, messages: Sequence[Message]) -> None:
+    """Queue many messages at once (a cycle's allocation notices): one statement per few
+    hundred, each message still once per key and recipient, in the caller's transaction."""
+    for message in messages:
+        if message.text is None and message.card is None:
+            raise ValueError("a message needs text or a card")
+    await repo.enqueue_messages(
+        session,
+        [
+            {
+                "recipient_id": m.recipient_id,
+                "kind": m.kind,
+                "payload": {"text": m.text, "card": m.card, "summary": m.summary,
+                            "bundle": m.bundle},
+                "idempotency_key": f"{m.key}:to:{m.recipient_id}",
+            }
+            for m in messages
+        ],
+    )  # fmt: skip
 
 
 async def tell(

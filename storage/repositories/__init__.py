@@ -109,6 +109,7 @@ from storage.repositories.meetings import (
 from storage.repositories.outbox import (
     claim_due_messages,
     enqueue_message,
+    enqueue_messages,
     get_message,
     list_messages,
     mark_failed,
@@ -182,6 +183,7 @@ __all__ = [
     "cycle_case_and_kloes",
     "delete_bot_state",
     "enqueue_message",
+    "enqueue_messages",
     "get_audit",
     "get_audit_at_version",
     "get_audit_for_update",

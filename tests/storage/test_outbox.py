@@ -207,3 +207,27 @@ async def test_a_person_opening_a_chat_brings_forward_only_their_messages_waitin
     async with db.sessions() as session:
         due = {m.idempotency_key: m.next_attempt_at for m in await repo.list_messages(session)}
     assert due == {"waiting": NOW, "backing-off": later, "someone-else": later}
+
+
+async def test_many_messages_are_queued_in_bulk_once_each(db: Database):
+    """A cycle's allocation notices go in as a few multi-row inserts: more rows than one
+    insert takes, a repeat of the same keys adds nothing, and each payload is kept whole."""
+    from storage.repositories.outbox import BULK_ROWS
+
+    async with db.sessions.begin() as session:
+        staff = await create_staff(session)
+    wanted = BULK_ROWS * 2 + 7
+    messages = [
+        {"recipient_id": staff.id, "kind": "allocation", "idempotency_key": f"bulk:{n}",
+         "payload": {"text": f"message {n}", "card": None, "summary": "s", "bundle": "b"}}
+        for n in range(wanted)
+    ]  # fmt: skip
+    for _ in range(2):  # the second time (a retried transaction) queues nothing new
+        async with db.sessions.begin() as session:
+            await repo.enqueue_messages(session, messages)
+    async with db.sessions() as session:
+        queued = await repo.list_messages(session, recipient_id=staff.id)
+    assert len(queued) == wanted
+    assert [m.idempotency_key for m in queued] == [f"bulk:{n}" for n in range(wanted)]
+    assert queued[-1].payload["text"] == f"message {wanted - 1}"
+    assert {m.state for m in queued} == {OutboxState.PENDING}
