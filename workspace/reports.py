@@ -197,11 +197,10 @@ def _earlier(period: Period, cycles: Sequence[tuple[Cycle, str]], count: int = 3
     """The periods before this one, latest first: the service's previous cycles, or the
     previous quarters or years."""
     if period.kind == "cycle":
-        ordered = [(c, code) for c, code in cycles]
-        index = next(i for i, (c, _) in enumerate(ordered) if c.id == period.cycle_id)
-        this = ordered[index][0]
+        index = next(i for i, (c, _) in enumerate(cycles) if c.id == period.cycle_id)
+        this = cycles[index][0]
         return [
-            _cycle(c, code) for c, code in ordered[index + 1 :] if c.service_id == this.service_id
+            _cycle(c, code) for c, code in cycles[index + 1 :] if c.service_id == this.service_id
         ][:count]
     assert period.start is not None
     if period.kind == "quarter":

@@ -60,7 +60,7 @@ class Workspace:
     auth: TabAuth
     clock: Clock
     calendar: WorkingCalendar
-    acknowledge_within_working_days: int = 2
+    acknowledge_within_working_days: int  # AUDITBOT_ACKNOWLEDGE_WITHIN_WORKING_DAYS
 
     def today(self) -> date:
         return self.calendar.local_date(self.clock.now())

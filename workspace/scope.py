@@ -63,22 +63,30 @@ class Filters:
         return {key: value for key, value in asdict(self).items() if value not in ("", None, False)}
 
 
-async def service_wide(session: AsyncSession, reader: Staff) -> set[int]:
+async def held_roles(session: AsyncSession, reader: Staff) -> list[repo.HeldRole]:
+    """The reader's roles, read once per request (each request has its own session; a page
+    asks about them several times: what it shows, who may write, what the filters offer)."""
+    key = ("workspace_roles", reader.id)
+    if key not in session.info:
+        session.info[key] = await repo.roles_of(session, reader.id)
+    return list(session.info[key])
+
+
+def _service_wide(held: list[repo.HeldRole]) -> set[int]:
     """The services whose every audit the reader may see."""
-    held = await repo.roles_of(session, reader.id)
     services = {h.service_id for h in held if h.role in SERVICE_WIDE}
     # A team manager for a whole service manages each of its teams.
     return services | {h.service_id for h in held if h.role is Role.TEAM_MANAGER and not h.team_id}
 
 
 async def services_where(session: AsyncSession, reader: Staff, roles: frozenset[Role]) -> set[int]:
-    return {h.service_id for h in await repo.roles_of(session, reader.id) if h.role in roles}
+    return {h.service_id for h in await held_roles(session, reader) if h.role in roles}
 
 
 async def visible(session: AsyncSession, reader: Staff) -> ColumnElement[bool]:
     """The condition on Audit (joined to its Cycle and Case) for what the reader may see."""
-    held = await repo.roles_of(session, reader.id)
-    services = await service_wide(session, reader)
+    held = await held_roles(session, reader)
+    services = _service_wide(held)
     teams = {h.team_id for h in held if h.role is Role.TEAM_MANAGER and h.team_id}
     conditions: list[ColumnElement[bool]] = [
         Audit.auditor_id == reader.id,

@@ -180,10 +180,10 @@ async def _extras(session: AsyncSession, ids: Any) -> _Extras:
         actions.group_by(Recommendation.audit_id)
     ):
         extras.actions[audit_id] = f"{total} ({still_open or 0} open)"
-    meetings = select(Meeting.audit_id, Meeting.kind, Meeting.state, Meeting.held_on).where(
+    meetings = select(Meeting.audit_id, Meeting.state, Meeting.held_on).where(
         Meeting.audit_id.in_(ids), Meeting.kind == MeetingKind.UOPP
     )
-    for audit_id, _kind, state, held_on in await session.execute(meetings.order_by(Meeting.id)):
+    for audit_id, state, held_on in await session.execute(meetings.order_by(Meeting.id)):
         words = {
             MeetingState.HELD: f"UoPP held {held_on.isoformat() if held_on else ''}".strip(),
             MeetingState.NOT_HELD: "UoPP not held",
