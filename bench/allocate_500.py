@@ -6,27 +6,29 @@ cases each and reports the median. Run:
 
     python bench/allocate_500.py
 
-PostgreSQL comes from AUDITBOT_TEST_POSTGRES_URL, or is started with
-.ci/postgres when that is unset. Prints a table, then one line per headline:
-`BENCH allocate_500_sqlite <seconds> s` and `BENCH allocate_500_postgres <seconds> s`.
+Both databases durable (bench/support.py: PostgreSQL with fsync on, SQLite with
+synchronous=FULL). Prints a table, then `BENCH allocate_500_sqlite <seconds> s`,
+`BENCH allocate_500_postgres <seconds> s` and `BENCH allocate_500_statements <n>`
+(SQL statements one opening sends, the larger of the two databases).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 
-from sqlalchemy import text  # noqa: E402
+from support import StatementCounter, durability, postgres_server, scratch_postgres  # noqa: E402
 
 from dialogs.cycles import CycleRequest, open_cycle  # noqa: E402
 from storage import repositories as repo  # noqa: E402
@@ -83,66 +85,66 @@ async def build_service(sessions) -> None:
                     )
 
 
-async def measure(url: str) -> list[float]:
+async def measure(url: str) -> dict[str, Any]:
     engine = make_engine(url)
     try:
         await async_upgrade(engine)
         sessions = session_factory(engine)
         await build_service(sessions)
-        timings = []
+        counter = StatementCounter(engine)
+        timings, statements = [], []
         for run in range(RUNS):
             request = CycleRequest(
                 service_code="BIG", month=date(2027, run + 1, 1), seed=run, total=CASES
             )
             started = time.perf_counter()
-            async with sessions.begin() as session:
-                opened = await open_cycle(
-                    session, request, rules=ProgrammeRules(), now=NOW, actor="bench"
-                )
+            with counter.counting():
+                async with sessions.begin() as session:
+                    opened = await open_cycle(
+                        session, request, rules=ProgrammeRules(), now=NOW, actor="bench"
+                    )
             timings.append(time.perf_counter() - started)
+            statements.append(counter.count)
             assert len(opened.allocations) == CASES
-        return timings
+        return {
+            "timings": timings,
+            "statements": statistics.median(statements),
+            "durability": await durability(engine),
+        }
     finally:
         await engine.dispose()
 
 
-async def fresh_postgres_database(server_url: str) -> str:
-    name = f"auditbot_bench_{os.getpid()}"
-    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    return server_url.rsplit("/", 1)[0] + "/" + name
-
-
-def postgres_server_url() -> str:
-    url = os.environ.get("AUDITBOT_TEST_POSTGRES_URL")
-    if url:
-        return url
-    script = Path(__file__).resolve().parents[1] / ".ci" / "postgres"
-    return subprocess.run([str(script)], check=True, capture_output=True, text=True).stdout.strip()
-
-
-def main() -> None:
+async def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory() as folder:
-        results["sqlite"] = asyncio.run(measure(f"sqlite:///{folder}/bench.sqlite3"))
-    pg_url = asyncio.run(fresh_postgres_database(postgres_server_url()))
-    results["postgres"] = asyncio.run(measure(pg_url))
+        results["sqlite"] = await measure(f"sqlite:///{folder}/bench.sqlite3")
+    server = postgres_server()
+    if server:
+        async with scratch_postgres(server) as url:
+            results["postgres"] = await measure(url)
 
     open_cases = TEAMS * PRACTITIONERS_PER_TEAM * CASES_PER_PRACTITIONER
     print(
         f"Opening a cycle of {CASES} cases from {open_cases} open cases, "
-        f"{AUDITORS} auditors, {MODERATORS} moderators ({RUNS} runs)"
+        f"{AUDITORS} auditors, {MODERATORS} moderators ({RUNS} runs): select, allocate, "
+        "write audits, trail and notices, commit"
     )
-    print(f"{'database':<10} {'median s':>9} {'min s':>7} {'max s':>7}")
-    for name, timings in results.items():
-        median, low, high = statistics.median(timings), min(timings), max(timings)
-        print(f"{name:<10} {median:>9.3f} {low:>7.3f} {high:>7.3f}")
-    for name, timings in results.items():
-        print(f"BENCH allocate_500_{name} {statistics.median(timings):.3f} s")
+    header = (
+        f"{'database':<10} {'median s':>9} {'min s':>7} {'max s':>7} {'statements':>11}  durability"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, r in results.items():
+        timings = r["timings"]
+        print(
+            f"{name:<10} {statistics.median(timings):>9.3f} {min(timings):>7.3f} "
+            f"{max(timings):>7.3f} {r['statements']:>11.0f}  {r['durability']}"
+        )
+    for name, r in results.items():
+        print(f"BENCH allocate_500_{name} {statistics.median(r['timings']):.3f} s")
+    print(f"BENCH allocate_500_statements {max(r['statements'] for r in results.values()):.0f}")
 
 
 if __name__ == "__main__":
-    main()
+    asyncio.run(main())

@@ -355,8 +355,11 @@ async def write_audits(
             }
         )
     audits = await repo.add_audits(session, cycle.id, rows)
-    for audit in audits:
-        await repo.record_event(
-            session, actor, "audit", audit.id, "allocated", None, repo.snapshot(audit)
-        )
+    await repo.record_events(
+        session,
+        actor,
+        "audit",
+        "allocated",
+        [(audit.id, None, repo.snapshot(audit)) for audit in audits],
+    )
     return audits

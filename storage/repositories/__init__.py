@@ -85,6 +85,7 @@ from storage.repositories.events import (
     jsonable,
     list_events,
     record_event,
+    record_events,
     redact_event,
     snapshot,
 )
@@ -237,6 +238,7 @@ __all__ = [
     "mark_unreachable",
     "read_bot_state",
     "record_event",
+    "record_events",
     "redact_event",
     "record_kloe_decision",
     "release_stale_claims",

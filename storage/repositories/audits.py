@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from itertools import groupby
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.enums import (
@@ -56,24 +57,39 @@ async def add_audit(
 async def add_audits(
     session: AsyncSession, cycle_id: int, allocations: Iterable[dict[str, Any]]
 ) -> list[Audit]:
-    """Allocate many cases in a cycle at once (opening a cycle), in one flush.
+    """Allocate many cases in a cycle at once (opening a cycle): one INSERT sent with every
+    row's values and one SELECT to read them back, in the order given.
 
     Each mapping holds Audit columns, case_id among them. Raises
     LiveAuditExists, adding nothing, if any case already has a live audit.
     """
-    audits = [Audit(cycle_id=cycle_id, **fields) for fields in allocations]
-    case_ids = [audit.case_id for audit in audits]
-    query = select(Audit).where(
+    rows = [{"cycle_id": cycle_id, **fields} for fields in allocations]
+    if not rows:
+        return []
+    case_ids = [row["case_id"] for row in rows]
+    live_query = select(Audit).where(
         Audit.cycle_id == cycle_id,
         Audit.case_id.in_(case_ids),
         Audit.state.not_in(ENDED_STATES),
     )
-    live = await session.scalar(query.limit(1))
+    live = await session.scalar(live_query.limit(1))
     if live is not None:
         raise LiveAuditExists(cycle_id, live.case_id, live.id)
-    session.add_all(audits)
-    await session.flush()
-    return audits
+    # Core, not the ORM's unit of work: on SQLite the ORM inserts row by row to learn each
+    # new id. Here they are read back: each case's newest audit in the cycle is the one just
+    # added (ids only grow; any earlier audit of the case had ended).
+    connection = await session.connection()
+    # An executemany takes its columns from the first row: rows naming different columns go
+    # in separate runs (opening a cycle gives one).
+    for _, run in groupby(rows, key=lambda row: sorted(row)):
+        await connection.execute(insert(Audit.__table__), list(run))
+    added_query = (
+        select(Audit)
+        .where(Audit.cycle_id == cycle_id, Audit.case_id.in_(case_ids))
+        .order_by(Audit.id)
+    )
+    added = {audit.case_id: audit for audit in (await session.scalars(added_query)).all()}
+    return [added[case_id] for case_id in case_ids]
 
 
 async def get_audit(session: AsyncSession, audit_id: int) -> Audit | None:

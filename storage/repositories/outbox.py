@@ -57,21 +57,23 @@ async def enqueue_message(
     return message
 
 
-# Rows per multi-row INSERT: well inside SQLite's and asyncpg's limits on bound parameters.
-BULK_ROWS = 500
-
-
 async def enqueue_messages(session: AsyncSession, messages: Sequence[dict[str, Any]]) -> None:
     """Queue many messages to people in one statement, each once per idempotency key (a
     repeat is skipped, as `enqueue_message` does one at a time). Each is a dict of
-    `recipient_id`, `kind`, `payload` and `idempotency_key`."""
+    `recipient_id`, `kind`, `payload` and `idempotency_key`.
+
+    One INSERT ... ON CONFLICT DO NOTHING, compiled once and sent with every row's values
+    (an executemany: the drivers batch it), in the caller's transaction."""
     if not messages:
         return
     now = utcnow()
     rows = [{**message, "conversation_key": None, "next_attempt_at": now} for message in messages]
-    for start in range(0, len(rows), BULK_ROWS):
-        insert = upsert_insert(session, OutboxMessage).values(rows[start : start + BULK_ROWS])
-        await session.execute(insert.on_conflict_do_nothing(index_elements=["idempotency_key"]))
+    insert = upsert_insert(session, OutboxMessage.__table__)
+    await session.flush()  # what the session holds goes first, in order
+    connection = await session.connection()
+    await connection.execute(
+        insert.on_conflict_do_nothing(index_elements=["idempotency_key"]), rows
+    )
 
 
 async def get_message(session: AsyncSession, message_id: int) -> OutboxMessage | None:

@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from dialogs.cycles import CycleRequest, CycleRequestError, open_cycle
+from dialogs.notices import send_allocation_notices
 from storage import repositories as repo
 from storage.demo import load_demo
-from storage.models import Audit, AuditEvent, Cycle
+from storage.models import Audit, AuditEvent, Cycle, OutboxMessage
 from tests.conftest import Database
 from tests.factories import create_case, create_service, create_staff, create_team
 from workflow.roles import Role
@@ -162,6 +163,52 @@ async def test_opening_queues_each_persons_notice_in_the_same_transaction(db: Da
         card = message.payload["card"]
         assert card["version"] == "1.5"
         assert "CSC-" in message.payload["summary"]  # case references, never names
+
+
+async def test_the_bulk_writes_keep_every_audit_its_trail_row_and_notices_once(db: Database):
+    """Audits, their trail rows and the notices go in as a few multi-row statements: each
+    audit still has exactly its own "allocated" row (after the cycle's "opened"), each notice
+    is queued once, and queueing the cycle's notices again (a retried job) adds nothing."""
+    opened = await open_demo_cycle(db, csc_request(total=30))
+
+    async with db.sessions() as session:
+        audits = await repo.list_audits_in_cycle(session, opened.cycle_id)
+        events = (
+            await session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action.in_(["opened", "allocated"]))
+                .order_by(AuditEvent.id)
+            )
+        ).all()
+        queued = {m.idempotency_key for m in await repo.list_messages(session)}
+    assert len(audits) == 30
+    assert [e.action for e in events] == ["opened"] + ["allocated"] * 30
+    by_audit = {e.entity_id: e for e in events if e.action == "allocated"}
+    assert set(by_audit) == {audit.id for audit in audits}
+    for audit in audits:
+        assert by_audit[audit.id].after == repo.snapshot(audit)
+        assert by_audit[audit.id].actor_label == "cli"
+    assert len(queued) == 30 * 4  # auditor, moderator, practitioner, team manager
+
+    async with db.sessions.begin() as session:
+        cycle = await session.get(Cycle, opened.cycle_id)
+        await send_allocation_notices(session, cycle, audits, timezone=RULES.timezone)
+    async with db.sessions() as session:
+        again = [m.idempotency_key for m in await repo.list_messages(session)]
+    assert sorted(again) == sorted(queued)
+
+
+async def test_an_opening_that_fails_after_the_bulk_writes_leaves_nothing(db: Database):
+    async with db.sessions.begin() as session:
+        await load_demo(session)
+    with pytest.raises(RuntimeError):
+        async with db.sessions.begin() as session:
+            await open_cycle(session, csc_request(total=30), rules=RULES, now=NOW, actor="cli")
+            raise RuntimeError("the connection dropped before commit")
+
+    async with db.sessions() as session:
+        for model in (Cycle, Audit, AuditEvent, OutboxMessage):
+            assert await session.scalar(select(func.count()).select_from(model)) == 0, model
 
 
 async def test_a_case_nobody_may_audit_is_named_and_nothing_is_written(db: Database):

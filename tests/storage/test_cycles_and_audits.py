@@ -6,7 +6,7 @@ from storage import repositories as repo
 from storage.enums import GradeStage, KloeDecision, MeetingKind, RecommendationLevel
 from storage.errors import LiveAuditExists, NotFound, StaleRecord
 from tests.conftest import Database
-from tests.factories import create_audit, create_service, create_staff
+from tests.factories import create_audit, create_case, create_service, create_staff
 from workflow.grades import Grade
 from workflow.roles import Role
 from workflow.states import AuditState
@@ -79,6 +79,34 @@ async def test_bulk_allocation_refuses_a_case_already_live_and_adds_none(db: Dat
             audit.id,
             other.id,
         ]
+
+
+async def test_bulk_allocation_keeps_every_rows_own_columns_and_order(db: Database):
+    """Rows naming different columns (one with a grade, one without) each keep theirs; the
+    audits come back in the order given, with their ids, defaults filled in."""
+    async with db.sessions.begin() as session:
+        first = await create_audit(session)
+        cycle = await repo.get_cycle(session, first.cycle_id)
+        cases = [await create_case(session, case_ref=f"BULK-{n}") for n in range(3)]
+        rows = [
+            {"case_id": cases[2].id, "practitioner_id": cases[2].practitioner_id,
+             "auditor_id": first.auditor_id},
+            {"case_id": cases[0].id, "practitioner_id": cases[0].practitioner_id,
+             "auditor_id": first.auditor_id, "state": AuditState.MODERATED,
+             "final_grade": Grade.GOOD},
+            {"case_id": cases[1].id, "practitioner_id": cases[1].practitioner_id,
+             "auditor_id": first.auditor_id},
+        ]  # fmt: skip
+        added = await repo.add_audits(session, cycle.id, rows)
+    assert [a.case_id for a in added] == [cases[2].id, cases[0].id, cases[1].id]
+    async with db.sessions() as session:
+        stored = {a.case_id: a for a in await repo.list_audits_in_cycle(session, cycle.id)}
+    assert stored[cases[0].id].final_grade is Grade.GOOD
+    assert stored[cases[0].id].state is AuditState.MODERATED
+    assert stored[cases[2].id].final_grade is None
+    assert stored[cases[2].id].state is AuditState.ALLOCATED
+    assert {stored[c.id].version for c in cases} == {1}
+    assert {stored[c.id].id for c in cases} == {a.id for a in added}
 
 
 async def test_a_stale_card_is_refused(db: Database):
