@@ -1,7 +1,8 @@
 """The reminder tick: chase late work up the ladder, one bundled card per person per day.
 
-Each tick (every minute) asks the database what is overdue and not held,
-lets `workflow.reminders` decide each item's rung, and, per person, in one
+Each tick (every minute) asks the database what is overdue and not held
+(between sweeps of everything, only what fell due since it last looked: the due
+queue), lets `workflow.reminders` decide each item's rung, and, per person, in one
 transaction: claims the items (SKIP LOCKED / conditional UPDATE) and the
 person's reminder for the day, writes the audit trail and queues the card
 (and any copy up the ladder) in the outbox. Outside working hours it does
@@ -14,7 +15,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -39,6 +40,10 @@ log = logging.getLogger(__name__)
 
 JOB_NAME = "reminders"
 ACTOR = "scheduler"
+# How often a tick reads every late item rather than only what fell due since the last.
+SWEEP_EVERY = timedelta(minutes=15)
+# People reminded per transaction on a busy tick (the first of a working day).
+PEOPLE_PER_COMMIT = 100
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,8 @@ class ReminderChaser:
         self._clock = clock
         self._calendar = WorkingCalendar.from_rules(rules)
         self._services: dict[int, tuple[ProgrammeRules, WorkingCalendar]] = {}
+        self._looked_at: datetime | None = None  # when this chaser last read due work
+        self._swept_at: datetime | None = None  # ... and last read all of it
 
     async def tick(self) -> int:
         """Queue today's reminders that are due; returns how many people were reminded."""
@@ -78,9 +85,10 @@ class ReminderChaser:
             return 0
         today = self._calendar.local_date(now)
         self._services = {}  # a service's overrides may have changed since the last tick
+        since = self._since(now)
         async with self._sessions.begin() as session:
             previous_run = await due.last_run_at(session, JOB_NAME)
-            found = await self.due_work(session, now)
+            found = await self.due_work(session, now, since=since)
             waiting = {item.owner_id for item in found}
             already = await due.reminded_today(session, waiting, today)
             found = [item for item in found if item.owner_id not in already]
@@ -88,22 +96,69 @@ class ReminderChaser:
                 session,
                 [(i.kind.value, i.subject_id, i.audit_id, i.owner_id, i.due_at) for i in found],
             )
+            if not found:  # the usual minute: one transaction, one commit
+                await due.record_run(session, JOB_NAME, now)
+        self._looked_at = now
+        if since is None:
+            self._swept_at = now
+        if not found:
+            return 0
         by_owner: dict[int, list[Due]] = defaultdict(list)
         for item in found:
             by_owner[item.owner_id].append(item)
+        owners = sorted(by_owner.items())
         reminded = 0
-        for owner_id, items in sorted(by_owner.items()):
-            try:
-                async with self._sessions.begin() as session:
-                    if await self._remind(session, owner_id, items, now, previous_run):
-                        reminded += 1
-            except Exception:
-                # One person's failure (a bug, a lost connection) must not hold up everyone
-                # after them: it is rolled back, logged by id, and tried again next tick.
-                log.exception("reminder for staff=%s failed; trying again next tick", owner_id)
+        for start in range(0, len(owners), PEOPLE_PER_COMMIT):
+            reminded += await self._remind_batch(
+                owners[start : start + PEOPLE_PER_COMMIT], now, previous_run
+            )
         async with self._sessions.begin() as session:
             await due.record_run(session, JOB_NAME, now)
         return reminded
+
+    async def _remind_batch(
+        self,
+        owners: Sequence[tuple[int, list[Due]]],
+        now: datetime,
+        previous_run: datetime | None,
+    ) -> int:
+        """Several people's reminders in one transaction (one commit, which on a durable
+        database is most of a reminder's cost), each person in a savepoint of their own.
+
+        One person's failure (a bug, a bad row) must not hold up everyone after them: their
+        savepoint is rolled back, logged by id, and tried again next tick (a sweep, as their
+        work is no longer new). A failure of the commit itself loses the batch the same way."""
+        reminded = 0
+        try:
+            async with self._sessions.begin() as session:
+                for owner_id, items in owners:
+                    try:
+                        async with session.begin_nested():
+                            if await self._remind(session, owner_id, items, now, previous_run):
+                                reminded += 1
+                    except Exception:
+                        log.exception(
+                            "reminder for staff=%s failed; trying again next tick", owner_id
+                        )
+                        self._swept_at = None
+        except Exception:
+            log.exception("a batch of %s reminders failed; trying again next tick", len(owners))
+            self._swept_at = None
+            return 0
+        return reminded
+
+    def _since(self, now: datetime) -> datetime | None:
+        """Where this tick reads due work from: None for all of it (a sweep), else when this
+        chaser last looked, so only what fell due since is read (a stored deadline passing,
+        a hold ending). A sweep comes first, on each new local day, after a failure, and
+        every SWEEP_EVERY, for what falls due by a change rather than the clock: work
+        handed back, or submitted after its moderation was due."""
+        looked, swept = self._looked_at, self._swept_at
+        if looked is None or swept is None or now < looked or now - swept >= SWEEP_EVERY:
+            return None
+        if self._calendar.local_date(swept) != self._calendar.local_date(now):
+            return None
+        return looked
 
     async def settle(self) -> int:
         """The daily sweep: mark done the chasing of items no longer late (kept for the record;
@@ -112,12 +167,15 @@ class ReminderChaser:
         async with self._sessions.begin() as session:
             return await due.settle_reminders(session, now, self._calendar.local_date(now))
 
-    async def due_work(self, session: AsyncSession, now: datetime) -> list[Due]:
+    async def due_work(
+        self, session: AsyncSession, now: datetime, *, since: datetime | None = None
+    ) -> list[Due]:
         """Every overdue item not held, with its deadline (the due-work query plus the rules
-        the query leaves to Python: an action's end of day, the chair's recording time)."""
+        the query leaves to Python: an action's end of day, the chair's recording time);
+        with `since`, only what may have fallen due since then."""
         today = self._calendar.local_date(now)
         found: list[Due] = []
-        for row in await due.overdue_items(session, now, today):
+        for row in await due.overdue_items(session, now, today, since=since):
             kind = Chase(row.kind)
             if kind is Chase.ACTION:
                 assert row.due_on is not None

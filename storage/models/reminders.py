@@ -26,6 +26,8 @@ class Reminder(Stamped, Base):
     __table_args__ = (
         UniqueConstraint("kind", "subject_id"),
         Index("ix_reminders_owner_next_at", "owner_id", "next_at"),
+        # The due queue: holds that ended since the tick last looked (migration 0015).
+        Index("ix_reminders_next_at", "next_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -12,7 +12,7 @@ person two reminders on one day.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -23,12 +23,14 @@ from sqlalchemy import (
     bindparam,
     cast,
     exists,
+    false,
     func,
     literal_column,
     null,
     or_,
     select,
     true,
+    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -108,13 +110,35 @@ def _not_held(kind: str, subject: Any, now: datetime | None) -> Any:
     return ~held
 
 
-def overdue_queries(now: datetime, today: date, *, held: bool = False) -> list[Any]:
+def overdue_queries(
+    now: datetime,
+    today: date,
+    *,
+    held: bool = False,
+    since: datetime | None = None,
+    reopened: Mapping[str, Collection[int]] | None = None,
+) -> list[Any]:
     """The due-work queries, one per kind of late work: every overdue item whose reminder is
     not held. Run apart, each keeps its own index plan (as one UNION ALL, PostgreSQL took
     twice as long as the six together). Meetings past their end are returned for the
     caller to add the recording time. With held=True, held items are included too.
+
+    With `since` (when the caller last looked, earlier the same local day), only what may
+    have fallen due since then: a stored deadline at or after `since`, or an item in
+    `reopened` (kind -> subject ids whose hold ended since then). Each branch is then a
+    range on its deadline's index, whatever the number of items long late and held.
     """
     hold = None if held else now
+
+    def fresh(kind: str, subject: Any, deadline: Any) -> Any:
+        if since is None:
+            return true()
+        # An action (deadline None) is late from the day after its date: none falls due
+        # during a day.
+        passed = false() if deadline is None else deadline >= since
+        ids = (reopened or {}).get(kind)
+        return or_(passed, subject.in_(sorted(ids))) if ids else passed
+
     none_date = cast(null(), Date).label("due_on")
     branches: list[Any] = [
         select(
@@ -124,7 +148,12 @@ def overdue_queries(now: datetime, today: date, *, held: bool = False) -> list[A
             Audit.auditor_id.label("owner_id"),
             Audit.due_at.label("due_at"),
             none_date,
-        ).where(Audit.state.in_(AUDITING), Audit.due_at < now, _not_held("audit", Audit.id, hold)),
+        ).where(
+            Audit.state.in_(AUDITING),
+            Audit.due_at < now,
+            fresh("audit", Audit.id, Audit.due_at),
+            _not_held("audit", Audit.id, hold),
+        ),
         select(
             literal_column("'moderation'"),
             Audit.id,
@@ -136,6 +165,7 @@ def overdue_queries(now: datetime, today: date, *, held: bool = False) -> list[A
             Audit.state == S.SUBMITTED,
             Audit.moderation_due_at < now,
             Audit.moderator_id.is_not(None),
+            fresh("moderation", Audit.id, Audit.moderation_due_at),
             _not_held("moderation", Audit.id, hold),
         ),
         select(
@@ -155,6 +185,7 @@ def overdue_queries(now: datetime, today: date, *, held: bool = False) -> list[A
                 AuditEvent.entity_id == Audit.id,
                 AuditEvent.action == URGENT_CONFIRMED,
             ),
+            fresh("urgent_issues", Audit.id, Audit.urgent_issues_due_at),
             _not_held("urgent_issues", Audit.id, hold),
         ),
     ]
@@ -173,6 +204,7 @@ def overdue_queries(now: datetime, today: date, *, held: bool = False) -> list[A
             Meeting.state.in_(NOT_YET_BOOKED),
             booking_due < now,
             Audit.state.in_(LIVE),
+            fresh("uopp_booking", Meeting.id, booking_due),
             _not_held("uopp_booking", Meeting.id, hold),
         )
     )
@@ -190,6 +222,7 @@ def overdue_queries(now: datetime, today: date, *, held: bool = False) -> list[A
             Meeting.state == MeetingState.BOOKED,
             Meeting.ends_at < now,
             Audit.state.in_(LIVE),
+            fresh("uopp_record", Meeting.id, Meeting.ends_at),
             _not_held("uopp_record", Meeting.id, hold),
         )
     )
@@ -210,6 +243,7 @@ def overdue_queries(now: datetime, today: date, *, held: bool = False) -> list[A
                 Audit.id == Recommendation.audit_id,
                 Audit.state.in_((S.INVALIDATED, S.REALLOCATED)),
             ),
+            fresh("action", Recommendation.id, None),
             _not_held("action", Recommendation.id, hold),
         )
     )
@@ -226,6 +260,7 @@ def overdue_queries(now: datetime, today: date, *, held: bool = False) -> list[A
             Audit.check_due_at < now,
             Audit.state.in_(LIVE),
             checker.is_not(None),
+            fresh("completeness", Audit.id, Audit.check_due_at),
             _not_held("completeness", Audit.id, hold),
         )
     )
@@ -240,6 +275,7 @@ def overdue_queries(now: datetime, today: date, *, held: bool = False) -> list[A
         ).where(
             Audit.part_b_due_at < now,
             Audit.state.in_(LIVE),
+            fresh("part_b", Audit.id, Audit.part_b_due_at),
             _not_held("part_b", Audit.id, hold),
         )
     )
@@ -263,28 +299,31 @@ def overdue_queries(now: datetime, today: date, *, held: bool = False) -> list[A
             Audit.state == S.SUBMITTED,
             Audit.moderator_id.is_(None),
             Audit.moderation_due_at < now,
+            fresh("group_moderation", Audit.id, Audit.moderation_due_at),
             _not_held("group_moderation", Audit.id, hold),
         )
     )
     # From the few panel meetings to their cycles' reviews referred and not yet decided; the
     # caller adds the recording time to the meeting's end (or, unbooked, its window's end).
+    panel_ends = func.coalesce(CycleMeeting.ends_at, CycleMeeting.window_ends_at)
     branches.append(
         select(
             literal_column("'panel'"),
             Audit.id,
             Audit.id,
             CycleMeeting.organiser_id,
-            func.coalesce(CycleMeeting.ends_at, CycleMeeting.window_ends_at),
+            panel_ends,
             null(),
         )
         .select_from(CycleMeeting)
         .join(Audit, Audit.cycle_id == CycleMeeting.cycle_id)
         .where(
             CycleMeeting.kind == CycleMeetingKind.PANEL,
-            func.coalesce(CycleMeeting.ends_at, CycleMeeting.window_ends_at) < now,
+            panel_ends < now,
             Audit.state.in_(LIVE),
             _has_event(PANEL_REFERRED),
             ~_has_event(PANEL_DECIDED),
+            fresh("panel", Audit.id, panel_ends),
             _not_held("panel", Audit.id, hold),
         )
     )
@@ -322,15 +361,38 @@ OPEN_ACTION_STATES = (
 )
 
 
-async def overdue_items(session: AsyncSession, now: datetime, today: date) -> list[OverdueItem]:
-    """Every overdue item not held by a recent reminder or a snooze (today is the local date)."""
-    rows = [
-        row for query in overdue_queries(now, today) for row in (await session.execute(query)).all()
-    ]
+async def overdue_items(
+    session: AsyncSession, now: datetime, today: date, *, since: datetime | None = None
+) -> list[OverdueItem]:
+    """Every overdue item not held by a recent reminder or a snooze (today is the local date).
+
+    With `since` (when the caller last looked, the same local day), only what may have
+    fallen due since: see `overdue_queries`. Those branches are small ranges, so they go
+    as one UNION ALL, with the holds that ended read first from the due queue's index."""
+    if since is None:
+        queries = overdue_queries(now, today)
+    else:
+        reopened = await holds_ended(session, since, now)
+        queries = [union_all(*overdue_queries(now, today, since=since, reopened=reopened))]
+    rows = [row for query in queries for row in (await session.execute(query)).all()]
     return [
         OverdueItem(kind, subject_id, audit_id, owner_id, due_at, due_on)
         for kind, subject_id, audit_id, owner_id, due_at, due_on in rows
     ]
+
+
+async def holds_ended(
+    session: AsyncSession, since: datetime, now: datetime
+) -> dict[str, list[int]]:
+    """The items whose reminder hold (repeat day, snooze) ended after `since` and by `now`,
+    by kind: the due queue, read by its next_at index."""
+    query = select(Reminder.kind, Reminder.subject_id).where(
+        Reminder.next_at > since, Reminder.next_at <= now, Reminder.done_at.is_(None)
+    )
+    ended: dict[str, list[int]] = {}
+    for kind, subject_id in (await session.execute(query)).all():
+        ended.setdefault(kind, []).append(subject_id)
+    return ended
 
 
 async def settle_reminders(session: AsyncSession, now: datetime, today: date) -> int:
