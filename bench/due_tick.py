@@ -5,32 +5,32 @@ migrations and filled with bulk inserts: years of history, mostly closed
 audits and finished actions, with the live work a big council would carry
 (some of it late). Then, on a fixed clock at 10:00 on a working Monday:
 
-- the due-work queries alone (repositories.reminders.overdue_queries, one per kind);
+- the sweep's due-work queries alone (repositories.reminders.overdue_queries, one per
+  kind): every late item, read again at each sweep;
 - the first tick of the day (every late item claimed, its trail row and
   one bundled card per person queued): a once-a-day cost;
-- the steady tick, every minute after (everything already reminded is held
-  by the indexes, so the query finds nothing new): the headline figure.
+- then one chaser ticking every minute for 45 minutes, as the service runs it: between
+  sweeps a tick reads only what fell due since it last looked (the due queue), which
+  here is nothing: the headline figure, with its statement count; every 15 minutes a
+  sweep reads every late item again (reported apart).
 
-It prints a table, each database's query plan (EXPLAIN QUERY PLAN /
-EXPLAIN ANALYZE), and ends with `BENCH due_tick_sqlite <ms> ms` and
-`BENCH due_tick_postgres <ms> ms` (median steady tick).
+It prints a table, each database's query plans (EXPLAIN QUERY PLAN /
+EXPLAIN ANALYZE), and ends with `BENCH due_tick_<db> <ms> ms` (median tick between
+sweeps), `BENCH due_tick_sweep_<db> <ms> ms` and `BENCH due_tick_statements <n>`.
 
 Run:
 
     python bench/due_tick.py [--audits 100000] [--actions 300000]
 
-PostgreSQL comes from AUDITBOT_TEST_POSTGRES_URL (a scratch database is
-created on that server and dropped after); set AUDITBOT_BENCH_SQLITE_ONLY=1
-to skip it.
+Both databases durable (bench/support.py: PostgreSQL with fsync on, in a scratch
+database; SQLite with synchronous=FULL); AUDITBOT_BENCH_SQLITE_ONLY=1 skips PostgreSQL.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
-import secrets
 import statistics
 import sys
 import tempfile
@@ -40,13 +40,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 
-from sqlalchemy import event, insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import event, insert, text, union_all  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
+from support import StatementCounter, durability, postgres_server, scratch_postgres  # noqa: E402
 
-from scheduler.reminders import ReminderChaser  # noqa: E402
+from scheduler.reminders import SWEEP_EVERY, ReminderChaser  # noqa: E402
 from storage.db import async_upgrade, make_engine, session_factory  # noqa: E402
 from storage.enums import (  # noqa: E402
     CaseStatus,
@@ -81,6 +83,7 @@ TODAY = date(2026, 11, 23)
 STAFF, TEAMS, CASES, CYCLES = 2_000, 40, 20_000, 48
 CHUNK = 5_000
 RUNS = 25
+MINUTES = 45  # steady ticks measured, a sweep among every SWEEP_EVERY of them
 
 
 def _states(n: int, rng: random.Random) -> list[tuple[AuditState, dict[str, Any]]]:
@@ -231,18 +234,29 @@ async def measure(url: str, audits: int, actions: int) -> dict[str, Any]:
                 return len(await overdue_items(session, NOW, TODAY))
 
         query_ms, query_worst, due_rows = await _timed(query)
-        chaser = ReminderChaser(sessions, ProgrammeRules(), FixedClock(NOW))
+        clock = FixedClock(NOW)
+        chaser = ReminderChaser(sessions, ProgrammeRules(), clock)
         first_ms, _, reminded = await _timed(chaser.tick, runs=1)
         await vacuum(engine)  # as autovacuum would, after a day's reminders
-        steady_ms, steady_worst, again = await _timed(chaser.tick)
-        later = ReminderChaser(sessions, ProgrammeRules(), FixedClock(NOW + timedelta(hours=3)))
-        later_ms, _, _ = await _timed(later.tick, runs=5)
-        plan = await explain(engine)
+        counter = StatementCounter(engine)
+        steady, sweeps, statements, sent = [], [], [], 0
+        for minute in range(1, MINUTES + 1):  # one chaser, a tick a minute, as the service
+            clock.set(NOW + timedelta(minutes=minute))
+            with counter.counting():
+                took, _, sent_now = await _timed(chaser.tick, runs=1)
+            sent += sent_now
+            if minute % (SWEEP_EVERY // timedelta(minutes=1)):
+                steady.append(took)
+                statements.append(counter.count)
+            else:
+                sweeps.append(took)
         return {
             **sizes, "fill_s": filled, "due_rows": due_rows, "query_ms": query_ms,
             "query_worst": query_worst, "first_ms": first_ms, "reminded": reminded,
-            "steady_ms": steady_ms, "steady_worst": steady_worst, "steady_sent": again,
-            "later_ms": later_ms, "plan": plan,
+            "steady_ms": statistics.median(steady), "steady_worst": max(steady),
+            "steady_sent": sent, "statements": statistics.median(statements),
+            "sweep_ms": statistics.median(sweeps), "plan": await explain(engine),
+            "durability": await durability(engine),
         }  # fmt: skip
     finally:
         await engine.dispose()
@@ -262,38 +276,25 @@ async def explain(engine: AsyncEngine) -> str:
         else "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) "
     )
     lines: list[str] = []
+    looked = NOW - timedelta(minutes=1)
+    steady = union_all(*overdue_queries(NOW, TODAY, since=looked, reopened={}))
     event.listen(engine.sync_engine, "before_cursor_execute", capture)
     try:
         async with engine.connect() as connection:
-            for query in overdue_queries(NOW, TODAY):
+            queries = [(q, None) for q in overdue_queries(NOW, TODAY)]
+            queries.append((steady, "between sweeps: what fell due in the last minute (UNION)"))
+            for query, title in queries:
                 await connection.execute(query)
                 statement, parameters = captured[-1]
                 rows = (await connection.exec_driver_sql(prefix + statement, parameters)).all()
                 kind = statement.split("'", 2)[1]
-                lines.append(f"  -- {kind}")
+                lines.append(f"  -- {title or 'sweep: ' + kind}")
                 lines.extend(
                     f"  {row[-1] if engine.dialect.name == 'sqlite' else row[0]}" for row in rows
                 )
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", capture)
     return "\n".join(lines)
-
-
-async def postgres_scratch(server_url: str) -> tuple[str, str]:
-    base = make_url(server_url)
-    name = f"auditbot_bench_{secrets.token_hex(3)}"
-    engine = make_engine(base, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    await engine.dispose()
-    return base.set(database=name).render_as_string(hide_password=False), name
-
-
-async def drop_postgres(server_url: str, name: str) -> None:
-    engine = make_engine(server_url, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as connection:
-        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await engine.dispose()
 
 
 async def main() -> None:
@@ -305,42 +306,47 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
         results["sqlite"] = await measure(url, args.audits, args.actions)
-    server = os.environ.get("AUDITBOT_TEST_POSTGRES_URL")
-    if server and not os.environ.get("AUDITBOT_BENCH_SQLITE_ONLY"):
-        url, name = await postgres_scratch(server)
-        try:
+    server = postgres_server()
+    if server:
+        async with scratch_postgres(server) as url:
             results["postgres"] = await measure(url, args.audits, args.actions)
-        finally:
-            await drop_postgres(server, name)
     report(results)
 
 
 def report(results: dict[str, dict[str, Any]]) -> None:
     print()
-    print(f"Due-work tick, {NOW.astimezone(LONDON):%a %d %b %Y %H:%M} London (medians of {RUNS})")
+    print(
+        f"Due-work tick, {NOW.astimezone(LONDON):%a %d %b %Y %H:%M} London, then a tick a "
+        f"minute for {MINUTES} minutes"
+    )
     header = (
-        f"{'database':<10} {'audits':>8} {'actions':>8} {'late':>6} {'query ms':>9} "
-        f"{'first tick ms':>14} {'people':>7} {'tick ms':>8} {'worst':>7} {'+3h ms':>7}"
+        f"{'database':<10} {'audits':>8} {'actions':>8} {'late':>6} {'sweep query':>12} "
+        f"{'first tick ms':>14} {'people':>7} {'tick ms':>8} {'worst':>7} {'stmts':>6} "
+        f"{'sweep ms':>9}  durability"
     )
     print(header)
     print("-" * len(header))
     for name, r in results.items():
         print(
             f"{name:<10} {r['audits']:>8,} {r['actions']:>8,} {r['due_rows']:>6,} "
-            f"{r['query_ms']:>9.1f} {r['first_ms']:>14.0f} {r['reminded']:>7,} "
-            f"{r['steady_ms']:>8.1f} {r['steady_worst']:>7.1f} {r['later_ms']:>7.1f}"
+            f"{r['query_ms']:>12.1f} {r['first_ms']:>14.0f} {r['reminded']:>7,} "
+            f"{r['steady_ms']:>8.1f} {r['steady_worst']:>7.1f} {r['statements']:>6.0f} "
+            f"{r['sweep_ms']:>9.1f}  {r['durability']}"
         )
     print(
-        "late: items the query found before the first tick; first tick: claim, trail and one "
-        "card per person (once a day); tick: every minute after (nothing new to send); +3h: "
-        "the same later in the day."
+        "late: items the sweep query finds before the first tick; first tick: claim, trail and "
+        "one card per person (once a day); tick: the median minute after, between sweeps (what "
+        f"fell due since the last look: nothing), with its statements; sweep: every "
+        f"{SWEEP_EVERY // timedelta(minutes=1)} minutes, every late item read again."
     )
     for name, r in results.items():
-        print(f"\n{name} plan of the due-work query (filled in {r['fill_s']:.0f} s):")
+        print(f"\n{name} plans of the due-work queries (filled in {r['fill_s']:.0f} s):")
         print(r["plan"])
     print()
     for name, r in results.items():
         print(f"BENCH due_tick_{name} {r['steady_ms']:.1f} ms")
+        print(f"BENCH due_tick_sweep_{name} {r['sweep_ms']:.1f} ms")
+    print(f"BENCH due_tick_statements {max(r['statements'] for r in results.values()):.0f}")
 
 
 if __name__ == "__main__":

@@ -12,15 +12,14 @@ Run:
 
     python bench/tracker.py [--audits 5000]
 
-PostgreSQL comes from AUDITBOT_TEST_POSTGRES_URL (a scratch database is created and
-dropped); AUDITBOT_BENCH_SQLITE_ONLY=1 skips it.
+PostgreSQL is bench/support.py's durable one (a scratch database, dropped after);
+AUDITBOT_BENCH_SQLITE_ONLY=1 skips it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import tempfile
@@ -32,7 +31,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from due_tick import NOW, drop_postgres, fill, postgres_scratch  # noqa: E402
+from due_tick import NOW, fill  # noqa: E402
+from support import postgres_server, scratch_postgres  # noqa: E402
 
 from bot.service import settle_heap  # noqa: E402
 from storage.db import async_upgrade, make_engine, session_factory  # noqa: E402
@@ -93,13 +93,10 @@ async def main() -> None:
         results["sqlite"] = await measure(
             f"sqlite:///{Path(folder) / 'bench.sqlite3'}", args.audits
         )
-    server = os.environ.get("AUDITBOT_TEST_POSTGRES_URL")
-    if server and not os.environ.get("AUDITBOT_BENCH_SQLITE_ONLY"):
-        url, name = await postgres_scratch(server)
-        try:
+    server = postgres_server()
+    if server:
+        async with scratch_postgres(server) as url:
             results["postgres"] = await measure(url, args.audits)
-        finally:
-            await drop_postgres(server, name)
     print()
     print(f"Tracker for a reader who sees every audit (API handler: {RUNS} runs; XLSX: 5)")
     header = (
