@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.config import ConfigError, Settings, load_rules, load_settings
+from bot.config import ConfigError, Settings, configure_logging, load_rules, load_settings
 from storage.errors import DatabaseUnavailable, ImportFileError
 
 log = logging.getLogger("auditbot")
@@ -84,6 +84,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the bot service (settings from AUDITBOT_*)")
     serve.add_argument("--port", type=int, help="listen on this port (default 3978)")
     serve.add_argument("--host", help="listen on this address")
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="worker processes sharing the port (PostgreSQL only; SQLite runs one)",
+    )
     serve.set_defaults(run=_serve)
 
     demo = commands.add_parser(
@@ -246,28 +252,29 @@ def _add_cycle_plan_arguments(opening: argparse.ArgumentParser, required: bool =
     )
 
 
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # APScheduler logs every run of every job at INFO (eight lines a minute); our jobs log
-    # what they did themselves (scheduler.engine), so keep only its warnings.
-    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
-
-
 def _serve(args: argparse.Namespace) -> int:
     from bot.service import serve
+    from bot.workers import Supervisor, workers_for
 
     overrides = {k: v for k, v in (("port", args.port), ("host", args.host)) if v is not None}
     settings = _configured(**overrides)
-    _configure_logging(settings)
+    configure_logging(settings)
     from storage.db import upgrade
 
     _database_ready(settings)
     upgrade(settings.database_url)
-    serve(settings)
-    return 0
+    workers = workers_for(settings, args.workers)
+    if workers == 1:
+        serve(settings)
+        return 0
+    return Supervisor(settings, workers).run()
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -282,7 +289,7 @@ def _demo(args: argparse.Namespace) -> int:
         # People who never talked to the bot are reached through the Playground's connector.
         overrides["teams_service_url"] = PLAYGROUND_CONNECTOR
     settings = _configured(**overrides)
-    _configure_logging(settings)
+    configure_logging(settings)
     summary = asyncio.run(prepare_demo(settings, fresh=args.fresh, programme=args.programme))
     print(summary)
     if not args.no_serve:
@@ -457,7 +464,7 @@ def _report(operation, args: argparse.Namespace) -> int:
     from workflow.programme import ProgrammeInvalid
 
     settings = _configured()
-    _configure_logging(settings)
+    configure_logging(settings)
     _database_ready(settings)
     try:
         outcome = asyncio.run(operation(settings, args))
@@ -484,7 +491,7 @@ def _tick(args: argparse.Namespace) -> int:
     from workflow.calendar import Clock, FixedClock, SystemClock
 
     settings = _configured()
-    _configure_logging(settings)
+    configure_logging(settings)
     clock: Clock = SystemClock()
     if args.at:
         at = _aware(args.at)

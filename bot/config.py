@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -446,3 +447,14 @@ def _one_line(error: ValidationError) -> str:
         variable = PREFIX + str(first["loc"][0]).upper()
         return f"{variable}: {message}"
     return message  # model-level checks already start with the variable's name
+
+
+def configure_logging(settings: Settings) -> None:
+    """Log lines with time, level and logger, at the configured level."""
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s",
+    )
+    # APScheduler logs every run of every job at INFO (eight lines a minute); our jobs log
+    # what they did themselves (scheduler.engine), so keep only its warnings.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, cast
 
 from aiohttp import web
 from botbuilder.integration.aiohttp import CloudAdapter
@@ -14,7 +15,6 @@ from bot.adapter import build_adapter
 from bot.app import create_app
 from bot.config import Settings, load_rules
 from bot.connector import BotConnector
-from bot.graph import GraphCalendar, build_calendar
 from bot.outbox import OutboxSender, SenderOptions
 from bot.teams import AuditBot
 from dialogs.calendar_port import Calendar
@@ -27,6 +27,9 @@ from workflow.calendar import Clock, ReplayClock, SystemClock, WorkingCalendar
 from workspace.auth import TabAuth, tab_auth_settings
 from workspace.links import tracker_link
 from workspace.routes import Workspace, add_workspace_routes
+
+if TYPE_CHECKING:
+    from bot.graph import GraphCalendar
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +125,7 @@ def _run_scheduler(
     the registry, for jobs added after the service is built."""
     rules = load_rules(settings)
     calendar = calendar_for(settings, sessions)
+    graph = cast("GraphCalendar", calendar) if settings.graph_configured else None
     scheduler = build_scheduler(
         schedule_options(settings),
         sessions,
@@ -134,14 +138,14 @@ def _run_scheduler(
     app[SCHEDULER] = scheduler
 
     async def start(_app: web.Application) -> None:
-        if isinstance(calendar, GraphCalendar):
-            await calendar.warm_up()
+        if graph is not None:
+            await graph.warm_up()
         scheduler.start()
 
     async def stop(_app: web.Application) -> None:
         await scheduler.stop()
-        if isinstance(calendar, GraphCalendar):
-            await calendar.close()
+        if graph is not None:
+            await graph.close()
 
     app.on_startup.append(start)
     app.on_shutdown.append(stop)
@@ -164,18 +168,22 @@ def calendar_for(settings: Settings, sessions: async_sessionmaker[AsyncSession])
     """Where UoPP meetings are booked: Microsoft Graph when a tenant is configured,
     otherwise auditbot's own calendar in its database (the demo, a council not yet
     consented)."""
-    graph = build_calendar(settings)
-    if graph is not None:
+    if settings.graph_configured:
+        from bot.graph import build_calendar  # msgraph loads only where Graph is used
+
+        graph = build_calendar(settings)
+        assert graph is not None
         log.info("UoPP meetings are booked in Outlook through Microsoft Graph")
         return graph
     log.info("Graph is not configured: UoPP meetings are booked in auditbot's own calendar")
     return LocalCalendar(sessions, load_rules(settings))
 
 
-def serve(settings: Settings) -> None:
-    """Run until interrupted."""
+def serve(settings: Settings, *, reuse_port: bool = False, worker: str | None = None) -> None:
+    """Run until interrupted; with reuse_port, as one of several workers on the port."""
     log.info(
-        "auditbot listening on http://%s:%s/api/messages (database %s, demo=%s)",
+        "auditbot%s listening on http://%s:%s/api/messages (database %s, demo=%s)",
+        f" worker {worker}" if worker else "",
         settings.host,
         settings.port,
         settings.database_url.split("://", 1)[0],
@@ -184,4 +192,6 @@ def serve(settings: Settings) -> None:
     app = build_service(settings)
     # Only the real process settles its heap: tests build many services in one process.
     app.on_startup.append(settle_heap)
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    web.run_app(
+        app, host=settings.host, port=settings.port, print=None, reuse_port=reuse_port or None
+    )

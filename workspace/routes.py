@@ -41,7 +41,6 @@ from workspace.auth import DEMO_COOKIE, TabAuth, Unauthorised
 from workspace.calibration import calibration_sheets
 from workspace.charts import svg
 from workspace.learning import LearningRefused, learning_sheet, owners, save_item
-from workspace.pdf import report_pdf
 from workspace.recommendations import ReviewRefused, recommendation_sheets, record_review
 from workspace.reports import Report, ReportRefused, build_report, save_note
 from workspace.sheets import Sheet, as_csv, as_xlsx
@@ -173,6 +172,8 @@ def add_workspace_routes(app: web.Application, workspace: Workspace) -> None:
             if kind == "xlsx":
                 return web.Response(body=as_xlsx(*data.sheets), content_type=XLSX, headers=headers)
             if kind == "pdf":
+                from workspace.pdf import report_pdf  # fpdf2 loads when a PDF is asked for
+
                 assert data.report is not None
                 name_of = await _service_name(session, data.report.service)
                 pdf = report_pdf(data.report, service_name=name_of, made_on=workspace.today())

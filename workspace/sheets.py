@@ -14,13 +14,13 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
-HEADER_FILL = PatternFill("solid", fgColor="5B5FC7")
+
+HEADER_COLOUR = "5B5FC7"
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ def as_csv(sheet: Sheet) -> str:
 
 
 def as_xlsx(*sheets: Sheet) -> bytes:
+    from openpyxl import Workbook  # loaded when a workbook is asked for, not at start-up
+
     book = Workbook()
     first = book.active
     assert first is not None
@@ -65,11 +67,14 @@ def as_xlsx(*sheets: Sheet) -> bytes:
 
 
 def _write(book: Workbook, sheet: Sheet) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     page = book.create_sheet(sheet.title[:31])
     page.append([column.title for column in sheet.columns])
     for cell in page[1]:
         cell.font = Font(bold=True, color="FFFFFF")
-        cell.fill = HEADER_FILL
+        cell.fill = PatternFill("solid", fgColor=HEADER_COLOUR)
         cell.alignment = Alignment(vertical="top", wrap_text=True)
     for row in sheet.rows:
         page.append([_value(column, row.get(column.key)) for column in sheet.columns])

@@ -82,7 +82,7 @@ async def add_audits(
     # An executemany takes its columns from the first row: rows naming different columns go
     # in separate runs (opening a cycle gives one).
     for _, run in groupby(rows, key=lambda row: sorted(row)):
-        await connection.execute(insert(Audit.__table__), list(run))
+        await connection.execute(insert(Audit), list(run))
     added_query = (
         select(Audit)
         .where(Audit.cycle_id == cycle_id, Audit.case_id.in_(case_ids))

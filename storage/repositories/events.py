@@ -90,7 +90,7 @@ async def record_events(
     ]
     await session.flush()  # what the session holds goes first, in order
     connection = await session.connection()
-    await connection.execute(insert(AuditEvent.__table__), rows)
+    await connection.execute(insert(AuditEvent), rows)
 
 
 async def list_events(session: AsyncSession, entity: str, entity_id: int) -> list[AuditEvent]:
