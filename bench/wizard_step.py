@@ -12,16 +12,22 @@ from the identity stand-in (tests/standins/identity.py). Run:
 
     python bench/wizard_step.py
 
-PostgreSQL comes from AUDITBOT_TEST_POSTGRES_URL, or is started with
-.ci/postgres. Prints a table, then `BENCH wizard_step_p95_sqlite <ms> ms`,
-`BENCH wizard_step_p95_postgres <ms> ms` and `BENCH wizard_vs_echo_p95 <ratio> x`
-(the slower database against the echo bot).
+Both databases durable (bench/support.py). Then, on PostgreSQL, `auditbot serve
+--workers 1` and `--workers 2` as processes of their own, each pressed through a fresh
+cycle by the same 50 users: presses per second (the load comes from this process, on the
+same cores). Prints tables, then `BENCH wizard_step_p95_<db> <ms> ms`,
+`BENCH wizard_vs_echo_p95 <ratio> x` (the slower database against the echo bot, one
+process, one run), `BENCH wizard_step_statements <n>` (SQL statements per press, the
+larger database) and `BENCH wizard_throughput_workers_1|2 <n> rps`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,19 +36,19 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 
 import aiohttp  # noqa: E402
 from aiohttp.test_utils import TestServer  # noqa: E402
+from allocate_500 import NOW, build_service  # noqa: E402
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext  # noqa: E402
 from botbuilder.schema import AdaptiveCardInvokeResponse  # noqa: E402
+from sqlalchemy import event  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+from support import durability, postgres_server, scratch_postgres  # noqa: E402
 
-from bench.allocate_500 import (  # noqa: E402
-    NOW,
-    build_service,
-    fresh_postgres_database,
-    postgres_server_url,
-)
 from bot.adapter import build_adapter  # noqa: E402
 from bot.app import create_app  # noqa: E402
 from bot.config import load_settings  # noqa: E402
@@ -60,12 +66,13 @@ APP_ID = "0b1c2d3e-4f50-4617-8283-94a5b6c7d8e9"
 SERVICE_URL = "http://127.0.0.1:9/"
 
 
+DEPLOYED = {"app_id": APP_ID, "app_type": "UserAssignedMSI", "tenant_id": TENANT}
+
+
 def deployed(identity: IdentityStandIn, **values: Any):
     """The settings of a deployed bot whose requests are signed by `identity`."""
     return load_settings(
-        app_id=APP_ID,
-        app_type="UserAssignedMSI",
-        tenant_id=TENANT,
+        **DEPLOYED,
         botframework_openid_url=identity.metadata_url,
         outbox_sender=False,
         scheduler_enabled=False,
@@ -154,15 +161,18 @@ async def one_user(
     return timings
 
 
-async def measure_wizard(db_url: str, identity: IdentityStandIn) -> list[float]:
+async def open_audits(db_url: str, month: date, *, build: bool) -> list[tuple[str, tuple]]:
+    """A cycle of USERS audits (building the service first when asked): each auditor's
+    first press."""
     engine = make_engine(db_url)
     await async_upgrade(engine)
     sessions = session_factory(engine)
-    await build_service(sessions)
+    if build:
+        await build_service(sessions)
     async with sessions.begin() as session:
         opened = await open_cycle(
             session,
-            CycleRequest(service_code="BIG", month=date(2026, 12, 1), seed=1, total=USERS),
+            CycleRequest(service_code="BIG", month=month, seed=month.month, total=USERS),
             rules=ProgrammeRules(),
             now=NOW,
             actor="bench",
@@ -177,7 +187,37 @@ async def measure_wizard(db_url: str, identity: IdentityStandIn) -> list[float]:
             for a in audits
         ]
     await engine.dispose()
-    return await drive(build_bot(deployed(identity, database_url=db_url)), starts, identity)
+    return starts
+
+
+class Statements:
+    """SQL statements sent by every engine in this process while counting."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        event.listen(Engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_args: Any) -> None:
+        self.count += 1
+
+    def close(self) -> None:
+        event.remove(Engine, "before_cursor_execute", self._seen)
+
+
+async def measure_wizard(db_url: str, identity: IdentityStandIn) -> dict[str, Any]:
+    starts = await open_audits(db_url, date(2026, 12, 1), build=True)
+    counted = Statements()
+    try:
+        app = build_bot(deployed(identity, database_url=db_url))
+        timings = await drive(app, starts, identity)
+    finally:
+        counted.close()
+    engine = make_engine(db_url)
+    try:
+        how = await durability(engine)
+    finally:
+        await engine.dispose()
+    return {"timings": timings, "statements": counted.count / len(timings), "durability": how}
 
 
 class EchoBot(ActivityHandler):
@@ -207,19 +247,24 @@ async def measure_echo(identity: IdentityStandIn) -> list[float]:
 
 
 async def drive(app, starts, identity: IdentityStandIn) -> list[float]:
-    """Each user's presses, with the token Teams would send (one an hour, so made once)."""
-    token = identity.issue_token(audience=APP_ID, service_url=SERVICE_URL)
+    """Each user's presses against the app served in this process."""
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
-    url = str(server.make_url("/api/messages"))
     try:
-        connector = aiohttp.TCPConnector(limit=USERS)
-        async with aiohttp.ClientSession(connector=connector) as http:
-            results = await asyncio.gather(
-                *(one_user(http, url, token, aad, first) for aad, first in starts)
-            )
+        return await load(str(server.make_url("/api/messages")), starts, identity)
     finally:
         await server.close()
+
+
+async def load(url: str, starts, identity: IdentityStandIn) -> list[float]:
+    """Each user's presses, all users at once, with the token Teams would send (one an hour,
+    so made once)."""
+    token = identity.issue_token(audience=APP_ID, service_url=SERVICE_URL)
+    connector = aiohttp.TCPConnector(limit=USERS)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        results = await asyncio.gather(
+            *(one_user(http, url, token, aad, first) for aad, first in starts)
+        )
     return [t for timings in results for t in timings]
 
 
@@ -227,25 +272,100 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1]
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def throughput(db_url: str, identity: IdentityStandIn, workers: int, month: date) -> float:
+    """Presses per second at USERS concurrent users against `auditbot serve --workers N`,
+    a process of its own as deployed (the bench's load comes from this one)."""
+    starts = await open_audits(db_url, month, build=False)
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AUDITBOT_")}
+    environment.update(
+        {f"AUDITBOT_{k.upper()}": str(v) for k, v in DEPLOYED.items()},
+        AUDITBOT_DATABASE_URL=db_url,
+        AUDITBOT_BOTFRAMEWORK_OPENID_URL=identity.metadata_url,
+        AUDITBOT_OUTBOX_SENDER="false",
+        AUDITBOT_SCHEDULER_ENABLED="false",
+        AUDITBOT_LOG_LEVEL="WARNING",
+        PYTHONPATH=str(HERE.parent),
+    )
+    command = [sys.executable, "-m", "bot.cli", "serve", "--workers", str(workers)]
+    service = subprocess.Popen(
+        [*command, "--host", "127.0.0.1", "--port", str(port)], env=environment
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(600):
+                try:
+                    async with http.get(f"{base}/healthz") as answer:
+                        if answer.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(3)  # every worker up, not only the first to answer
+        started = time.perf_counter()
+        timings = await load(f"{base}/api/messages", starts, identity)
+        return len(timings) / (time.perf_counter() - started)
+    finally:
+        service.terminate()
+        service.wait(60)
+
+
+async def throughputs(server: str, identity: IdentityStandIn) -> dict[int, float]:
+    async with scratch_postgres(server) as url:
+        await open_audits(url, date(2027, 1, 1), build=True)
+        return {
+            workers: await throughput(url, identity, workers, date(2027, 1 + workers, 1))
+            for workers in (1, 2)
+        }
+
+
 def main() -> None:
+    server = postgres_server()
     with IdentityStandIn() as identity:
-        results = {"echo bot": asyncio.run(measure_echo(identity))}
+        results = {"echo bot": {"timings": asyncio.run(measure_echo(identity))}}
         with tempfile.TemporaryDirectory() as folder:
             sqlite = f"sqlite:///{folder}/bench.sqlite3"
             results["sqlite"] = asyncio.run(measure_wizard(sqlite, identity))
-        pg_url = asyncio.run(fresh_postgres_database(postgres_server_url()))
-        results["postgres"] = asyncio.run(measure_wizard(pg_url, identity))
+        if server:
 
-    print(f"Wizard steps at {USERS} concurrent users, up to {STEPS} presses each (milliseconds)")
-    print(f"{'bot':<10} {'presses':>8} {'median':>8} {'p95':>8}")
-    for name, timings in results.items():
+            async def on_postgres() -> dict[str, Any]:
+                async with scratch_postgres(server) as url:
+                    return await measure_wizard(url, identity)
+
+            results["postgres"] = asyncio.run(on_postgres())
+            rates = asyncio.run(throughputs(server, identity))
+
+    print(
+        f"Wizard steps at {USERS} concurrent users, up to {STEPS} presses each, one process "
+        f"(milliseconds; {os.cpu_count()} cores)"
+    )
+    print(f"{'bot':<10} {'presses':>8} {'median':>8} {'p95':>8} {'statements':>11}  durability")
+    for name, r in results.items():
+        timings = r["timings"]
         print(
-            f"{name:<10} {len(timings):>8} {statistics.median(timings):>8.1f} {p95(timings):>8.1f}"
+            f"{name:<10} {len(timings):>8} {statistics.median(timings):>8.1f} "
+            f"{p95(timings):>8.1f} {r.get('statements', 0):>11.1f}  {r.get('durability', '')}"
         )
-    slower = max(p95(results["sqlite"]), p95(results["postgres"]))
-    print(f"BENCH wizard_step_p95_sqlite {p95(results['sqlite']):.1f} ms")
-    print(f"BENCH wizard_step_p95_postgres {p95(results['postgres']):.1f} ms")
-    print(f"BENCH wizard_vs_echo_p95 {slower / p95(results['echo bot']):.2f} x")
+    wizards = [r for name, r in results.items() if name != "echo bot"]
+    slower = max(p95(r["timings"]) for r in wizards)
+    for name, r in results.items():
+        if name != "echo bot":
+            print(f"BENCH wizard_step_p95_{name} {p95(r['timings']):.1f} ms")
+    print(f"BENCH wizard_vs_echo_p95 {slower / p95(results['echo bot']['timings']):.2f} x")
+    print(f"BENCH wizard_step_statements {max(r['statements'] for r in wizards):.1f}")
+    if server:
+        print(f"\nauditbot serve --workers N on PostgreSQL, {USERS} users pressing (presses/s):")
+        for workers, rate in rates.items():
+            print(f"  {workers} worker{'s' if workers > 1 else ''}: {rate:.0f}")
+        for workers, rate in rates.items():
+            print(f"BENCH wizard_throughput_workers_{workers} {rate:.0f} rps")
 
 
 if __name__ == "__main__":

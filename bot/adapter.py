@@ -12,7 +12,17 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import jwt
-from botbuilder.core import TurnContext
+from aiohttp.web import (
+    HTTPBadRequest,
+    HTTPUnauthorized,
+    HTTPUnsupportedMediaType,
+    Request,
+    Response,
+    WebSocketResponse,
+    json_response,
+)
+from botbuilder.core import Bot, TurnContext
+from botbuilder.core.serializer_helper import serializer_helper
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
@@ -70,9 +80,42 @@ def build_adapter(settings: Settings) -> CloudAdapter:
                 settings.tenant_id,
             )
         auth = _RefuseBadTokens(configuration, credentials_factory=factory)
-    adapter = CloudAdapter(auth)
+    adapter = TeamsAdapter(auth)
     adapter.on_turn_error = _on_turn_error
     return adapter
+
+
+class TeamsAdapter(CloudAdapter):
+    """botbuilder's CloudAdapter, writing an invoke's JSON answer as it is.
+
+    `process` does what CloudAdapter.process does with a POST (read the activity, run
+    `process_activity`, which checks the token exactly as before, and answer), except that
+    an invoke response whose body is already JSON (a dict: bot.teams.answer) is written
+    without msrest's serializer, which walks every element of a reply card. Any other body
+    (botbuilder's own models) goes through the serializer as before.
+    """
+
+    async def process(
+        self, request: Request, bot: Bot, ws_response: WebSocketResponse | None = None
+    ) -> Response | None:
+        if request.method != "POST" or ws_response is not None:
+            return await super().process(request, bot, ws_response)
+        if "application/json" not in request.headers.get("Content-Type", ""):
+            raise HTTPUnsupportedMediaType()
+        activity = Activity().deserialize(await request.json())
+        if not activity.type:
+            raise HTTPBadRequest()
+        try:
+            invoke_response = await self.process_activity(
+                request.headers.get("Authorization", ""), activity, bot.on_turn
+            )
+        except PermissionError:
+            raise HTTPUnauthorized() from None
+        if not invoke_response:
+            return Response(status=201)
+        body = invoke_response.body
+        data = body if isinstance(body, dict) else serializer_helper(body)
+        return json_response(data=data, status=invoke_response.status)
 
 
 class _RefuseBadTokens(ConfigurationBotFrameworkAuthentication):

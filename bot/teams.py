@@ -8,10 +8,11 @@ audit programme's rules.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
-from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ChannelAccount
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
 from dialogs.conversation import Actor, Conversations, Reply
 
@@ -45,8 +46,8 @@ class AuditBot(TeamsActivityHandler):
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         """Card buttons (Action.Execute) answer with the card that replaces the pressed one.
 
-        The response body stays an AdaptiveCardInvokeResponse model: botbuilder
-        4.17's default path serialises it twice and the request fails.
+        The answer is a plain JSON body, kept where botbuilder keeps an invoke response
+        already sent (`answer`), which bot.adapter.TeamsAdapter writes out as it is.
         """
         activity = turn_context.activity
         if activity.name != "adaptiveCard/action":
@@ -59,15 +60,17 @@ class AuditBot(TeamsActivityHandler):
             or not isinstance(action.get("verb"), str)
             or not action["verb"]
         ):
-            return _invoke_error(400, "BadRequest", "Only Action.Execute with a verb is supported.")
+            return answer(
+                turn_context,
+                400,
+                ERROR_TYPE,
+                {"code": "BadRequest", "message": "Only Action.Execute with a verb is supported."},
+            )
         actor = actor_of(activity)
         await self._remember(turn_context, actor)
         data = action.get("data") if isinstance(action.get("data"), dict) else {}
         card = await self._conversations.on_card_action(actor, action["verb"], data)
-        body = AdaptiveCardInvokeResponse(
-            status_code=200, type="application/vnd.microsoft.card.adaptive", value=card
-        )
-        return InvokeResponse(status=200, body=body)
+        return answer(turn_context, 200, CARD_TYPE, card)
 
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
         await self._remember(turn_context, actor_of(turn_context.activity), installing=True)
@@ -96,13 +99,25 @@ def actor_of(activity: Activity) -> Actor:
     )
 
 
-def _invoke_error(status: int, code: str, message: str) -> InvokeResponse:
-    body = AdaptiveCardInvokeResponse(
-        status_code=status,
-        type="application/vnd.microsoft.error",
-        value={"code": code, "message": message},
+CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+ERROR_TYPE = "application/vnd.microsoft.error"
+
+
+def answer(turn_context: TurnContext, status: int, kind: str, value: Any) -> InvokeResponse:
+    """The invoke's answer (an Adaptive Card invoke response), as JSON.
+
+    It is kept where botbuilder keeps an invoke response already sent, so ActivityHandler
+    does not send it again through TurnContext.send_activity, which deep-copies the whole
+    activity, reply card and all; the adapter then writes the body without msrest's walk
+    over every element of the card (bot.adapter.TeamsAdapter). Both were most of a card
+    press's cost outside auditbot's own work (bench/wizard_step.py)."""
+    response = InvokeResponse(
+        status=status, body={"statusCode": status, "type": kind, "value": value}
     )
-    return InvokeResponse(status=status, body=body)
+    turn_context.turn_state[TurnContext._INVOKE_RESPONSE_KEY] = Activity(
+        type=ActivityTypes.invoke_response, value=response
+    )
+    return response
 
 
 def to_activity(reply: Reply) -> Activity:
