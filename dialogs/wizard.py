@@ -92,7 +92,7 @@ async def refuse_unless_auditor(context: ActionContext, audit: Audit) -> str | N
 async def start_audit(context: ActionContext, audit: Audit) -> dict[str, Any]:
     """Allocated to in progress, once; pressed again, it shows where the audit is."""
     session = context.session
-    facts = await audit_facts(session, audit)
+    facts = await audit_facts(session, audit, owners=True)
     if audit.state is not AuditState.ALLOCATED:
         return await current_card(context, facts)
     if context.number("version") != audit.version:
@@ -141,7 +141,7 @@ async def _allocation_card(context: ActionContext, audit: Audit) -> dict[str, An
 @card_action(RESUME, load=load_audit, refuse=refuse_unless_auditor)
 async def resume(context: ActionContext, audit: Audit) -> dict[str, Any]:
     """ "Continue audit": the step the auditor is at, as saved. Changes nothing."""
-    facts = await audit_facts(context.session, audit)
+    facts = await audit_facts(context.session, audit, owners=True)
     if audit.state is AuditState.ALLOCATED:
         return await _allocation_card(context, audit)
     return await current_card(context, facts)
@@ -308,7 +308,7 @@ async def save_answers(
 
 async def _press(context: ActionContext, audit: Audit, go: str) -> dict[str, Any]:
     session = context.session
-    facts = await audit_facts(session, audit)
+    facts = await audit_facts(session, audit, owners=True)
     state = wizard_state(audit, facts.steps)
     if not is_editable(audit) or not is_current(context, state):
         return await stale_card(context, facts)

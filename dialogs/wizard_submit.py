@@ -74,7 +74,7 @@ log = logging.getLogger(__name__)
 async def submit_audit(context: ActionContext, audit: Audit) -> dict[str, Any]:
     """Submit once; pressed again, or from an old card, it shows how things stand."""
     session = context.session
-    facts = await audit_facts(session, audit)
+    facts = await audit_facts(session, audit, owners=True)
     state = wizard_state(audit, facts.steps)
     if audit.state is AuditState.SUBMITTED and audit.submitted_at is not None:
         return await _submitted(context, facts)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.enums import ServiceKind
@@ -222,6 +222,34 @@ async def staff_holding_roles(
     )
     found = [(staff, role) for staff, role in (await session.execute(query)).all()]
     return sorted(found, key=lambda pair: wanted.index(pair[1]))
+
+
+async def staff_and_role_holders(
+    session: AsyncSession, staff_ids: Iterable[int], roles: Iterable[Role], service_id: int
+) -> tuple[dict[int, Staff], list[tuple[Staff, Role]]]:
+    """In one query: these people by id (as `staff_by_ids`), and the active people holding
+    any of `roles` in the service with the role (as `staff_holding_roles`)."""
+    wanted, ids = list(roles), set(staff_ids)
+    holding = and_(
+        RoleAssignment.staff_id == Staff.id,
+        RoleAssignment.role.in_(wanted),
+        RoleAssignment.service_id == service_id,
+    )
+    query = (
+        select(Staff, RoleAssignment.role)
+        .outerjoin(RoleAssignment, holding)
+        .where(or_(Staff.id.in_(ids), and_(RoleAssignment.id.is_not(None), Staff.active.is_(True))))
+        .order_by(Staff.id)
+    )
+    people: dict[int, Staff] = {}
+    holders: dict[tuple[int, Role], Staff] = {}
+    for staff, role in (await session.execute(query)).all():
+        if staff.id in ids:
+            people[staff.id] = staff
+        if role is not None and staff.active:
+            holders.setdefault((staff.id, role), staff)
+    found = [(staff, role) for (_, role), staff in holders.items()]
+    return people, sorted(found, key=lambda pair: wanted.index(pair[1]))
 
 
 async def list_staff_with_role(

@@ -82,6 +82,36 @@ async def test_list_staff_with_role_finds_active_holders_in_the_service(db: Data
     assert [s.id for s in team_only] == [in_team.id]
 
 
+async def test_people_and_role_holders_in_one_read_answer_as_the_two_reads_do(db: Database):
+    """The wizard's merged read: the audit's people by id (active or not) and the service's
+    active holders of the owner roles, in role order, each once, as the separate reads."""
+    roles = (Role.COORDINATOR, Role.HEAD_OF_SERVICE, Role.AUDIT_MANAGER)
+    async with db.sessions.begin() as session:
+        service = await create_service(session)
+        other = await create_service(session)
+        left = await create_staff(session, roles=[(Role.HEAD_OF_SERVICE, service)], active=False)
+        plain = await create_staff(session)
+        both = await create_staff(
+            session, roles=[(Role.AUDIT_MANAGER, service), (Role.COORDINATOR, service)]
+        )
+        head = await create_staff(session, roles=[(Role.HEAD_OF_SERVICE, service)])
+        await create_staff(session, roles=[(Role.HEAD_OF_SERVICE, other)])
+        await create_staff(session, roles=[(Role.AUDITOR, service)])
+    async with db.sessions() as session:
+        people, holders = await repo.staff_and_role_holders(
+            session, {left.id, plain.id, head.id}, roles, service.id
+        )
+        separate = await repo.staff_holding_roles(session, roles, service.id)
+        by_id = await repo.staff_by_ids(session, {left.id, plain.id, head.id})
+    assert set(people) == set(by_id) == {left.id, plain.id, head.id}
+    assert [(s.id, r) for s, r in holders] == [(s.id, r) for s, r in separate]
+    assert [(s.id, r) for s, r in holders] == [
+        (both.id, Role.COORDINATOR),
+        (head.id, Role.HEAD_OF_SERVICE),
+        (both.id, Role.AUDIT_MANAGER),
+    ]
+
+
 async def test_list_open_cases_covers_the_services_teams_in_reference_order(db: Database):
     async with db.sessions.begin() as session:
         service = await create_service(session)
