@@ -80,7 +80,11 @@ class AuditBot(TeamsActivityHandler):
     ) -> None:
         if not actor.aad_object_id:
             return
-        reference = TurnContext.get_conversation_reference(turn_context.activity)
+        activity = turn_context.activity
+        chat = (activity.conversation.id if activity.conversation else "", activity.service_url)
+        if not installing and self._conversations.saved_lately(actor, chat):
+            return  # most turns: nothing changed, so nothing to serialise or write
+        reference = TurnContext.get_conversation_reference(activity)
         await self._conversations.remember(actor, reference.serialize(), installing=installing)
 
 

@@ -151,7 +151,7 @@ class Conversations:
         conversation = reference.get("conversation") or {}
         chat = (conversation.get("id", ""), reference.get("serviceUrl", ""))
         key = (actor.aad_object_id.lower(), actor.tenant_id.lower())
-        if not installing and self._saved_chats.recently_saved(key, chat):
+        if not installing and self.saved_lately(actor, chat):
             return
         async with self._sessions() as session, self._writers.turn(), session.begin():
             await save_conversation_ref(
@@ -163,6 +163,15 @@ class Conversations:
                 reference=reference,
             )
         self._saved_chats.saved(key, chat)
+
+    def saved_lately(self, actor: Actor, chat: tuple[str | None, str | None]) -> bool:
+        """Whether this process saved this person's chat (conversation id, service URL) in
+        the last few minutes: then `remember` has nothing to write, and the caller need not
+        even build the reference."""
+        if not actor.aad_object_id or not actor.tenant_id:
+            return False
+        key = (actor.aad_object_id.lower(), actor.tenant_id.lower())
+        return self._saved_chats.recently_saved(key, (chat[0] or "", chat[1] or ""))
 
 
 class _WriterQueue:
