@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import repositories as repo
-from storage.models import OutboxMessage
 
 
 @dataclass(frozen=True)
@@ -68,15 +67,10 @@ async def tell(
     text: str | None = None,
     card: dict[str, Any] | None = None,
     bundle: str | None = None,
-) -> OutboxMessage:
+) -> None:
     """Queue one message to a person, once per `key` (a retried transaction queues nothing new).
 
     `key` names the reason, e.g. "allocated:audit:42:auditor"; the recipient is
-    added, so the same reason can reach several people.
+    added, so the same reason can reach several people. One INSERT, nothing read back.
     """
-    if text is None and card is None:
-        raise ValueError("a message needs text or a card")
-    payload = {"text": text, "card": card, "summary": summary, "bundle": bundle}
-    return await repo.enqueue_message(
-        session, recipient_id, kind, payload, f"{key}:to:{recipient_id}"
-    )
+    await tell_all(session, [Message(recipient_id, kind, key, summary, text, card, bundle)])

@@ -10,7 +10,7 @@ action's transaction, as every flow does.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -77,12 +77,15 @@ async def remind_person(
     *,
     now: datetime,
     calendar: WorkingCalendar,
+    places: Mapping[int, due.AuditPlace] | None = None,
 ) -> None:
     """Write the trail and queue the day's bundled card (and copies up the ladder) for one
-    person, in the caller's transaction, which has claimed these items."""
+    person, in the caller's transaction, which has claimed these items. `places`: the items'
+    audits' case references and services, when the caller has read them already."""
     today = calendar.local_date(now)
     chased = sorted(chased, key=lambda c: c.due_at)
-    places = await due.audit_places(session, {c.audit_id for c in chased})
+    if places is None:
+        places = await due.audit_places(session, {c.audit_id for c in chased})
     lines = await _lines(session, chased, places, calendar, today)
     ladder = _Ladder(session, owner)
     # (person, rung) -> the lines they are copied on, and as whom
@@ -283,7 +286,7 @@ async def _copy(
 async def _lines(
     session: AsyncSession,
     chased: Sequence[Chased],
-    places: dict[int, due.AuditPlace],
+    places: Mapping[int, due.AuditPlace],
     calendar: WorkingCalendar,
     today: date,
 ) -> list[ReminderLine]:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialogs.reminders import Chased, remind_person, work_of_a_leaver
 from storage import repositories as repo
-from storage.models import Reminder
+from storage.models import Reminder, Staff
 from storage.repositories import reminders as due
 from workflow.calendar import Clock, WorkingCalendar
 from workflow.reminders import (
@@ -131,10 +131,14 @@ class ReminderChaser:
         reminded = 0
         try:
             async with self._sessions.begin() as session:
+                people = await repo.staff_by_ids(session, [owner_id for owner_id, _ in owners])
                 for owner_id, items in owners:
                     try:
                         async with session.begin_nested():
-                            if await self._remind(session, owner_id, items, now, previous_run):
+                            owner = people.get(owner_id)
+                            if await self._remind(
+                                session, owner, owner_id, items, now, previous_run
+                            ):
                                 reminded += 1
                     except Exception:
                         log.exception(
@@ -193,14 +197,15 @@ class ReminderChaser:
     async def _remind(
         self,
         session: AsyncSession,
+        owner: Staff | None,
         owner_id: int,
         items: Sequence[Due],
         now: datetime,
         previous_run: datetime | None,
     ) -> bool:
-        """One person's reminder, claimed and queued in the caller's transaction; False when
-        there was nothing left to claim (another instance has it, or it was sent today)."""
-        owner = await repo.get_staff(session, owner_id)
+        """One person's reminder (`owner`: their row, None if gone), claimed and queued in
+        the caller's transaction; False when there was nothing left to claim (another
+        instance has it, or it was sent today)."""
         by_key = {item.key: item for item in items}
         rows = await due.claim_reminders(session, by_key.keys(), now)
         if not rows:
@@ -234,7 +239,7 @@ class ReminderChaser:
             Chased(row.id, item.kind, item.subject_id, item.audit_id, item.due_at, decision)
             for row, item, decision in decided
         ]
-        await remind_person(session, owner, chased, now=now, calendar=self._calendar)
+        await remind_person(session, owner, chased, now=now, calendar=self._calendar, places=places)
         return True
 
     async def _rules_for(

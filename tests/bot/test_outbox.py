@@ -126,12 +126,12 @@ async def create_person(
 
 async def queue_notice(
     session: AsyncSession, person: Staff, n: int, *, bundle: str | None = None, card: bool = False
-) -> OutboxMessage:
+) -> None:
     """A notice whose text says which one it is, so the stand-in can count each."""
     content = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock"}]}
     if card:
         content["body"][0]["text"] = f"notice {n}"
-    return await tell(
+    await tell(
         session,
         person.id,
         "notice",
