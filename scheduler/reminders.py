@@ -2,10 +2,10 @@
 
 Each tick (every minute) asks the database what is overdue and not held
 (between sweeps of everything, only what fell due since it last looked: the due
-queue), lets `workflow.reminders` decide each item's rung, and, per person, in one
-transaction: claims the items (SKIP LOCKED / conditional UPDATE) and the
-person's reminder for the day, writes the audit trail and queues the card
-(and any copy up the ladder) in the outbox. Outside working hours it does
+queue), lets `workflow.reminders` decide each item's rung, and, per person, in a
+savepoint of their own (a hundred people to a transaction): claims the items
+(SKIP LOCKED / conditional UPDATE) and the person's reminder for the day, writes
+the audit trail and queues the card (and any copy up the ladder) in the outbox. Outside working hours it does
 nothing; after downtime, each missed reminder goes once, marked late.
 """
 
