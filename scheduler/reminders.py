@@ -5,8 +5,8 @@ Each tick (every minute) asks the database what is overdue and not held
 queue), lets `workflow.reminders` decide each item's rung, and, per person, in a
 savepoint of their own (a hundred people to a transaction): claims the items
 (SKIP LOCKED / conditional UPDATE) and the person's reminder for the day, writes
-the audit trail and queues the card (and any copy up the ladder) in the outbox. Outside working hours it does
-nothing; after downtime, each missed reminder goes once, marked late.
+the audit trail and queues the card (and any copy up the ladder) in the outbox.
+Outside working hours it does nothing; after downtime, each missed reminder goes once, marked late.
 """
 
 from __future__ import annotations

@@ -236,3 +236,50 @@ async def test_messages_must_be_json(teams_bot: RunningBot):
     )
 
     assert response.status == 415
+
+
+async def test_a_card_press_is_answered_with_an_adaptive_card_invoke_response(
+    db: Database, teams_bot: RunningBot
+):
+    """The invoke's answer as Teams reads it: status 200, and the body an Adaptive Card
+    invoke response carrying the card (written by TeamsAdapter as plain JSON)."""
+    async with db.sessions.begin() as session:
+        person = await create_staff(session)
+    press = teams_activity(
+        teams_bot.connector,
+        aad_object_id=person.aad_object_id,
+        type="invoke",
+        value={"action": {"type": "Action.Execute", "verb": "no.such.verb", "data": {}}},
+    )
+    press["name"] = "adaptiveCard/action"  # (teams_activity's own `name` is the sender's)
+
+    response = await teams_bot.post(press)
+
+    assert response.status == 200
+    body = await response.json()
+    assert body["statusCode"] == 200
+    assert body["type"] == "application/vnd.microsoft.card.adaptive"
+    assert body["value"]["type"] == "AdaptiveCard"
+
+
+async def test_a_press_that_is_not_action_execute_is_refused_with_an_error_body(
+    db: Database, teams_bot: RunningBot
+):
+    async with db.sessions.begin() as session:
+        person = await create_staff(session)
+    press = teams_activity(
+        teams_bot.connector,
+        aad_object_id=person.aad_object_id,
+        type="invoke",
+        value={"action": {"type": "Action.Submit", "data": {}}},
+    )
+    press["name"] = "adaptiveCard/action"  # (teams_activity's own `name` is the sender's)
+
+    response = await teams_bot.post(press)
+
+    assert response.status == 400
+    assert await response.json() == {
+        "statusCode": 400,
+        "type": "application/vnd.microsoft.error",
+        "value": {"code": "BadRequest", "message": "Only Action.Execute with a verb is supported."},
+    }
