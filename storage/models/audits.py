@@ -40,6 +40,8 @@ class Audit(Stamped, Base):
         # Covers the due-work query's read of late completeness checks (migration 0010).
         Index("ix_audits_check_due_at", "check_due_at"),
         Index("ix_audits_part_b_due_at", "part_b_due_at"),
+        # The reminder tick between sweeps: UoPP bookings due in the last minute (0015).
+        Index("ix_audits_uopp_due_at", "uopp_due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

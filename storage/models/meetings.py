@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.enums import MeetingKind, MeetingState
@@ -13,6 +13,8 @@ from storage.types import StrEnumType
 
 class Meeting(Stamped, Base):
     __tablename__ = "meetings"
+    # The reminder tick between sweeps: meetings that ended in the last minute (migration 0015).
+    __table_args__ = (Index("ix_meetings_state_ends_at", "state", "ends_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id", ondelete="CASCADE"), index=True)

@@ -205,6 +205,7 @@ def overdue_queries(
             booking_due < now,
             Audit.state.in_(LIVE),
             fresh("uopp_booking", Meeting.id, booking_due),
+            _recent_bookings(since, now, (reopened or {}).get("uopp_booking")),
             _not_held("uopp_booking", Meeting.id, hold),
         )
     )
@@ -320,6 +321,11 @@ def overdue_queries(
         .where(
             CycleMeeting.kind == CycleMeetingKind.PANEL,
             panel_ends < now,
+            # Said again as a list of cycles, so SQLite reads the audits of those cycles by
+            # index rather than every audit (it would start from audits otherwise).
+            Audit.cycle_id.in_(
+                select(CycleMeeting.cycle_id).where(CycleMeeting.kind == CycleMeetingKind.PANEL)
+            ),
             Audit.state.in_(LIVE),
             _has_event(PANEL_REFERRED),
             ~_has_event(PANEL_DECIDED),
@@ -327,7 +333,23 @@ def overdue_queries(
             _not_held("panel", Audit.id, hold),
         )
     )
+    if since is not None and not (reopened or {}).get("action"):
+        # Between sweeps an action falls due only by its hold ending: without one, the
+        # branch is skipped (SQLite would read its whole index to learn it finds nothing).
+        kinds = zip(KINDS, branches, strict=True)
+        branches = [branch for kind, branch in kinds if kind != "action"]
     return branches
+
+
+def _recent_bookings(since: datetime | None, now: datetime, reopened: Any) -> Any:
+    """Between sweeps, the UoPP meetings whose booking deadline may have passed since
+    `since`: extended since, their audit's UoPP due since (by its index), or reopened; the
+    exact deadline is checked beside it."""
+    if since is None:
+        return true()
+    recent = select(Audit.id).where(Audit.uopp_due_at >= since, Audit.uopp_due_at < now)
+    ids = [Meeting.id.in_(sorted(reopened))] if reopened else []
+    return or_(Meeting.extended_to >= since, Meeting.audit_id.in_(recent), *ids)
 
 
 def _has_event(action: str) -> Any:

@@ -11,6 +11,8 @@ from sqlalchemy import event, update
 
 import scheduler.reminders as scheduler_reminders
 from scheduler.reminders import SWEEP_EVERY
+from storage import repositories as repo
+from storage.enums import MeetingKind
 from storage.models import Audit, Reminder, ReminderDay, Service
 from storage.repositories import reminders as due
 from tests.conftest import Database
@@ -157,3 +159,34 @@ async def test_the_first_tick_reminds_people_in_batches_each_once(db: Database, 
         assert len(await messages(db, auditor, kind="reminder")) == 1
     assert await count(db, ReminderDay) == 7
     assert len(await events(db, "reminder_sent")) == 7
+
+
+async def test_a_uopp_booking_and_an_extension_falling_due_between_sweeps_are_chased(
+    db: Database, monkeypatch
+):
+    """The two ways a UoPP booking's deadline is kept (the audit's date, or the meeting's
+    extension) are both read between sweeps, by their own ranges."""
+    cast = await cast_in(db)
+    on_date = await late_audit(
+        db, cast, MONDAY + timedelta(days=5), state=AuditState.MODERATED,
+        uopp_due_at=MONDAY + timedelta(minutes=3),
+    )  # fmt: skip
+    extended = await late_audit(
+        db, cast, MONDAY + timedelta(days=5), state=AuditState.MODERATED,
+        uopp_due_at=MONDAY - timedelta(days=9),
+    )  # fmt: skip
+    async with db.sessions.begin() as session:
+        await repo.add_meeting(session, on_date, MeetingKind.UOPP, cast.head.id)
+        meeting = await repo.add_meeting(session, extended, MeetingKind.UOPP, cast.manager.id)
+        meeting.extended_to = MONDAY + timedelta(minutes=2)
+    reads = Reads(monkeypatch)
+    clock = FixedClock(MONDAY)
+    ticking = chaser(db, clock)
+
+    assert await ticking.tick() == 0  # neither due yet
+    clock.advance(timedelta(minutes=4))
+    assert await ticking.tick() == 2
+
+    assert reads.since == [None, MONDAY]
+    assert len(await messages(db, cast.head, kind="reminder")) == 1
+    assert len(await messages(db, cast.manager, kind="reminder")) == 1

@@ -1,7 +1,9 @@
 """The due queue: reminders read by when they next need attention.
 
 The reminder tick, between its full sweeps, reads only the items whose hold
-(repeat day, snooze) ended since its last look: a range on reminders.next_at.
+(repeat day, snooze) ended since its last look (a range on reminders.next_at) and
+whose deadline passed since: ranges on each deadline's index, two of them new (UoPP
+bookings due, booked meetings that ended).
 
 Revision ID: 0015
 Revises: 0014
@@ -20,7 +22,11 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index("ix_reminders_next_at", "reminders", ["next_at"])
+    op.create_index("ix_audits_uopp_due_at", "audits", ["uopp_due_at"])
+    op.create_index("ix_meetings_state_ends_at", "meetings", ["state", "ends_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_meetings_state_ends_at", table_name="meetings")
+    op.drop_index("ix_audits_uopp_due_at", table_name="audits")
     op.drop_index("ix_reminders_next_at", table_name="reminders")
