@@ -44,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from sqlalchemy import event, insert, text, union_all  # noqa: E402
+from sqlalchemy import event, insert, text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 from support import StatementCounter, durability, postgres_server, scratch_postgres  # noqa: E402
 
@@ -277,7 +277,7 @@ async def explain(engine: AsyncEngine) -> str:
     )
     lines: list[str] = []
     looked = NOW - timedelta(minutes=1)
-    steady = union_all(*overdue_queries(NOW, TODAY, since=looked, reopened={}))
+    [steady] = overdue_queries(NOW, TODAY, since=looked, reopened={})
     event.listen(engine.sync_engine, "before_cursor_execute", capture)
     try:
         async with engine.connect() as connection:

@@ -12,6 +12,7 @@ person two reminders on one day.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -34,6 +35,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 
 from storage.enums import MeetingState, RecommendationStatus
 from storage.models import (
@@ -65,7 +67,7 @@ LIVE = tuple(state for state in S if state not in ENDED)
 URGENT_CONFIRMED = "urgent_issues_confirmed"
 PANEL_REFERRED, PANEL_DECIDED = "panel_referred", "panel_decided"
 INSERT_BATCH = 1000
-# The kinds of late work, in the order overdue_queries returns their queries.
+# The kinds of late work, in the order due_work_queries returns their queries.
 KINDS = (
     "audit",
     "moderation",
@@ -97,7 +99,7 @@ class OverdueItem:
     due_on: date | None
 
 
-def _not_held(kind: str, subject: Any, now: datetime | None) -> Any:
+def _not_held(kind: str, subject: Any, now: Any) -> Any:
     """No reminder row yet, or one whose hold (repeat interval, snooze) is over; with now
     None, everything overdue whether held or not."""
     if now is None:
@@ -110,6 +112,30 @@ def _not_held(kind: str, subject: Any, now: datetime | None) -> Any:
     return ~held
 
 
+# The due-work queries' parameters, given when they run: the queries are built once.
+NOW: BindParameter[Any] = bindparam("now")
+TODAY: BindParameter[Any] = bindparam("today")
+SINCE: BindParameter[Any] = bindparam("since")
+
+
+def _reopened(kind: str) -> Any:
+    return bindparam(f"reopened_{kind}", expanding=True)
+
+
+def query_parameters(
+    now: datetime,
+    today: date,
+    since: datetime | None = None,
+    reopened: Mapping[str, Collection[int]] | None = None,
+) -> dict[str, Any]:
+    """The values the due-work queries (`due_work_queries`) run with."""
+    values: dict[str, Any] = {"now": now, "today": today}
+    if since is not None:
+        values["since"] = since
+        values.update({f"reopened_{k}": sorted((reopened or {}).get(k, ())) for k in KINDS})
+    return values
+
+
 def overdue_queries(
     now: datetime,
     today: date,
@@ -118,26 +144,42 @@ def overdue_queries(
     since: datetime | None = None,
     reopened: Mapping[str, Collection[int]] | None = None,
 ) -> list[Any]:
-    """The due-work queries, one per kind of late work: every overdue item whose reminder is
-    not held. Run apart, each keeps its own index plan (as one UNION ALL, PostgreSQL took
-    twice as long as the six together). Meetings past their end are returned for the
-    caller to add the recording time. With held=True, held items are included too.
+    """The due-work queries with these values bound in (see `due_work_queries`): for a
+    caller that runs them once, or wants to see them (the bench's plans)."""
+    values = query_parameters(now, today, since, reopened)
+    with_action = since is None or bool((reopened or {}).get("action"))
+    queries = due_work_queries(held=held, between_sweeps=since is not None, actions=with_action)
+    return [query.params(**values) for query in queries]
 
-    With `since` (when the caller last looked, earlier the same local day), only what may
-    have fallen due since then: a stored deadline at or after `since`, or an item in
-    `reopened` (kind -> subject ids whose hold ended since then). Each branch is then a
-    range on its deadline's index, whatever the number of items long late and held.
+
+@functools.cache
+def due_work_queries(
+    *, held: bool = False, between_sweeps: bool = False, actions: bool = True
+) -> tuple[Any, ...]:
+    """The due-work queries, one per kind of late work: every overdue item whose reminder is
+    not held, as of the parameters `now` and `today` (`query_parameters`). Run apart, each
+    keeps its own index plan (as one UNION ALL, PostgreSQL took twice as long as the six
+    together). Meetings past their end are returned for the caller to add the recording
+    time. With held=True, held items are included too.
+
+    `between_sweeps`: only what may have fallen due since the parameter `since` (when the
+    caller last looked, earlier the same local day): a stored deadline at or after it, or
+    an item whose hold ended since (`reopened_<kind>`, subject ids). Each branch is then a
+    range on its deadline's index, whatever the number of items long late and held; the
+    action branch is left out unless `actions`. Built once per combination and cached:
+    building them was most of a quiet tick's own work.
     """
+    now, today, since = NOW, TODAY, SINCE if between_sweeps else None
     hold = None if held else now
+    reopened = {kind: _reopened(kind) for kind in KINDS} if between_sweeps else None
 
     def fresh(kind: str, subject: Any, deadline: Any) -> Any:
-        if since is None:
+        if since is None or reopened is None:
             return true()
         # An action (deadline None) is late from the day after its date: none falls due
         # during a day.
         passed = false() if deadline is None else deadline >= since
-        ids = (reopened or {}).get(kind)
-        return or_(passed, subject.in_(sorted(ids))) if ids else passed
+        return or_(passed, subject.in_(reopened[kind]))
 
     none_date = cast(null(), Date).label("due_on")
     branches: list[Any] = [
@@ -205,7 +247,7 @@ def overdue_queries(
             booking_due < now,
             Audit.state.in_(LIVE),
             fresh("uopp_booking", Meeting.id, booking_due),
-            _recent_bookings(since, now, (reopened or {}).get("uopp_booking")),
+            _recent_bookings(since, now, reopened and reopened["uopp_booking"]),
             _not_held("uopp_booking", Meeting.id, hold),
         )
     )
@@ -333,23 +375,24 @@ def overdue_queries(
             _not_held("panel", Audit.id, hold),
         )
     )
-    if since is not None and not (reopened or {}).get("action"):
+    if not actions:
         # Between sweeps an action falls due only by its hold ending: without one, the
-        # branch is skipped (SQLite would read its whole index to learn it finds nothing).
+        # branch is left out (SQLite would read its whole index to learn it finds nothing).
         kinds = zip(KINDS, branches, strict=True)
         branches = [branch for kind, branch in kinds if kind != "action"]
-    return branches
+    if between_sweeps:  # small ranges: one statement
+        return (union_all(*branches),)
+    return tuple(branches)
 
 
-def _recent_bookings(since: datetime | None, now: datetime, reopened: Any) -> Any:
+def _recent_bookings(since: Any, now: Any, reopened: Any) -> Any:
     """Between sweeps, the UoPP meetings whose booking deadline may have passed since
     `since`: extended since, their audit's UoPP due since (by its index), or reopened; the
     exact deadline is checked beside it."""
     if since is None:
         return true()
     recent = select(Audit.id).where(Audit.uopp_due_at >= since, Audit.uopp_due_at < now)
-    ids = [Meeting.id.in_(sorted(reopened))] if reopened else []
-    return or_(Meeting.extended_to >= since, Meeting.audit_id.in_(recent), *ids)
+    return or_(Meeting.extended_to >= since, Meeting.audit_id.in_(recent), Meeting.id.in_(reopened))
 
 
 def _has_event(action: str) -> Any:
@@ -389,14 +432,14 @@ async def overdue_items(
     """Every overdue item not held by a recent reminder or a snooze (today is the local date).
 
     With `since` (when the caller last looked, the same local day), only what may have
-    fallen due since: see `overdue_queries`. Those branches are small ranges, so they go
+    fallen due since: see `due_work_queries`. Those branches are small ranges, so they go
     as one UNION ALL, with the holds that ended read first from the due queue's index."""
-    if since is None:
-        queries = overdue_queries(now, today)
-    else:
-        reopened = await holds_ended(session, since, now)
-        queries = [union_all(*overdue_queries(now, today, since=since, reopened=reopened))]
-    rows = [row for query in queries for row in (await session.execute(query)).all()]
+    reopened = await holds_ended(session, since, now) if since is not None else {}
+    queries = due_work_queries(
+        between_sweeps=since is not None, actions=since is None or "action" in reopened
+    )
+    values = query_parameters(now, today, since, reopened)
+    rows = [row for query in queries for row in (await session.execute(query, values)).all()]
     return [
         OverdueItem(kind, subject_id, audit_id, owner_id, due_at, due_on)
         for kind, subject_id, audit_id, owner_id, due_at, due_on in rows
