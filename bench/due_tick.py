@@ -118,9 +118,9 @@ async def _insert(engine: AsyncEngine, model: Any, rows: list[dict[str, Any]]) -
             await connection.execute(insert(model), rows[start : start + CHUNK])
 
 
-async def fill(engine: AsyncEngine, audits: int, actions: int) -> dict[str, int]:
-    """The programme, by bulk insert; how many rows of each."""
-    rng = random.Random(20261123)
+async def fill_people(engine: AsyncEngine, staff: int, *, line_managers: bool) -> None:
+    """Service 1 (CSC), TEAMS teams and `staff` people, ids from 1; with line_managers, the
+    first TEAMS people manage everyone else."""
     stamp = {"created_at": NOW, "updated_at": NOW}
     kind = ServiceKind.CHILDRENS_SOCIAL_CARE
     await _insert(
@@ -132,13 +132,24 @@ async def fill(engine: AsyncEngine, audits: int, actions: int) -> dict[str, int]
         [{"id": t, "service_id": 1, "code": f"T{t}", "name": f"Team {t}", **stamp}
          for t in range(1, TEAMS + 1)],
     )  # fmt: skip
-    staff = [
-        {"id": s, "aad_object_id": f"00000000-0000-0000-0000-{s:012d}", "upn": f"p{s}@x.example",
-         "display_name": f"Person {s}", "email": f"p{s}@x.example", "auditor_trained": True,
-         "line_manager_id": None if s <= TEAMS else 1 + s % TEAMS, "active": True, **stamp}
-        for s in range(1, STAFF + 1)
-    ]  # fmt: skip
-    await _insert(engine, Staff, staff)
+
+    def manager(s: int) -> int | None:
+        return 1 + s % TEAMS if line_managers and s > TEAMS else None
+
+    await _insert(
+        engine, Staff,
+        [{"id": s, "aad_object_id": f"00000000-0000-0000-0000-{s:012d}", "upn": f"p{s}@x.example",
+          "display_name": f"Person {s}", "email": f"p{s}@x.example", "auditor_trained": True,
+          "line_manager_id": manager(s), "active": True, **stamp}
+         for s in range(1, staff + 1)],
+    )  # fmt: skip
+
+
+async def fill(engine: AsyncEngine, audits: int, actions: int) -> dict[str, int]:
+    """The programme, by bulk insert; how many rows of each."""
+    rng = random.Random(20261123)
+    stamp = {"created_at": NOW, "updated_at": NOW}
+    await fill_people(engine, STAFF, line_managers=True)
     await _insert(
         engine, RoleAssignment,
         [{"staff_id": 1, "role": Role.HEAD_OF_SERVICE, "service_id": 1, "team_id": None, **stamp}],

@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from due_tick import NOW, TODAY, _insert  # noqa: E402
+from due_tick import NOW, TEAMS, TODAY, _insert, fill_people  # noqa: E402
 from sqlalchemy import event, func, select  # noqa: E402
 from support import (  # noqa: E402
     StatementCounter,
@@ -47,7 +47,6 @@ from storage.enums import (  # noqa: E402
     CycleState,
     RecommendationLevel,
     RecommendationStatus,
-    ServiceKind,
 )
 from storage.models import (  # noqa: E402
     Audit,
@@ -56,37 +55,16 @@ from storage.models import (  # noqa: E402
     OutboxMessage,
     Recommendation,
     ReminderDay,
-    Service,
-    Staff,
-    Team,
 )
 from workflow.calendar import FixedClock  # noqa: E402
 from workflow.rules import ProgrammeRules  # noqa: E402
 from workflow.states import AuditState  # noqa: E402
 
-TEAMS = 40
-
 
 async def fill(engine: Any, people: int) -> None:
     stamp = {"created_at": NOW, "updated_at": NOW}
     late = NOW - timedelta(days=3)
-    await _insert(
-        engine, Service,
-        [{"id": 1, "code": "CSC", "name": "CSC", "kind": ServiceKind.CHILDRENS_SOCIAL_CARE,
-          "rules_overrides": {}, **stamp}],
-    )  # fmt: skip
-    await _insert(
-        engine, Team,
-        [{"id": t, "service_id": 1, "code": f"T{t}", "name": f"Team {t}", **stamp}
-         for t in range(1, TEAMS + 1)],
-    )  # fmt: skip
-    await _insert(
-        engine, Staff,
-        [{"id": s, "aad_object_id": f"00000000-0000-0000-0000-{s:012d}", "upn": f"p{s}@x.example",
-          "display_name": f"Person {s}", "email": f"p{s}@x.example", "auditor_trained": True,
-          "line_manager_id": None, "active": True, **stamp}
-         for s in range(1, people + 1)],
-    )  # fmt: skip
+    await fill_people(engine, people, line_managers=False)
     await _insert(
         engine, Case,
         [{"id": c, "case_ref": f"CSC-{c:06d}", "team_id": 1 + c % TEAMS,

@@ -122,7 +122,7 @@ def _reopened(kind: str) -> Any:
     return bindparam(f"reopened_{kind}", expanding=True)
 
 
-def query_parameters(
+def _query_parameters(
     now: datetime,
     today: date,
     since: datetime | None = None,
@@ -146,10 +146,17 @@ def overdue_queries(
 ) -> list[Any]:
     """The due-work queries with these values bound in (see `due_work_queries`): for a
     caller that runs them once, or wants to see them (the bench's plans)."""
-    values = query_parameters(now, today, since, reopened)
-    with_action = since is None or bool((reopened or {}).get("action"))
-    queries = due_work_queries(held=held, between_sweeps=since is not None, actions=with_action)
-    return [query.params(**values) for query in queries]
+    values = _query_parameters(now, today, since, reopened)
+    return [query.params(**values) for query in _queries_for(since, reopened, held=held)]
+
+
+def _queries_for(
+    since: datetime | None, reopened: Mapping[str, Collection[int]] | None, *, held: bool = False
+) -> tuple[Any, ...]:
+    """The cached due-work queries for a sweep (`since` None) or a read between sweeps,
+    with the action branch only when an action's hold ended."""
+    actions = since is None or bool((reopened or {}).get("action"))
+    return due_work_queries(held=held, between_sweeps=since is not None, actions=actions)
 
 
 @functools.cache
@@ -157,7 +164,7 @@ def due_work_queries(
     *, held: bool = False, between_sweeps: bool = False, actions: bool = True
 ) -> tuple[Any, ...]:
     """The due-work queries, one per kind of late work: every overdue item whose reminder is
-    not held, as of the parameters `now` and `today` (`query_parameters`). Run apart, each
+    not held, as of the parameters `now` and `today` (`_query_parameters`). Run apart, each
     keeps its own index plan (as one UNION ALL, PostgreSQL took twice as long as the six
     together). Meetings past their end are returned for the caller to add the recording
     time. With held=True, held items are included too.
@@ -435,11 +442,12 @@ async def overdue_items(
     fallen due since: see `due_work_queries`. Those branches are small ranges, so they go
     as one UNION ALL, with the holds that ended read first from the due queue's index."""
     reopened = await holds_ended(session, since, now) if since is not None else {}
-    queries = due_work_queries(
-        between_sweeps=since is not None, actions=since is None or "action" in reopened
-    )
-    values = query_parameters(now, today, since, reopened)
-    rows = [row for query in queries for row in (await session.execute(query, values)).all()]
+    values = _query_parameters(now, today, since, reopened)
+    rows = [
+        row
+        for query in _queries_for(since, reopened)
+        for row in (await session.execute(query, values)).all()
+    ]
     return [
         OverdueItem(kind, subject_id, audit_id, owner_id, due_at, due_on)
         for kind, subject_id, audit_id, owner_id, due_at, due_on in rows

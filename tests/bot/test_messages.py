@@ -238,6 +238,15 @@ async def test_messages_must_be_json(teams_bot: RunningBot):
     assert response.status == 415
 
 
+def card_press(teams_bot: RunningBot, aad_object_id: str, value: dict) -> dict:
+    """An adaptiveCard/action invoke from this person, carrying `value`."""
+    press = teams_activity(
+        teams_bot.connector, aad_object_id=aad_object_id, type="invoke", value=value
+    )
+    press["name"] = "adaptiveCard/action"  # (teams_activity's own `name` is the sender's)
+    return press
+
+
 async def test_a_card_press_is_answered_with_an_adaptive_card_invoke_response(
     db: Database, teams_bot: RunningBot
 ):
@@ -245,13 +254,11 @@ async def test_a_card_press_is_answered_with_an_adaptive_card_invoke_response(
     invoke response carrying the card (written by TeamsAdapter as plain JSON)."""
     async with db.sessions.begin() as session:
         person = await create_staff(session)
-    press = teams_activity(
-        teams_bot.connector,
-        aad_object_id=person.aad_object_id,
-        type="invoke",
-        value={"action": {"type": "Action.Execute", "verb": "no.such.verb", "data": {}}},
+    press = card_press(
+        teams_bot,
+        person.aad_object_id,
+        {"action": {"type": "Action.Execute", "verb": "no.such.verb", "data": {}}},
     )
-    press["name"] = "adaptiveCard/action"  # (teams_activity's own `name` is the sender's)
 
     response = await teams_bot.post(press)
 
@@ -267,13 +274,9 @@ async def test_a_press_that_is_not_action_execute_is_refused_with_an_error_body(
 ):
     async with db.sessions.begin() as session:
         person = await create_staff(session)
-    press = teams_activity(
-        teams_bot.connector,
-        aad_object_id=person.aad_object_id,
-        type="invoke",
-        value={"action": {"type": "Action.Submit", "data": {}}},
+    press = card_press(
+        teams_bot, person.aad_object_id, {"action": {"type": "Action.Submit", "data": {}}}
     )
-    press["name"] = "adaptiveCard/action"  # (teams_activity's own `name` is the sender's)
 
     response = await teams_bot.post(press)
 
