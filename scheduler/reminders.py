@@ -219,17 +219,26 @@ class ReminderChaser:
         the caller's transaction; False when there was nothing left to claim (another
         instance has it, or it was sent today)."""
         by_key = {item.key: item for item in items}
-        rows = await due.claim_reminders(session, by_key.keys(), now)
-        if not rows:
-            return False
         today = self._calendar.local_date(now)
         if owner is None or not owner.active:
             # Work owed by someone who has left: the Audit Team is told, once per item.
-            held = next_reminder_at(self._rules, self._calendar, today)
-            await due.hold_reminders(session, [row.id for row in rows], held)
-            await work_of_a_leaver(session, owner_id, rows, now=now, calendar=self._calendar)
+            rows = await due.claim_reminders(session, by_key.keys(), now)
+            if rows:
+                held = next_reminder_at(self._rules, self._calendar, today)
+                await due.hold_reminders(session, [row.id for row in rows], held)
+                await work_of_a_leaver(session, owner_id, rows, now=now, calendar=self._calendar)
             return False
-        if not await due.claim_reminder_day(session, owner_id, today, now, len(rows)):
+        # The person's day first, then their items. Claimed the other way round, two
+        # instances reminding the same person at once could each lock some of the items
+        # (SKIP LOCKED) and the one that lost the day would leave its share unreminded; now
+        # the second waits on the first's day row, finds it taken and touches no item.
+        if not await due.claim_reminder_day(session, owner_id, today, now, len(by_key)):
+            return False
+        rows = await due.claim_reminders(session, by_key.keys(), now)
+        if len(rows) != len(by_key):
+            # Some items were held or locked in the meantime (a snooze being saved).
+            await due.correct_reminder_day(session, owner_id, today, len(rows))
+        if not rows:
             return False
         places = await due.audit_places(session, {row.audit_id for row in rows})
         decided: list[tuple[Reminder, Due, Decision]] = []

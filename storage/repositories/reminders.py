@@ -23,6 +23,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
+    delete,
     exists,
     false,
     func,
@@ -605,6 +606,16 @@ async def claim_reminder_day(
         .returning(ReminderDay.id)
     )
     return (await session.scalar(insert)) is not None
+
+
+async def correct_reminder_day(session: AsyncSession, owner_id: int, day: date, items: int) -> None:
+    """Set how many items the person's reminder today holds after all; with none, give the
+    day back (nothing was sent, so a later tick may still remind them today)."""
+    mine = (ReminderDay.owner_id == owner_id) & (ReminderDay.day == day)
+    if items:
+        await session.execute(update(ReminderDay).where(mine).values(items=items))
+    else:
+        await session.execute(delete(ReminderDay).where(mine))
 
 
 async def reminded_today(session: AsyncSession, owner_ids: Collection[int], day: date) -> set[int]:

@@ -9,18 +9,19 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections import Counter
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import select
 
 from scheduler.reminders import ReminderChaser
 from storage.db import make_engine, session_factory
-from storage.models import AuditEvent, OutboxMessage, Service
+from storage.models import AuditEvent, OutboxMessage, Reminder, ReminderDay, Service
+from storage.repositories import reminders as due
 from tests.conftest import POSTGRES_ONLY, Database
 from tests.factories import create_staff
 from tests.harness import deployed_environment
-from tests.scheduler.helpers import RULES, cast_in, end_of, late_audit, london
+from tests.scheduler.helpers import RULES, cast_in, end_of, late_audit, london, tick_at
 from workflow.calendar import FixedClock
 from workflow.roles import Role
 
@@ -105,3 +106,50 @@ async def _tick_process(db: Database, at: str) -> asyncio.subprocess.Process:
         sys.executable, "-m", "bot.cli", "tick", "--job", "reminders", "--at", at,
         cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
+
+
+@POSTGRES_ONLY
+async def test_work_locked_while_a_tick_runs_is_left_out_and_the_day_given_back_if_none_is_left(
+    db: Database,
+):
+    """Someone saving a snooze holds an item's row while the day's first tick runs: the tick
+    sends the person's other items and records how many; if all of theirs are held, it does
+    not take their day, so the next sweep reminds them that same day."""
+    cast = await cast_in(db)
+    first = await late_audit(db, cast, end_of(date(2026, 11, 16)))
+    second = await late_audit(db, cast, end_of(date(2026, 11, 17)))
+    assert await tick_at(db, london(2026, 11, 23, 9, 0)) == 1  # Monday: the rows exist now
+
+    async def tick_holding(audit_ids: list[int], at: datetime) -> int:
+        async with db.sessions.begin() as holder:
+            held = await holder.scalars(select(Reminder.id).where(Reminder.audit_id.in_(audit_ids)))
+            await due.get_reminders_for_update(holder, list(held))
+            return await tick_at(db, at)
+
+    async def reminded_on(day: date) -> tuple[list[int], list[int]]:
+        async with db.sessions() as session:
+            items = await session.scalars(
+                select(ReminderDay.items).where(
+                    ReminderDay.owner_id == cast.auditor.id, ReminderDay.day == day
+                )
+            )
+            return list(items), sorted(a for a, d in (await _trail_days(session)) if d == day)
+
+    tuesday = date(2026, 11, 24)
+    assert await tick_holding([first], london(2026, 11, 24, 9, 0)) == 1
+    assert await reminded_on(tuesday) == ([1], [second])
+
+    wednesday = date(2026, 11, 25)
+    assert await tick_holding([first, second], london(2026, 11, 25, 9, 0)) == 0
+    assert await reminded_on(wednesday) == ([], [])
+    assert await tick_at(db, london(2026, 11, 25, 9, 15)) == 1
+    assert await reminded_on(wednesday) == ([2], [first, second])
+
+
+async def _trail_days(session) -> list[tuple[int, date]]:
+    rows = await session.execute(
+        select(AuditEvent.entity_id, AuditEvent.occurred_at).where(
+            AuditEvent.action == "reminder_sent"
+        )
+    )
+    return [(entity_id, at.date()) for entity_id, at in rows]
