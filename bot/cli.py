@@ -90,6 +90,13 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         help="worker processes sharing the port (PostgreSQL only; SQLite runs one)",
     )
+    serve.add_argument(
+        "--no-migrate",
+        dest="migrate",
+        action="store_false",
+        help="do not migrate the database (a separate job runs `auditbot db upgrade`); "
+        "refuse to start unless it is at this version's schema",
+    )
     serve.set_defaults(run=_serve)
 
     demo = commands.add_parser(
@@ -259,15 +266,30 @@ def _serve(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("port", args.port), ("host", args.host)) if v is not None}
     settings = _configured(**overrides)
     configure_logging(settings)
-    from storage.db import upgrade
-
     _database_ready(settings)
-    upgrade(settings.database_url)
+    if args.migrate:
+        from storage.db import upgrade
+
+        upgrade(settings.database_url)
+    else:
+        _schema_current(settings)
     workers = workers_for(settings, args.workers)
     if workers == 1:
         serve(settings)
         return 0
     return Supervisor(settings, workers).run()
+
+
+def _schema_current(settings: Settings) -> None:
+    """Refuse to serve a database its migration job has not brought to this version."""
+    from storage.db import head_revision, schema_revision
+
+    found, wanted = asyncio.run(schema_revision(settings.database_url)), head_revision()
+    if found != wanted:
+        raise DatabaseUnavailable(
+            f"the schema is at {found or 'nothing (an empty database)'}, this auditbot needs "
+            f"{wanted}; run `auditbot db upgrade` first (or start without --no-migrate)"
+        )
 
 
 def _positive(value: str) -> int:

@@ -18,6 +18,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import (
@@ -243,8 +245,38 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-def _upgrade_on(connection: Connection, revision: str) -> None:
+# The PostgreSQL advisory lock every migration holds, so that instances starting together
+# against one database migrate it once: the first migrates, the others wait for its commit
+# and find nothing left to do. (Any fixed 64-bit number; this one spells "auditbot".)
+MIGRATION_LOCK = 0x6175646974626F74
+
+
+def _upgrade_on(connection: Connection, revision: str) -> tuple[str | None, str | None]:
+    """Migrate on this connection; the schema revision before and after."""
+    before = _revision_on(connection)
     command.upgrade(alembic_config(connection), revision)
+    return before, _revision_on(connection)
+
+
+def _revision_on(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    """The schema revision this auditbot's code expects."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+async def schema_revision(url: str | URL) -> str | None:
+    """The database's schema revision (None for an empty database)."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(_revision_on)
+    finally:
+        await engine.dispose()
 
 
 async def async_upgrade(target: str | URL | AsyncEngine, revision: str = "head") -> None:
@@ -252,16 +284,24 @@ async def async_upgrade(target: str | URL | AsyncEngine, revision: str = "head")
 
     target is a URL or an engine (an engine lets callers pass connect_args).
     Alembic is synchronous, so it runs on the connection via run_sync, in one
-    transaction.
+    transaction. On PostgreSQL that transaction first takes MIGRATION_LOCK, so
+    several instances starting at once migrate the schema once between them.
     """
     engine = target if isinstance(target, AsyncEngine) else make_engine(target)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(_upgrade_on, revision)
+            if connection.dialect.name == "postgresql":
+                await connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
+            before, after = await connection.run_sync(_upgrade_on, revision)
     finally:
         if engine is not target:
             await engine.dispose()
-    log.info("database migrated to %s", revision)
+    if before == after:
+        log.info("database schema already at %s", after)
+    else:
+        log.info("database migrated from %s to %s", before or "empty", after)
 
 
 def upgrade(url: str | URL, revision: str = "head") -> None:

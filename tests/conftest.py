@@ -87,6 +87,17 @@ def postgres_url() -> Iterator[str]:
         run_in_own_loop(lambda: _drop_database(server_url, url))
 
 
+@pytest.fixture
+def empty_postgres(postgres_url: str) -> Iterator[str]:
+    """The URL of a new PostgreSQL database with nothing in it, dropped after the test."""
+    server_url = os.environ[POSTGRES_URL_VARIABLE]
+    url = run_in_own_loop(lambda: _create_session_database(server_url))
+    if url == server_url:
+        pytest.skip("the test user may not create databases")
+    yield url
+    run_in_own_loop(lambda: _drop_database(server_url, url))
+
+
 async def _create_session_database(server_url: str) -> str:
     """A new database for this session; without CREATEDB, the given one with a fresh schema."""
     base = make_url(server_url)
