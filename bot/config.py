@@ -96,6 +96,9 @@ class Settings(BaseSettings):
 
     # Proactive messages: the outbox sender (bot/outbox.py) and Teams' limits.
     outbox_sender: bool = True
+    # On PostgreSQL one instance sends at a time (bot/election.py); one taking over waits this
+    # long before its first request (default: its lock check plus the longest app window).
+    outbox_handover_seconds: float | None = Field(default=None, ge=0, le=600)
     # Where to create a 1:1 chat with someone who has never talked to the bot.
     teams_service_url: str = "https://smba.trafficmanager.net/uk/"
     # COUNT/SECONDS windows: at most COUNT requests in any SECONDS.

@@ -15,13 +15,14 @@ from bot.adapter import build_adapter
 from bot.app import create_app
 from bot.config import Settings, load_rules
 from bot.connector import BotConnector
+from bot.election import Sender, SenderElection
 from bot.outbox import OutboxSender, SenderOptions
 from bot.teams import AuditBot
 from dialogs.calendar_port import Calendar
 from dialogs.conversation import Conversations
 from dialogs.local_calendar import LocalCalendar
 from scheduler.jobs import SCHEDULER, build_scheduler, schedule_options
-from storage.db import make_engine, ping, session_factory
+from storage.db import async_url, make_engine, ping, session_factory
 from storage.repositories.replay import replay_shift
 from workflow.calendar import Clock, ReplayClock, SystemClock, WorkingCalendar
 from workspace.auth import TabAuth, tab_auth_settings
@@ -101,7 +102,15 @@ def _run_outbox_sender(
         workers=settings.outbox_concurrency,
         timeout=settings.outbox_request_timeout_seconds,
     )
-    sender = OutboxSender(sessions, connector, SenderOptions.from_settings(settings))
+    options = SenderOptions.from_settings(settings)
+    sender: Sender = OutboxSender(sessions, connector, options)
+    if async_url(settings.database_url).get_backend_name() == "postgresql":
+        # Instances share Teams' app-wide limit: one of them sends at a time.
+        check = SenderElection.CHECK_SECONDS
+        handover = settings.outbox_handover_seconds
+        if handover is None:
+            handover = check + max(window.seconds for window in options.app_windows)
+        sender = SenderElection(settings.database_url, sender, quiet_seconds=handover)
 
     async def start(_app: web.Application) -> None:
         await sender.start()

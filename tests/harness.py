@@ -108,6 +108,8 @@ def bot_settings(db: Database | str, identity: IdentityStandIn, **overrides: Any
         "botframework_openid_url": identity.metadata_url,
         "tab_openid_authority": identity.base_url,
         "tab_domain": TAB_DOMAIN,
+        # One service per test: no earlier sender's requests to let pass before sending.
+        "outbox_handover_seconds": 0,
     }
     return load_settings(**{**values, **overrides})
 
