@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from botbuilder.core import Bot
 from botbuilder.integration.aiohttp import CloudAdapter
+
+from telemetry.logs import log_context
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +33,11 @@ def create_app(
             return web.json_response({"error": "Unauthorized"}, status=401)
         if request.content_type != "application/json":
             return web.json_response({"error": "Content-Type must be application/json"}, status=415)
-        problem = await _not_an_activity(request)
+        body, problem = await _read_activity(request)
         if problem:
             return web.json_response({"error": problem}, status=400)
-        response = await adapter.process(request, bot)
+        with log_context(**_ids_of(request, body)):
+            response = await adapter.process(request, bot)
         return response if response is not None else web.Response(status=201)
 
     async def healthz(request: web.Request) -> web.Response:
@@ -46,16 +51,40 @@ def create_app(
     return app
 
 
-async def _not_an_activity(request: web.Request) -> str | None:
-    """Why the body cannot be an activity, checked before the SDK, which raises (a 500)
-    on bodies that are not objects or whose parties are not objects."""
+async def _read_activity(request: web.Request) -> tuple[dict[str, Any], str | None]:
+    """The body, and why it cannot be an activity, checked before the SDK, which raises
+    (a 500) on bodies that are not objects or whose parties are not objects."""
     try:
         body = await request.json()
     except ValueError:
-        return "The body is not JSON."
+        return {}, "The body is not JSON."
     if not isinstance(body, dict) or not isinstance(body.get("type"), str):
-        return "The body is not an activity."
+        return {}, "The body is not an activity."
     for party in ("from", "recipient", "conversation"):
         if party in body and not isinstance(body[party], dict):
-            return f"The activity's {party!r} must be an object."
-    return None
+            return body, f"The activity's {party!r} must be an object."
+    return body, None
+
+
+def _ids_of(request: web.Request, body: dict[str, Any]) -> dict[str, str | int | None]:
+    """What the request's log lines carry: its id (the proxy's X-Request-ID, else a new one),
+    the activity's id and type, and for a card press its verb and audit; never content."""
+    ids: dict[str, str | int | None] = {
+        "request_id": request.headers.get("X-Request-ID") or uuid.uuid4().hex[:16],
+        "activity_id": _short(body.get("id")),
+        "activity_type": _short(body.get("type")),
+    }
+    value = body.get("value")
+    action = value.get("action") if isinstance(value, dict) else None
+    if isinstance(action, dict):
+        ids["verb"] = _short(action.get("verb"))
+        data = action.get("data")
+        audit = data.get("audit_id") if isinstance(data, dict) else None
+        if isinstance(audit, int) and not isinstance(audit, bool):
+            ids["audit_id"] = audit
+    return ids
+
+
+def _short(value: Any) -> str | None:
+    """An id as a string of at most 80 characters, or None when it is not a string."""
+    return value[:80] if isinstance(value, str) else None

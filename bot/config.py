@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import logging
 import os
 import re
 from collections.abc import Mapping
@@ -93,6 +92,8 @@ class Settings(BaseSettings):
     timezone: str = "Europe/London"
     holiday_region: str = "GB-ENG"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "json": one JSON object a line, with the ids of what was handled (for a log store).
+    log_format: Literal["text", "json"] = "text"
 
     # Proactive messages: the outbox sender (bot/outbox.py) and Teams' limits.
     outbox_sender: bool = True
@@ -453,11 +454,7 @@ def _one_line(error: ValidationError) -> str:
 
 
 def configure_logging(settings: Settings) -> None:
-    """Log lines with time, level and logger, at the configured level."""
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s",
-    )
-    # APScheduler logs every run of every job at INFO (eight lines a minute); our jobs log
-    # what they did themselves (scheduler.engine), so keep only its warnings.
-    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
+    """Log lines at the configured level, as text or JSON lines (bot/logs.py)."""
+    from telemetry.logs import configure_logging as configure
+
+    configure(settings.log_level, settings.log_format)

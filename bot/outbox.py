@@ -99,6 +99,7 @@ from storage.repositories.outbox import (
     retry_later,
 )
 from storage.repositories.people import get_staff
+from telemetry.logs import log_context
 
 log = logging.getLogger(__name__)
 
@@ -378,6 +379,10 @@ class OutboxSender:
                 await self._clock.wait(self._answered, at - now)
 
     async def _deliver(self, delivery: Delivery) -> None:
+        with log_context(outbox_ids=list(delivery.ids)):
+            await self._deliver_logged(delivery)
+
+    async def _deliver_logged(self, delivery: Delivery) -> None:
         try:
             accepted = await self._send(delivery)
         except ClaimTooOld:

@@ -37,6 +37,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from storage.outage import Outage
+from telemetry.logs import log_context
 
 log = logging.getLogger(__name__)
 
@@ -207,9 +208,10 @@ class Scheduler:
         if when_due and now < job.retry_at:
             return 0
         try:
-            if self._before_job is not None:
-                await self._before_job()
-            done = await job.job()
+            with log_context(job=job.name):
+                if self._before_job is not None:
+                    await self._before_job()
+                done = await job.job()
         except Exception:
             job.retry_at = now + job.outage.failed(now, log)
             return -1

@@ -80,6 +80,9 @@ def make_engine(
     writer's lock (AUDITBOT_DATABASE_BUSY_TIMEOUT_SECONDS in the service).
     engine_options go to create_async_engine (e.g. connect_args, poolclass).
     """
+    # A failing statement's error names the statement, never the values in it (answers typed
+    # into a card, say), so logs stay free of content.
+    engine_options.setdefault("hide_parameters", True)
     engine = create_async_engine(async_url(url), **engine_options)
     if engine.dialect.name == "sqlite":
 

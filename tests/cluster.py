@@ -45,6 +45,8 @@ HAPROXY = shutil.which("haproxy") or (
     "/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None
 )
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+# What an auditor types into the wizard's text boxes: content, which no log may carry.
+ANSWER = "Discussed with the practitioner on the home visit."
 CONCURRENCY = 16  # AUDITBOT_OUTBOX_CONCURRENCY: the most a killed sender can have in flight
 
 
@@ -317,7 +319,7 @@ def _answers(card: dict[str, Any]) -> dict[str, Any]:
         elif kind == "Input.Number":
             answers[element["id"]] = "1"
         else:
-            answers[element["id"]] = element.get("value") or "Discussed with the practitioner."
+            answers[element["id"]] = element.get("value") or ANSWER
     return answers
 
 

@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
+
 from storage.enums import OutboxState
 from storage.repositories.outbox import count_messages_by_state
 from tests.bot.test_outbox import create_person, personal_chat, queue_notice
@@ -28,6 +30,7 @@ NOTICES, PEOPLE = 200, 100
 class Service:
     process: asyncio.subprocess.Process
     log: Path
+    port: int
 
     @classmethod
     async def start(
@@ -40,9 +43,10 @@ class Service:
         **settings: str,
     ) -> Service:
         env = deployed_environment(db.url, identity)
+        port = free_port()
         env.update(
             AUDITBOT_HOST="127.0.0.1",
-            AUDITBOT_PORT=str(free_port()),
+            AUDITBOT_PORT=str(port),
             AUDITBOT_TEAMS_SERVICE_URL=connector.url,
             AUDITBOT_OUTBOX_REQUEST_TIMEOUT_SECONDS="2",
             # A send can take 2 x 2 s of requests and 2 x 1 s of database waits: claims
@@ -65,7 +69,22 @@ class Service:
                 stdout=output,
                 stderr=asyncio.subprocess.STDOUT,
             )
-        return cls(process, log)
+        return cls(process, log, port)
+
+    async def url(self) -> str:
+        """Its /api/messages, once it answers /healthz."""
+        base = f"http://127.0.0.1:{self.port}"
+        async with aiohttp.ClientSession() as http:
+            async with asyncio.timeout(60):
+                while True:
+                    assert self.process.returncode is None, self.log.read_text()
+                    try:
+                        async with http.get(f"{base}/healthz") as answer:
+                            if answer.status == 200:
+                                return f"{base}/api/messages"
+                    except aiohttp.ClientError:
+                        pass
+                    await asyncio.sleep(0.1)
 
     async def kill(self) -> None:
         """SIGKILL: no shutdown handlers, no last commits."""
