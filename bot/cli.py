@@ -155,7 +155,14 @@ def _parser() -> argparse.ArgumentParser:
     ):
         one = import_kinds.add_parser(kind, help=f"import {what}")
         one.add_argument("file", type=Path)
-        one.set_defaults(run=_import, kind=kind)
+        one.set_defaults(run=_import, kind=kind, retire_absent=False)
+        if kind == "staff":
+            one.add_argument(
+                "--retire-absent",
+                action="store_true",
+                help="the file is the whole staff list: retire everyone active not in it "
+                "(their open audits are offered to the Audit Team)",
+            )
 
     cases = commands.add_parser("cases", help="cases already stored")
     case_commands = cases.add_subparsers(required=True, metavar="ACTION")
@@ -392,7 +399,9 @@ def _import(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         return _refuse(f"no such file: {args.file}")
     _database_ready(settings)
-    report = asyncio.run(import_file(settings, args.kind, args.file))
+    report = asyncio.run(
+        import_file(settings, args.kind, args.file, retire_absent=args.retire_absent)
+    )
     print(report.summary())
     for rejected in report.rejected:
         print(f"  row {rejected.row}: {rejected.reason}")

@@ -185,6 +185,7 @@ BLOCKED_CODES = frozenset({"MessageWritesBlocked", "ConversationBlockedByUser"})
 
 # Why someone could not be reached, in words the Audit Team can act on.
 UNREACHABLE_REASONS = {
+    "left": "they have left (retired in auditbot)",
     "blocked": "they have blocked auditbot in Teams",
     "not_installed": "auditbot is not installed for them in Teams",
     "disabled": "your Teams administrator has disabled auditbot",

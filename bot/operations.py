@@ -24,6 +24,7 @@ from dialogs.cycles import (
     open_planned_cycle,
 )
 from dialogs.kloes import ProposedCycle, propose_cycle
+from dialogs.leavers import offer_work_of
 from dialogs.programmes import load_programme, programme_of_version
 from dialogs.reallocation import reallocate_audit
 from storage import repositories as repo
@@ -61,9 +62,17 @@ IMPORTERS = {
 }
 
 
-async def import_file(settings: Settings, kind: str, path: Path) -> ImportReport:
+async def import_file(
+    settings: Settings, kind: str, path: Path, *, retire_absent: bool = False
+) -> ImportReport:
+    """Import one CSV in one transaction; staff who leave (the `active` column, or absence
+    with retire_absent) have their open audits offered to the Audit Team in it too."""
     async with _transaction(settings) as session:
-        return await IMPORTERS[kind](session, path, actor="import")
+        if kind != "staff":
+            return await IMPORTERS[kind](session, path, actor="import")
+        report = await import_staff(session, path, actor="import", retire_absent=retire_absent)
+        await offer_work_of(session, report.retired)
+        return report
 
 
 async def propose_cycle_from_cli(settings: Settings, args: argparse.Namespace) -> ProposedCycle:
@@ -112,15 +121,19 @@ async def open_cycle_from_cli(settings: Settings, args: argparse.Namespace) -> O
 
 
 async def reallocate_from_cli(settings: Settings, args: argparse.Namespace) -> str:
-    """Reallocate an audit whose auditor's exemption the Head of Service approved."""
+    """Reallocate an audit whose auditor's exemption the Head of Service approved, or whose
+    auditor has left."""
     async with _transaction(settings) as session:
         audit = await repo.get_audit(session, args.audit_id)
         if audit is None:
             raise CycleRequestError(f"There is no audit {args.audit_id}.")
         request = await repo.latest_exemption_request(session, audit.id)
-        if request is None or request.state is not ExemptionState.APPROVED:
+        auditor = await repo.get_staff(session, audit.auditor_id)
+        exempted = request is not None and request.state is ExemptionState.APPROVED
+        if not exempted and (auditor is None or auditor.active):
             raise CycleRequestError(
-                f"Audit {audit.id} has no approved exemption; the Head of Service decides those."
+                f"Audit {audit.id} has no approved exemption (the Head of Service decides "
+                "those) and its auditor has not left."
             )
         if audit.state is AuditState.REALLOCATED:
             raise CycleRequestError(f"Audit {audit.id} has already been reallocated.")

@@ -437,6 +437,10 @@ class OutboxSender:
                 person = await get_staff(session, row.recipient_id)
                 assert person is not None  # outbox.recipient_id is a foreign key
                 stored = await get_conversation_ref(session, person.aad_object_id, tenant)
+        if not person.active:
+            # Queued before they left (dialogs/leavers.py): not sent, and the Audit Team is told.
+            await self._record_unreachable(delivery, person, "left", "retired")
+            return None
         if stored is not None:
             return Target(
                 stored.service_url,

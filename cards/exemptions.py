@@ -1,4 +1,5 @@
-"""Exemption cards: the Head of Service's decision, and the Audit Team's reallocation."""
+"""Exemption cards: the Head of Service's decision, and the Audit Team's reallocation (of an
+exempted auditor's audit, or a leaver's)."""
 
 from __future__ import annotations
 
@@ -72,6 +73,40 @@ def reallocate_card(view: ExemptionView, *, outcome: str | None = None) -> dict:
         ),
     ]
     fallback = f"Reallocate case {view.case_ref}"
+    if outcome:
+        body.append(paragraph(outcome))
+        return card(body, fallback=f"{fallback}: {outcome}")
+    body.append(
+        paragraph(
+            f"Or from the command line: auditbot audit reallocate {view.audit_id}", subtle=True
+        )
+    )
+    return card(
+        body,
+        fallback=fallback,
+        actions=[execute("Reallocate now", REALLOCATE, {"audit_id": view.audit_id}, positive=True)],
+    )
+
+
+@dataclass(frozen=True)
+class LeaverView:
+    audit_id: int
+    case_ref: str
+    leaver: str
+    state: str  # the audit's state, as it reads in a sentence
+
+
+def leaver_card(view: LeaverView, *, outcome: str | None = None) -> dict:
+    """For the Audit Team: the auditor has left; reallocate their audit (or from the CLI)."""
+    body: list[CardElement] = [
+        heading(f"Reallocate case {view.case_ref}"),
+        paragraph(
+            f"{view.leaver} has left, and their audit of case {view.case_ref} is {view.state}. "
+            "Reallocating picks the least-loaded eligible auditor and tells them, the "
+            "practitioner and the team manager; the work so far stays in the audit trail."
+        ),
+    ]
+    fallback = f"Reallocate case {view.case_ref}: its auditor has left"
     if outcome:
         body.append(paragraph(outcome))
         return card(body, fallback=f"{fallback}: {outcome}")

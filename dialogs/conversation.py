@@ -77,7 +77,14 @@ class Conversations:
         try:
             async with self._sessions() as session, self._writers.turn(), session.begin():
                 staff = await _staff_of(session, actor)
-                if staff is None or not staff.active:
+                if staff is not None and not staff.active:
+                    raise ActionRefused(
+                        "You're no longer on auditbot's staff list",
+                        "You have left (or been retired from) auditbot's staff list, so you "
+                        "can't act on this card; your audits are being handed on. If that's "
+                        "wrong, ask your Audit Team. Nothing was changed.",
+                    )
+                if staff is None:
                     raise ActionRefused(
                         "I don't know you yet",
                         "You're not in auditbot's staff list, so you can't act on this card. "

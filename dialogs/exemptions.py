@@ -18,10 +18,12 @@ from cards.exemptions import (
     REALLOCATE,
     ExemptionView,
     exemption_decision_card,
+    leaver_card,
     reallocate_card,
 )
 from dialogs.acknowledgements import acknowledged
 from dialogs.actions import ActionContext, ActionRefused, card_action
+from dialogs.leavers import leaver_view
 from dialogs.notices import allocation_views
 from dialogs.notify import tell
 from dialogs.reallocation import reallocate_audit
@@ -30,7 +32,7 @@ from storage import repositories as repo
 from storage.enums import ExemptionState
 from storage.models import Audit, ExemptionRequest
 from workflow.roles import Role
-from workflow.states import AuditState
+from workflow.states import Action, AuditState, find_transition
 
 log = logging.getLogger(__name__)
 
@@ -170,10 +172,14 @@ async def _refuse_unless_audit_team(context: ActionContext, audit: Audit) -> str
 
 @card_action(REALLOCATE, load=_load_audit, refuse=_refuse_unless_audit_team)
 async def reallocate_from_card(context: ActionContext, audit: Audit) -> dict[str, Any]:
-    """Reallocate an audit whose auditor was exempted; pressing twice changes nothing."""
+    """Reallocate an audit whose auditor was exempted, or has left; pressing twice changes
+    nothing."""
     session = context.session
     request = await repo.latest_exemption_request(session, audit.id)
+    auditor = await repo.get_staff(session, audit.auditor_id)
     if request is None or request.state is not ExemptionState.APPROVED:
+        if auditor is not None and not auditor.active:
+            return await _reallocate_leavers(context, audit)
         raise ActionRefused(
             "Nothing to reallocate", "This audit has no approved exemption. Nothing was changed."
         )
@@ -190,6 +196,24 @@ async def reallocate_from_card(context: ActionContext, audit: Audit) -> dict[str
     )
     new_auditor = await repo.get_staff(session, successor.auditor_id)
     return reallocate_card(
+        view, outcome=f"Reallocated to {new_auditor.display_name}, who has been told."
+    )
+
+
+async def _reallocate_leavers(context: ActionContext, audit: Audit) -> dict[str, Any]:
+    """The leaver's card (dialogs/leavers.py): reallocate, or say what became of it."""
+    session = context.session
+    view = await leaver_view(session, audit)
+    if audit.state is AuditState.REALLOCATED:
+        return leaver_card(view, outcome=await _reallocated_to(session, audit))
+    if find_transition(audit.state, Action.REALLOCATE) is None:
+        return leaver_card(view, outcome=f"It is {audit.state.label} now: nothing to hand on.")
+    successor = await reallocate_audit(
+        session, audit, excluding=audit.auditor_id, actor=context.staff, now=context.now,
+        rules=context.rules,
+    )  # fmt: skip
+    new_auditor = await repo.get_staff(session, successor.auditor_id)
+    return leaver_card(
         view, outcome=f"Reallocated to {new_auditor.display_name}, who has been told."
     )
 

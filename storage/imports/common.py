@@ -43,15 +43,17 @@ class ImportReport:
     unchanged: int = 0
     rejected: list[RejectedRow] = field(default_factory=list)
     removed: int = 0  # for a file that is the whole list (the case attribute declaration)
+    retired: list[int] = field(default_factory=list)  # staff who left with this import
 
     def reject(self, row: int, reason: str) -> None:
         self.rejected.append(RejectedRow(row, reason))
 
     def summary(self) -> str:
         removed = f", {self.removed} removed" if self.removed else ""
+        retired = f", {len(self.retired)} left" if self.retired else ""
         return (
             f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
-            f"{removed}, {len(self.rejected)} rejected"
+            f"{removed}{retired}, {len(self.rejected)} rejected"
         )
 
 

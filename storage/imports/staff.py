@@ -56,16 +56,24 @@ class StaffRow:
 
 
 async def import_staff(
-    session: AsyncSession, source: str | Path, actor: Actor = "import"
+    session: AsyncSession,
+    source: str | Path,
+    actor: Actor = "import",
+    *,
+    retire_absent: bool = False,
 ) -> ImportReport:
     """Create or update staff from CSV text or a file; never commits.
 
     Columns: aad_object_id, upn, display_name, email, roles
     (`role@SCOPE;...`, SCOPE a service or team code), auditor_trained (yes/no),
     line_manager_upn (may name someone later in the file), and optionally
-    auditor_trained_on (YYYY-MM-DD). Re-importing the same file changes
-    nothing; a person's roles become exactly those listed. Bad rows are
-    reported with their row number and skipped.
+    auditor_trained_on (YYYY-MM-DD) and active (yes/no, default yes: "no" retires
+    the person). With `retire_absent` the file is the whole staff list: everyone
+    active who is not on any of its rows (good or bad) is retired too, unless the
+    file was refused whole. Re-importing the same file changes nothing; a
+    person's roles become exactly those listed. Bad rows are reported with their
+    row number and skipped. Who left is in `report.retired`, for the caller to
+    hand their work on (dialogs/leavers.py).
     """
     report = ImportReport()
     rows = read_rows(source, COLUMNS, report)
@@ -73,14 +81,37 @@ async def import_staff(
     parsed = _parse_rows(rows, scopes, report)
     parsed = await _check_against_database(session, parsed, report)
     await _load(session, parsed, scope_codes, actor, report)
+    if retire_absent and rows:
+        listed = {values["aad_object_id"].lower() for _, values in rows}
+        await _retire_absent(session, listed, scope_codes, actor, report)
     log.info(
-        "staff import: created=%d updated=%d unchanged=%d rejected=%d",
+        "staff import: created=%d updated=%d unchanged=%d retired=%d rejected=%d",
         report.created,
         report.updated,
         report.unchanged,
+        len(report.retired),
         len(report.rejected),
     )
     return report
+
+
+async def _retire_absent(
+    session: AsyncSession,
+    listed: set[str],
+    scope_codes: dict[Scope, str],
+    actor: Actor,
+    report: ImportReport,
+) -> None:
+    query = select(Staff).where(Staff.active.is_(True), Staff.aad_object_id.not_in(listed))
+    absent = list((await session.scalars(query)).all())
+    grants = await _existing_grants(session, [staff.id for staff in absent])
+    for staff in absent:
+        before = _snapshot(staff, grants.get(staff.id, []), scope_codes)
+        staff.active = False
+        await session.flush()
+        after = _snapshot(staff, grants.get(staff.id, []), scope_codes)
+        await count_and_record(session, "staff", staff.id, before, after, actor, report)
+        report.retired.append(staff.id)
 
 
 async def _load_scopes(session: AsyncSession) -> tuple[dict[str, Scope], dict[Scope, str]]:
@@ -130,7 +161,7 @@ def _parse_row(number: int, values: dict[str, str], scopes: dict[str, Scope]) ->
         "display_name": values["display_name"],
         "email": parse_upn(values["email"], "email") if values["email"] else upn,
         "auditor_trained": parse_yes_no(values["auditor_trained"], "auditor_trained"),
-        "active": True,
+        "active": parse_yes_no(values["active"], "active") if values.get("active") else True,
     }
     if "auditor_trained_on" in values:
         trained_on = values["auditor_trained_on"]
@@ -218,6 +249,8 @@ async def _load(
             befores[row.number] = None
         else:
             befores[row.number] = _snapshot(staff, grants.get(staff.id, []), scope_codes)
+            if staff.active and not row.fields["active"]:
+                report.retired.append(staff.id)
             for name, value in row.fields.items():
                 setattr(staff, name, value)
         people.append(staff)

@@ -130,6 +130,18 @@ async def list_audits_in_cycle(session: AsyncSession, cycle_id: int) -> list[Aud
     return list((await session.scalars(query)).all())
 
 
+async def audits_of_auditors(session: AsyncSession, staff_ids: list[int]) -> list[Audit]:
+    """The audits these people are auditing that have not ended, by id."""
+    if not staff_ids:
+        return []
+    query = (
+        select(Audit)
+        .where(Audit.auditor_id.in_(staff_ids), Audit.state.not_in(ENDED_STATES))
+        .order_by(Audit.id)
+    )
+    return list((await session.scalars(query)).all())
+
+
 async def list_audits_for_staff(
     session: AsyncSession, staff_id: int, states: Iterable[AuditState] | None = None
 ) -> list[Audit]:

@@ -24,7 +24,13 @@ from cards.allocation import (
 )
 from cards.cycle_form import cycle_form_card
 from cards.cycle_status import CycleSummary, OverdueAudit, Unreachable, cycle_status_card
-from cards.exemptions import ExemptionView, exemption_decision_card, reallocate_card
+from cards.exemptions import (
+    ExemptionView,
+    LeaverView,
+    exemption_decision_card,
+    leaver_card,
+    reallocate_card,
+)
 from cards.help import help_card
 from cards.kloes import KloeProposal, kloe_approval_card
 from cards.my_actions import ActionItem, my_actions_card
@@ -113,6 +119,8 @@ EXEMPTION_APPROVED = ExemptionView(
 EXEMPTION_MOST = ExemptionView(
     **{**EXEMPTION_DECLINED.__dict__, "reason": LONGEST, "comment": LONGEST}
 )
+
+LEAVER = LeaverView(audit_id=42, case_ref="EH-10234", leaver="Alex Wilber", state="in progress")
 
 SERVICES = (("CSC", "Children's Social Care"), ("EH", "Early Help"))
 MONTHS = tuple(
@@ -262,6 +270,9 @@ GALLERY: tuple[Example, ...] = (
     example("exemption-decision-most", exemption_decision_card, EXEMPTION_MOST),
     example("reallocate", reallocate_card, EXEMPTION_APPROVED),
     example("reallocate-done", reallocate_card, EXEMPTION_APPROVED,
+            outcome="Reallocated to Lynne Robbins, who has been told."),
+    example("leaver-reallocate", leaver_card, LEAVER),
+    example("leaver-reallocate-done", leaver_card, LEAVER,
             outcome="Reallocated to Lynne Robbins, who has been told."),
     example("cycle-form", cycle_form_card, SERVICES, MONTHS),
     example("cycle-form-error", cycle_form_card, SERVICES, MONTHS,
