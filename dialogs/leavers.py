@@ -1,19 +1,16 @@
-"""People leaving and coming back: retirement keeps their history and hands on their work.
+"""People leaving: retirement keeps their history and hands on their work.
 
-A person retired (the staff import's `active` column or its --retire-absent, or the directory
-sync when Entra disables, deletes or ungroups them) is kept, with every trail row that names
-them, but is no longer active: they get no more messages (the outbox records them as
-unreachable and tells the Audit Team), hold no role in any check, and are not allocated. Each
-audit they were auditing and could still hand on is offered to the Audit Team covering it, on
-a card that reallocates it (cards/exemptions.leaver_card); the same card, pressed again or
-late, says what became of it.
+A person retired (the staff import's `active` column or its --retire-absent) is kept, with
+every trail row that names them, but is no longer active: they get no more messages (the
+outbox records them as unreachable and tells the Audit Team), hold no role in any check, and
+are not allocated. Each audit they were auditing and could still hand on is offered to the
+Audit Team covering it, on a card that reallocates it (cards/exemptions.leaver_card); the same
+card, pressed again or late, says what became of it.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
-from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,40 +18,8 @@ from cards.exemptions import LeaverView, leaver_card
 from dialogs.moderation import audit_team_of
 from dialogs.notify import tell
 from storage import repositories as repo
-from storage.models import Audit, Staff
-from storage.repositories.events import Actor
+from storage.models import Audit
 from workflow.states import Action, find_transition
-
-log = logging.getLogger(__name__)
-
-
-async def retire(
-    session: AsyncSession, staff: Staff, *, actor: Actor, now: datetime, why: str
-) -> bool:
-    """Mark the person as left and offer their open audits; False if they had left already."""
-    if not staff.active:
-        return False
-    before = repo.snapshot(staff, ("active",))
-    staff.active = False
-    await session.flush()
-    await repo.record_event(
-        session, actor, "staff", staff.id, "retired", before, {"active": False, "why": why}, at=now
-    )
-    await offer_work_of(session, [staff.id])
-    log.info("staff=%s retired (%s)", staff.id, why)
-    return True
-
-
-async def reinstate(session: AsyncSession, staff: Staff, *, actor: Actor, now: datetime) -> bool:
-    """A person back (re-enabled, back in a group): active again; False if they were."""
-    if staff.active:
-        return False
-    staff.active = True
-    await session.flush()
-    await repo.record_event(
-        session, actor, "staff", staff.id, "reinstated", {"active": False}, {"active": True}, at=now
-    )
-    return True
 
 
 async def offer_work_of(session: AsyncSession, staff_ids: Iterable[int]) -> int:
