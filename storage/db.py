@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import sqlite3
 import threading
@@ -61,6 +62,31 @@ def async_url(url: str | URL) -> URL:
     return parsed
 
 
+# `?azure_entra=managed_identity` on a PostgreSQL URL: sign in with a Microsoft Entra token from
+# the managed identity (Azure Database for PostgreSQL's Entra authentication), no password. The
+# identity is AZURE_CLIENT_ID's user-assigned one, else the system-assigned one.
+ENTRA_PARAMETER = "azure_entra"
+POSTGRES_ENTRA_SCOPE = "https://ossrdbms-aad.database.windows.net/.default"
+
+
+def entra_password(kind: str) -> Any:
+    """asyncpg's password as a coroutine function: a fresh (cached until near expiry) Entra
+    token for each new connection, so a pool outliving a token's hour keeps connecting."""
+    if kind != "managed_identity":
+        raise ValueError(f"{ENTRA_PARAMETER}={kind!r}: only managed_identity is supported")
+    credential: Any = None
+
+    async def token() -> str:
+        nonlocal credential
+        if credential is None:
+            from azure.identity.aio import ManagedIdentityCredential
+
+            credential = ManagedIdentityCredential(client_id=os.environ.get("AZURE_CLIENT_ID"))
+        return str((await credential.get_token(POSTGRES_ENTRA_SCOPE)).token)
+
+    return token
+
+
 def make_engine(
     url: str | URL,
     *,
@@ -83,7 +109,14 @@ def make_engine(
     # A failing statement's error names the statement, never the values in it (answers typed
     # into a card, say), so logs stay free of content.
     engine_options.setdefault("hide_parameters", True)
-    engine = create_async_engine(async_url(url), **engine_options)
+    parsed = async_url(url)
+    entra = parsed.query.get(ENTRA_PARAMETER)
+    if entra is not None:
+        parsed = parsed.difference_update_query([ENTRA_PARAMETER])
+        connect_args = dict(engine_options.get("connect_args") or {})
+        connect_args["password"] = entra_password(str(entra))
+        engine_options["connect_args"] = connect_args
+    engine = create_async_engine(parsed, **engine_options)
     if engine.dialect.name == "sqlite":
 
         def configure(dbapi_connection: Any, _record: Any) -> None:

@@ -36,6 +36,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 ISSUER = "https://api.botframework.com"
 BOT_CONNECTOR_RESOURCE = "https://api.botframework.com"
+# Azure Database for PostgreSQL's resource: tokens for it are the database password.
+POSTGRES_RESOURCE = "https://ossrdbms-aad.database.windows.net"
 MANAGED_IDENTITY_PATH = "/msi/token"
 
 
@@ -52,6 +54,8 @@ class IdentityStandIn:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self.identity_header = secrets.token_hex(16)
         self.issued: set[str] = set()
+        self.issued_for: dict[str, list[str]] = {}  # resource -> tokens issued for it
+        self.postgres_token: str | None = None  # what PostgreSQL tokens are, when set
         self.token_requests = 0
         self.entra_key_id = "entra-signing-key"
         self._entra_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -156,15 +160,19 @@ class IdentityStandIn:
             return 401, {"statusCode": 401, "message": "X-IDENTITY-HEADER is missing or wrong"}
         if query.get("api-version") != ["2019-08-01"]:
             return 400, {"statusCode": 400, "message": "unsupported api-version"}
-        resource = (query.get("resource") or [""])[0].removesuffix("/.default")
-        if resource != BOT_CONNECTOR_RESOURCE:
+        resource = (query.get("resource") or [""])[0].removesuffix("/.default").rstrip("/")
+        if resource not in (BOT_CONNECTOR_RESOURCE, POSTGRES_RESOURCE):
             return 500, {"statusCode": 500, "message": f"no token for resource {resource!r}"}
         token = secrets.token_urlsafe(24)
-        self.issued.add(token)
+        if resource == POSTGRES_RESOURCE and self.postgres_token is not None:
+            token = self.postgres_token
+        if resource == BOT_CONNECTOR_RESOURCE:
+            self.issued.add(token)
+        self.issued_for.setdefault(resource, []).append(token)
         return 200, {
             "access_token": token,
             "expires_on": str(int(time.time()) + 3600),
-            "resource": BOT_CONNECTOR_RESOURCE,
+            "resource": resource,
             "token_type": "Bearer",
             "client_id": (query.get("client_id") or [""])[0],
         }
