@@ -408,9 +408,10 @@ class Outcome:
     notices: int  # outbox rows the cycle queued
     lost: int  # of those, not delivered in the end
     duplicates: int  # cards or texts a person received more than once
-    peak_per_second: int  # the most sends Teams accepted in any one second
+    peak_per_second: int  # the most requests reaching Teams in any one second
     limit_per_second: int
-    throttled: int  # requests Teams answered 429
+    throttled: int  # requests Teams answered 429 (a conversation's limit or the tenant's)
+    throttled_by_tenant_limit: int
     presses: Presses
     saved_twice: int  # (audit, step) pairs with two "draft_saved" trail rows
     killed: str = ""
@@ -465,6 +466,7 @@ async def run_cluster(
         peak_per_second=_peak(cluster.connector),
         limit_per_second=TEAMS_APP_LIMITS[0][0],
         throttled=cluster.connector.throttled,
+        throttled_by_tenant_limit=cluster.connector.throttled_by_app_limit,
         presses=presses,
         saved_twice=await _saved_twice(cluster.database_url),
         killed=victim.name,
@@ -492,8 +494,9 @@ async def _count(database_url: str, column: Any, *, sent: bool = False) -> int:
 
 
 def _peak(connector: ConnectorStandIn) -> int:
-    """The most sends accepted within any one second."""
-    times = sorted(sent.at for sent in connector.sent)
+    """The most requests (sends and chats created, accepted or refused) that reached Teams
+    within any one second."""
+    times = sorted(connector.arrived)
     peak, first = 0, 0
     for last, at in enumerate(times):
         while at - times[first] >= 1.0:

@@ -79,6 +79,10 @@ class ConnectorStandIn:
     unauthorised: int = 0
     created: list[Created] = field(default_factory=list)
     throttled: int = 0
+    # Of those, refused by the app-wide (tenant) limit rather than a conversation's.
+    throttled_by_app_limit: int = 0
+    # When each send request arrived, accepted or not: what Teams counts against its limits.
+    arrived: list[float] = field(default_factory=list)
     failed: int = 0
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _sends: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -162,6 +166,7 @@ class ConnectorStandIn:
     async def _create(self, request: web.Request) -> web.Response:
         if not self._authorised(request):
             return _denied()
+        self.arrived.append(self.clock())
         refused = self._refuse_first(None)
         if refused is not None:
             return refused
@@ -189,6 +194,7 @@ class ConnectorStandIn:
         if not self._authorised(request):
             return _denied()
         conversation_id = request.match_info["conversation_id"]
+        self.arrived.append(self.clock())
         every = self.throttle_every and next(self._sends) % self.throttle_every == 0
         if self.throttle_next > 0 or every:
             self.throttle_next = max(0, self.throttle_next - 1)
@@ -246,6 +252,7 @@ class ConnectorStandIn:
         wait = self._over_limit(conversation_id)
         if wait is not None:
             self.throttled += 1
+            self.throttled_by_app_limit += _wait(self._app_log, self.app_limits, self.clock()) > 0
             return _error(
                 429,
                 "Throttled",
