@@ -58,6 +58,7 @@ from cards.notice import notice_card  # noqa: E402
 from dialogs.cycles import CycleRequest, open_cycle  # noqa: E402
 from storage import repositories as repo  # noqa: E402
 from storage.db import async_upgrade, make_engine, session_factory  # noqa: E402
+from tests import presses  # noqa: E402
 from tests.standins.identity import IdentityStandIn  # noqa: E402
 from workflow.rules import ProgrammeRules  # noqa: E402
 
@@ -82,66 +83,13 @@ def deployed(identity: IdentityStandIn, **values: Any):
 
 
 def invoke(aad_object_id: str, verb: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "invoke",
-        "name": "adaptiveCard/action",
-        "id": str(uuid.uuid4()),
-        "channelId": "msteams",
-        "serviceUrl": SERVICE_URL,
-        "from": {"id": f"29:{aad_object_id}", "aadObjectId": aad_object_id, "name": "Auditor"},
-        "conversation": {
-            "id": f"a:{aad_object_id}",
-            "conversationType": "personal",
-            "tenantId": TENANT,
-        },
-        "recipient": {"id": "28:auditbot"},
-        "value": {"action": {"type": "Action.Execute", "verb": verb, "data": data}},
-    }
-
-
-def inputs(node: Any) -> list[dict[str, Any]]:
-    """Every input element in a card, however deeply nested."""
-    found: list[dict[str, Any]] = []
-    if isinstance(node, dict):
-        if str(node.get("type", "")).startswith("Input."):
-            found.append(node)
-        for key, value in node.items():
-            if key != "actions":
-                found += inputs(value)
-    elif isinstance(node, list):
-        for item in node:
-            found += inputs(item)
-    return found
-
-
-def filled(card: dict[str, Any]) -> dict[str, Any]:
-    """Answers a person might give: the first choice, a sentence, today, yes."""
-    answers: dict[str, Any] = {}
-    for element in inputs(card.get("body", [])):
-        kind = element["type"]
-        if kind == "Input.ChoiceSet" and element.get("choices"):
-            answers[element["id"]] = element["choices"][min(1, len(element["choices"]) - 1)][
-                "value"
-            ]
-        elif kind == "Input.Date":
-            answers[element["id"]] = NOW.date().isoformat()
-        elif kind == "Input.Toggle":
-            answers[element["id"]] = "true"
-        elif kind == "Input.Number":
-            answers[element["id"]] = "1"
-        else:
-            answers[element["id"]] = element.get("value") or "Discussed with the practitioner."
-    return answers
+    return presses.invoke(
+        aad_object_id, verb, data, service_url=SERVICE_URL, tenant=TENANT, app_id=APP_ID
+    )
 
 
 def next_press(card: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-    for action in card.get("actions", []):
-        if action.get("type") == "Action.Execute" and action.get("verb") in (
-            "wizard.next",
-            "audit.start",
-        ):
-            return action["verb"], {**action.get("data", {}), **filled(card)}
-    return None
+    return presses.next_press(card, NOW.date())
 
 
 async def one_user(

@@ -72,20 +72,7 @@ def reallocate_card(view: ExemptionView, *, outcome: str | None = None) -> dict:
             "them, the practitioner and the team manager."
         ),
     ]
-    fallback = f"Reallocate case {view.case_ref}"
-    if outcome:
-        body.append(paragraph(outcome))
-        return card(body, fallback=f"{fallback}: {outcome}")
-    body.append(
-        paragraph(
-            f"Or from the command line: auditbot audit reallocate {view.audit_id}", subtle=True
-        )
-    )
-    return card(
-        body,
-        fallback=fallback,
-        actions=[execute("Reallocate now", REALLOCATE, {"audit_id": view.audit_id}, positive=True)],
-    )
+    return _reallocation(body, f"Reallocate case {view.case_ref}", view.audit_id, outcome)
 
 
 @dataclass(frozen=True)
@@ -107,16 +94,21 @@ def leaver_card(view: LeaverView, *, outcome: str | None = None) -> dict:
         ),
     ]
     fallback = f"Reallocate case {view.case_ref}: its auditor has left"
+    return _reallocation(body, fallback, view.audit_id, outcome)
+
+
+def _reallocation(
+    body: list[CardElement], fallback: str, audit_id: int, outcome: str | None
+) -> dict:
+    """A reallocation card's end: what became of it, or the button (and the CLI's way)."""
     if outcome:
         body.append(paragraph(outcome))
         return card(body, fallback=f"{fallback}: {outcome}")
     body.append(
-        paragraph(
-            f"Or from the command line: auditbot audit reallocate {view.audit_id}", subtle=True
-        )
+        paragraph(f"Or from the command line: auditbot audit reallocate {audit_id}", subtle=True)
     )
     return card(
         body,
         fallback=fallback,
-        actions=[execute("Reallocate now", REALLOCATE, {"audit_id": view.audit_id}, positive=True)],
+        actions=[execute("Reallocate now", REALLOCATE, {"audit_id": audit_id}, positive=True)],
     )

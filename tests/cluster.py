@@ -35,6 +35,7 @@ from storage.enums import OutboxState
 from storage.models import AuditEvent, OutboxMessage, Staff
 from tests.factories import create_case, create_service, create_staff, create_team
 from tests.harness import APP_ID, TENANT_ID, deployed_environment
+from tests.presses import invoke, next_press
 from tests.standins.connector import TEAMS_APP_LIMITS, ConnectorStandIn
 from tests.standins.identity import IdentityStandIn
 from workflow.roles import Role
@@ -45,8 +46,6 @@ HAPROXY = shutil.which("haproxy") or (
     "/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None
 )
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
-# What an auditor types into the wizard's text boxes: content, which no log may carry.
-ANSWER = "Discussed with the practitioner on the home visit."
 CONCURRENCY = 16  # AUDITBOT_OUTBOX_CONCURRENCY: the most a killed sender can have in flight
 
 
@@ -278,61 +277,6 @@ class Presses:
     answered_at: list[float] = field(default_factory=list)  # the loop's time of each answer
 
 
-def _invoke(aad: str, service_url: str, verb: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "invoke",
-        "name": "adaptiveCard/action",
-        "id": str(uuid.uuid4()),
-        "channelId": "msteams",
-        "serviceUrl": service_url,
-        "from": {"id": f"29:{aad}", "aadObjectId": aad, "name": "Auditor"},
-        "conversation": {"id": f"a:{aad}", "conversationType": "personal", "tenantId": TENANT_ID},
-        "recipient": {"id": f"28:{APP_ID}"},
-        "value": {"action": {"type": "Action.Execute", "verb": verb, "data": data}},
-    }
-
-
-def _inputs(node: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    if isinstance(node, dict):
-        if str(node.get("type", "")).startswith("Input."):
-            found.append(node)
-        for key, value in node.items():
-            if key != "actions":
-                found += _inputs(value)
-    elif isinstance(node, list):
-        for item in node:
-            found += _inputs(item)
-    return found
-
-
-def _answers(card: dict[str, Any]) -> dict[str, Any]:
-    answers: dict[str, Any] = {}
-    for element in _inputs(card.get("body", [])):
-        kind, choices = element["type"], element.get("choices")
-        if kind == "Input.ChoiceSet" and choices:
-            answers[element["id"]] = choices[min(1, len(choices) - 1)]["value"]
-        elif kind == "Input.Date":
-            answers[element["id"]] = NOW.date().isoformat()
-        elif kind == "Input.Toggle":
-            answers[element["id"]] = "true"
-        elif kind == "Input.Number":
-            answers[element["id"]] = "1"
-        else:
-            answers[element["id"]] = element.get("value") or ANSWER
-    return answers
-
-
-def _next_press(card: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-    for action in card.get("actions", []):
-        if action.get("type") == "Action.Execute" and action.get("verb") in (
-            "wizard.next",
-            "audit.start",
-        ):
-            return action["verb"], {**action.get("data", {}), **_answers(card)}
-    return None
-
-
 async def press_through(
     cluster: Cluster,
     audits: list[tuple[str, int, int]],
@@ -365,7 +309,7 @@ async def press_through(
             body = await _press(
                 http, cluster.url, aad, press, headers, presses, cluster.connector.url
             )
-            press = _next_press(body["value"])
+            press = next_press(body["value"], NOW.date())
             if press is None:
                 break
             await asyncio.sleep(reading)
@@ -388,7 +332,7 @@ async def _press(
         presses.made += 1
         presses.retried += attempt > 0
         try:
-            activity = _invoke(aad, service_url, *press)
+            activity = invoke(aad, *press, service_url=service_url, tenant=TENANT_ID, app_id=APP_ID)
             async with http.post(url, json=activity, headers=headers) as response:
                 if response.status == 200:
                     presses.answered_at.append(asyncio.get_running_loop().time())

@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 
 from storage.models import OutboxMessage, Staff
 from tests.bot.test_outbox_processes import Service
-from tests.cluster import ANSWER, _invoke, _next_press, build_council, open_a_cycle
+from tests.cluster import NOW, build_council, open_a_cycle
 from tests.conftest import Database
-from tests.harness import APP_ID
+from tests.harness import APP_ID, TENANT_ID
+from tests.presses import ANSWER, invoke, next_press
 from tests.standins.connector import ConnectorStandIn
 from tests.standins.identity import IdentityStandIn
 
@@ -35,11 +36,13 @@ async def test_json_logs_carry_ids_and_no_content(
             for aad, audit_id, version in audits:
                 press = ("audit.start", {"audit_id": audit_id, "version": version})
                 for _ in range(3):
-                    activity = _invoke(aad, connector.url, *press)
+                    activity = invoke(
+                        aad, *press, service_url=connector.url, tenant=TENANT_ID, app_id=APP_ID
+                    )
                     headers = {"Authorization": f"Bearer {token}", "X-Request-ID": f"req-{aad}"}
                     async with http.post(url, json=activity, headers=headers) as answer:
                         assert answer.status == 200
-                        press = _next_press((await answer.json())["value"])
+                        press = next_press((await answer.json())["value"], NOW.date())
         queued = await _count(db)
         await connector.wait_until(lambda: len(connector.sent) >= queued, timeout=60)
     finally:
