@@ -164,6 +164,28 @@ def _parser() -> argparse.ArgumentParser:
                 "(their open audits are offered to the Audit Team)",
             )
 
+    sync = commands.add_parser("sync", help="bring staff in line with another system")
+    sync_sources = sync.add_subparsers(required=True, metavar="SOURCE")
+    entra = sync_sources.add_parser(
+        "entra",
+        help="staff, roles and leavers from Microsoft Entra ID groups (delta queries: a "
+        "nightly run reads only what changed)",
+    )
+    entra.add_argument(
+        "--mapping",
+        type=Path,
+        help="the groups-to-roles mapping (TOML; default AUDITBOT_ENTRA_MAPPING)",
+    )
+    entra.add_argument(
+        "--dry-run", action="store_true", help="read and report the changes; save nothing"
+    )
+    entra.add_argument(
+        "--allow-mass-retirement",
+        action="store_true",
+        help="apply a sync that retires more than half the active staff (refused otherwise)",
+    )
+    entra.set_defaults(run=_sync_entra)
+
     cases = commands.add_parser("cases", help="cases already stored")
     case_commands = cases.add_subparsers(required=True, metavar="ACTION")
     case_commands.add_parser(
@@ -406,6 +428,36 @@ def _import(args: argparse.Namespace) -> int:
     for rejected in report.rejected:
         print(f"  row {rejected.row}: {rejected.reason}")
     return 1 if report.rejected else 0
+
+
+def _sync_entra(args: argparse.Namespace) -> int:
+    from bot.directory import DirectoryUnavailable
+    from bot.operations import sync_entra_from_cli
+
+    settings = _configured()
+    mapping = args.mapping or (Path(settings.entra_mapping) if settings.entra_mapping else None)
+    if mapping is None:
+        return _refuse("say which Entra mapping to use: --mapping FILE or AUDITBOT_ENTRA_MAPPING")
+    if not mapping.is_file():
+        return _refuse(f"no such file: {mapping}")
+    _database_ready(settings)
+    try:
+        report = asyncio.run(
+            sync_entra_from_cli(
+                settings,
+                mapping,
+                dry_run=args.dry_run,
+                allow_mass_retirement=args.allow_mass_retirement,
+            )
+        )
+    except DirectoryUnavailable as error:
+        return _refuse(f"cannot read Entra ID: {error}")
+    except ImportFileError as error:
+        return _refuse(f"cannot sync: {error}")
+    print(("dry run, nothing saved: " if args.dry_run else "") + report.summary())
+    for reason in report.skipped:
+        print(f"  skipped {reason}")
+    return 1 if report.skipped else 0
 
 
 def _shipped_ids() -> list[str]:

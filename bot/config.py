@@ -122,8 +122,10 @@ class Settings(BaseSettings):
     scheduler_weekly_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
     scheduler_weekly_at: str = "08:00"  # local time of the weekly digest
 
-    # Microsoft Graph (bot/graph.py), for booking UoPP meetings in Outlook/Teams. All of
-    # tenant, client id and a secret or certificate, or none (then the local calendar).
+    # Microsoft Graph (bot/graph.py), for booking UoPP meetings in Outlook/Teams and reading
+    # Entra ID (`auditbot sync entra`). All of tenant, client id and a secret or certificate;
+    # or the managed identity; or none (then the local calendar).
+    graph_managed_identity: bool = False  # AZURE_CLIENT_ID names the user-assigned identity
     graph_tenant_id: str = ""
     graph_client_id: str = ""
     graph_client_secret: str = ""
@@ -137,6 +139,8 @@ class Settings(BaseSettings):
     graph_max_retry_wait_seconds: float = Field(default=60.0, gt=0)
     graph_retry_backoff_seconds: float = Field(default=1.0, gt=0)
     graph_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Which Entra groups make whom what (storage/imports/entra.py); `auditbot sync entra`.
+    entra_mapping: str = ""
 
     @field_validator("database_url")
     @classmethod
@@ -239,7 +243,7 @@ class Settings(BaseSettings):
 
     @property
     def graph_configured(self) -> bool:
-        return bool(self.graph_tenant_id)
+        return bool(self.graph_tenant_id) or self.graph_managed_identity
 
     @property
     def holiday_country(self) -> str:
@@ -260,6 +264,7 @@ PRODUCTION_SETTINGS = (
     ("app_id", "the bot's Entra app id"),
     ("app_password", "the bot's client secret"),
     ("app_cert_thumbprint", "the bot's certificate"),
+    ("graph_managed_identity", "Microsoft Graph through the managed identity"),
     ("graph_tenant_id", "Microsoft Graph credentials"),
     ("graph_client_id", "Microsoft Graph credentials"),
     ("graph_client_secret", "Microsoft Graph credentials"),
@@ -337,7 +342,14 @@ def _credential_problem(s: Settings) -> str | None:
 def _graph_problem(s: Settings) -> str | None:
     """Graph is all set or not at all; the first thing wrong, as `VARIABLE: why`."""
     given = (s.graph_tenant_id, s.graph_client_id, s.graph_client_secret, s.graph_certificate_path)
-    if any(given):
+    if s.graph_managed_identity:
+        if s.graph_client_secret or s.graph_certificate_path:
+            return (
+                "AUDITBOT_GRAPH_MANAGED_IDENTITY: the managed identity uses no secret or "
+                "certificate; unset AUDITBOT_GRAPH_CLIENT_SECRET and "
+                "AUDITBOT_GRAPH_CERTIFICATE_PATH"
+            )
+    elif any(given):
         if not s.graph_tenant_id:
             return "AUDITBOT_GRAPH_TENANT_ID: required with the other AUDITBOT_GRAPH_* credentials"
         if not s.graph_client_id:
@@ -351,6 +363,8 @@ def _graph_problem(s: Settings) -> str | None:
             return "AUDITBOT_GRAPH_CLIENT_SECRET: required, or AUDITBOT_GRAPH_CERTIFICATE_PATH"
         if s.graph_certificate_path and not Path(s.graph_certificate_path).is_file():
             return "AUDITBOT_GRAPH_CERTIFICATE_PATH: must name a PEM or PKCS12 certificate file"
+    if s.entra_mapping and not Path(s.entra_mapping).is_file():
+        return "AUDITBOT_ENTRA_MAPPING: must name the Entra groups mapping file (TOML)"
     if s.graph_ca_file and not Path(s.graph_ca_file).is_file():
         return "AUDITBOT_GRAPH_CA_FILE: must name a PEM file of certificates to trust"
     base = urlsplit(s.graph_base_url)

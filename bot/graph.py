@@ -1,23 +1,27 @@
 """Microsoft Graph as auditbot's calendar: free/busy, booking, answers, cancelling.
 
-`GraphCalendar` keeps the `dialogs.calendar_port.Calendar` contract with the
-real msgraph-sdk (kiota request builders over httpx) and azure-identity's
-async credentials (client secret, or certificate). It uses application
+`GraphClient` is what every Graph use shares (msgraph-sdk, the credential, the
+retries); `bot.directory` reads Entra ID through it. `GraphCalendar` keeps the
+`dialogs.calendar_port.Calendar` contract with the real msgraph-sdk (kiota
+request builders over httpx) and azure-identity's async credentials (the
+managed identity, a client secret, or a certificate). It uses application
 permissions: `getSchedule` needs Calendars.ReadBasic, creating, reading and
 deleting events in the organiser's calendar need Calendars.ReadWrite.
 
 Retries are ours, not kiota's RetryHandler: throttling (429, honouring
 Retry-After) and transient failures (500, 502, 503, 504, an unreachable
 Graph) are retried a bounded number of times with backoff; anything else
-fails at once. Either way a failure becomes `CalendarUnavailable` with a
-reason fit for the Audit Team: a status, Graph's error code and what to
-check, never the event's subject or body.
+fails at once. Either way a failure becomes `CalendarUnavailable` (for the
+directory, `DirectoryUnavailable`) with a reason fit for the Audit Team: a
+status, Graph's error code and what to check, never the event's subject or
+body.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, time
@@ -118,15 +122,18 @@ def iana_zone(name: str | None) -> str | None:
     return candidate
 
 
-class GraphCalendar:
-    """The Calendar protocol over Microsoft Graph v1.0.
+class GraphClient:
+    """msgraph-sdk's client with auditbot's retries, for the calendar and the directory.
 
     It owns the credential it is given: `close()` closes the HTTP client and
     the credential. One instance serves many concurrent callers. `sleep` is
-    how retries wait (tests pass one that records the waits instead).
+    how retries wait (tests pass one that records the waits instead). A call
+    that fails for good raises `unavailable` with a reason; `forbidden` says
+    which permission a 403 most likely means is missing.
     """
 
-    name = "graph"
+    unavailable: type[Exception] = CalendarUnavailable
+    forbidden = "the app lacks a permission it needs"
 
     def __init__(
         self,
@@ -164,6 +171,80 @@ class GraphCalendar:
     async def close(self) -> None:
         await self._http.aclose()
         await self._credential.close()
+
+    async def _call(
+        self,
+        what: str,
+        send: Callable[[], Awaitable[T]],
+        *,
+        gone: frozenset[tuple[int, str]] = frozenset(),
+    ) -> T:
+        """Send, retrying throttling and transient failures; raise `unavailable`.
+
+        An answer whose (status, Graph error code) is in `gone` raises `Gone`
+        instead: the caller knows what that means (an event already deleted, a
+        user no longer there, a delta link expired).
+        """
+        attempts = self.max_retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return await send()
+            except APIError as error:
+                status = error.response_status_code or 0
+                if (status, _code(error) or "") in gone:
+                    raise Gone() from error
+                if status not in RETRYABLE:
+                    raise self.unavailable(_refusal(what, status, error, self.forbidden)) from None
+                retry_after = _retry_after(error.response_headers)
+                if retry_after is not None and retry_after > self.max_retry_wait_seconds:
+                    raise self.unavailable(
+                        f"Graph throttled {what} and asked auditbot to wait {retry_after:.0f} s, "
+                        f"longer than AUDITBOT_GRAPH_MAX_RETRY_WAIT_SECONDS"
+                    ) from None
+                reason = f"Graph answered {status}"
+            except ClientAuthenticationError as error:
+                entra_status = getattr(getattr(error, "response", None), "status_code", None)
+                if entra_status in RETRYABLE:  # azure-core has already retried it
+                    raise self.unavailable(
+                        f"Microsoft Entra answered {entra_status} when auditbot asked for a "
+                        "Graph token; try again later"
+                    ) from None
+                code = AADSTS.search(str(error))
+                raise self.unavailable(
+                    "Microsoft Entra refused auditbot's Graph credentials"
+                    f"{f' ({code.group()})' if code else ''}: check AUDITBOT_GRAPH_TENANT_ID, "
+                    "AUDITBOT_GRAPH_CLIENT_ID and the secret or certificate"
+                ) from None
+            except (httpx.TransportError, ServiceRequestError) as error:
+                retry_after = None
+                reason = f"Graph could not be reached ({type(error).__name__})"
+            if attempt == attempts:
+                raise self.unavailable(f"{reason} to {what} after {attempts} attempts")
+            wait = retry_after if retry_after is not None else self._backoff(attempt)
+            log.warning(
+                "graph %s: %s, attempt %d of %d, retrying in %.2f s",
+                what,
+                reason,
+                attempt,
+                attempts,
+                wait,
+            )
+            await self._sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.backoff_seconds * 2 ** (attempt - 1), self.max_retry_wait_seconds)
+
+
+class GraphCalendar(GraphClient):
+    """The Calendar protocol over Microsoft Graph v1.0."""
+
+    name = "graph"
+    unavailable = CalendarUnavailable
+    forbidden = (
+        "the app lacks Calendars.ReadBasic/Calendars.ReadWrite, or the mailbox is outside "
+        "its application access policy"
+    )
 
     async def warm_up(self) -> None:
         """Load msgraph's models now, in a worker thread; call once at start-up.
@@ -260,61 +341,11 @@ class GraphCalendar:
         """
         item = self._client.users.by_user_id(organiser_email).events.by_event_id(event_id)
         try:
-            await self._call("deleteEvent", item.delete)
-        except _Gone:
-            log.info("graph event already gone when cancelling")
-
-    async def _call(self, what: str, send: Callable[[], Awaitable[T]]) -> T:
-        """Send, retrying throttling and transient failures; raise CalendarUnavailable."""
-        attempts = self.max_retries + 1
-        for attempt in range(1, attempts + 1):
-            try:
-                return await send()
-            except APIError as error:
-                status = error.response_status_code or 0
-                if status == 404 and what == "deleteEvent" and _code(error) == "ErrorItemNotFound":
-                    raise _Gone() from error
-                if status not in RETRYABLE:
-                    raise CalendarUnavailable(_refusal(what, status, error)) from None
-                retry_after = _retry_after(error.response_headers)
-                if retry_after is not None and retry_after > self.max_retry_wait_seconds:
-                    raise CalendarUnavailable(
-                        f"Graph throttled {what} and asked auditbot to wait {retry_after:.0f} s, "
-                        f"longer than AUDITBOT_GRAPH_MAX_RETRY_WAIT_SECONDS"
-                    ) from None
-                reason = f"Graph answered {status}"
-            except ClientAuthenticationError as error:
-                entra_status = getattr(getattr(error, "response", None), "status_code", None)
-                if entra_status in RETRYABLE:  # azure-core has already retried it
-                    raise CalendarUnavailable(
-                        f"Microsoft Entra answered {entra_status} when auditbot asked for a "
-                        "Graph token; try again later"
-                    ) from None
-                code = AADSTS.search(str(error))
-                raise CalendarUnavailable(
-                    "Microsoft Entra refused auditbot's Graph credentials"
-                    f"{f' ({code.group()})' if code else ''}: check AUDITBOT_GRAPH_TENANT_ID, "
-                    "AUDITBOT_GRAPH_CLIENT_ID and the secret or certificate"
-                ) from None
-            except (httpx.TransportError, ServiceRequestError) as error:
-                retry_after = None
-                reason = f"Graph could not be reached ({type(error).__name__})"
-            if attempt == attempts:
-                raise CalendarUnavailable(f"{reason} to {what} after {attempts} attempts")
-            wait = retry_after if retry_after is not None else self._backoff(attempt)
-            log.warning(
-                "graph %s: %s, attempt %d of %d, retrying in %.2f s",
-                what,
-                reason,
-                attempt,
-                attempts,
-                wait,
+            await self._call(
+                "deleteEvent", item.delete, gone=frozenset({(404, "ErrorItemNotFound")})
             )
-            await self._sleep(wait)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _backoff(self, attempt: int) -> float:
-        return min(self.backoff_seconds * 2 ** (attempt - 1), self.max_retry_wait_seconds)
+        except Gone:
+            log.info("graph event already gone when cancelling")
 
 
 def _load_models() -> None:
@@ -341,8 +372,8 @@ class _OneTokenRequestAtATime:
         await self._credential.close()
 
 
-class _Gone(Exception):
-    """The event was not there (any more)."""
+class Gone(Exception):
+    """What was asked for is not there (any more): an event, a user, a delta round."""
 
 
 def build_calendar(
@@ -355,20 +386,33 @@ def build_calendar(
     """
     if not settings.graph_configured:
         return None
-    return GraphCalendar(
-        build_credential(settings),
-        base_url=settings.graph_base_url,
-        max_retries=settings.graph_max_retries,
-        max_retry_wait_seconds=settings.graph_max_retry_wait_seconds,
-        backoff_seconds=settings.graph_retry_backoff_seconds,
-        timeout_seconds=settings.graph_timeout_seconds,
-        sleep=sleep,
-    )
+    return GraphCalendar(build_credential(settings), **client_options(settings), sleep=sleep)
+
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """GraphClient's keyword arguments from the AUDITBOT_GRAPH_* settings."""
+    return {
+        "base_url": settings.graph_base_url,
+        "max_retries": settings.graph_max_retries,
+        "max_retry_wait_seconds": settings.graph_max_retry_wait_seconds,
+        "backoff_seconds": settings.graph_retry_backoff_seconds,
+        "timeout_seconds": settings.graph_timeout_seconds,
+    }
 
 
 def build_credential(settings: Settings) -> AsyncTokenCredential:
-    """azure-identity's client credential: the certificate if configured, else the secret."""
-    from azure.identity.aio import CertificateCredential, ClientSecretCredential
+    """azure-identity's credential: the managed identity if configured, else the app's
+    certificate, else its secret."""
+    from azure.identity.aio import (
+        CertificateCredential,
+        ClientSecretCredential,
+        ManagedIdentityCredential,
+    )
+
+    if settings.graph_managed_identity:
+        # A user-assigned identity is named by its client id; none means the system one.
+        client_id = settings.graph_client_id or os.environ.get("AZURE_CLIENT_ID") or None
+        return ManagedIdentityCredential(client_id=client_id)
 
     options: dict[str, object] = {"authority": settings.graph_authority_host}
     if settings.graph_ca_file:
@@ -468,24 +512,24 @@ def _code(error: APIError) -> str | None:
     return None
 
 
-def _refusal(what: str, status: int, error: APIError) -> str:
+def _refusal(what: str, status: int, error: APIError, forbidden: str) -> str:
     """Why Graph said no, and what to check; Graph's code, never its message (it can echo input)."""
     code = f" {_code(error)}" if _code(error) else ""
     hint = {
         401: "check AUDITBOT_GRAPH_TENANT_ID and that the app is consented in that tenant",
-        403: (
-            "the app lacks Calendars.ReadBasic/Calendars.ReadWrite, or the mailbox is outside "
-            "its application access policy"
-        ),
-        404: "no such mailbox or event",
+        403: forbidden,
+        404: "no such mailbox, event or user",
     }.get(status, "the request was refused")
     return f"Graph refused {what} ({status}{code}): {hint}"
 
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "Gone",
     "GraphCalendar",
+    "GraphClient",
     "build_calendar",
     "build_credential",
+    "client_options",
     "iana_zone",
 ]

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings, load_rules
@@ -37,6 +38,13 @@ from storage.imports import (
     import_staff,
     import_teams,
 )
+from storage.imports.entra import (
+    MAX_RETIRED_SHARE,
+    Directory,
+    SyncReport,
+    read_mapping,
+    sync_entra,
+)
 from storage.purge import find_undeclared, purge_undeclared
 from storage.repositories import programmes as programme_versions
 from workflow.calendar import SystemClock
@@ -52,6 +60,7 @@ __all__ = [
     "propose_cycle_from_cli",
     "purge_undeclared_from_cli",
     "reallocate_from_cli",
+    "sync_entra_from_cli",
 ]
 
 IMPORTERS = {
@@ -73,6 +82,56 @@ async def import_file(
         report = await import_staff(session, path, actor="import", retire_absent=retire_absent)
         await offer_work_of(session, report.retired)
         return report
+
+
+# The PostgreSQL advisory lock a sync holds, so two (a nightly job, someone at a terminal)
+# take turns rather than both adding the same people.
+ENTRA_SYNC_LOCK = 0x656E747261
+
+
+class _DryRun(Exception):
+    def __init__(self, report: SyncReport) -> None:
+        self.report = report
+
+
+async def sync_entra_from_cli(
+    settings: Settings,
+    mapping_path: Path,
+    *,
+    dry_run: bool = False,
+    allow_mass_retirement: bool = False,
+    directory: Directory | None = None,
+) -> SyncReport:
+    """Read Entra's changes and apply them in one transaction; those who left have their open
+    audits offered to the Audit Team in it too. A dry run reads and reports, and saves
+    nothing (not even the delta links, so the next sync reads the same changes)."""
+    from bot.directory import build_directory
+
+    mapping = read_mapping(mapping_path)
+    owned = None if directory is not None else build_directory(settings)
+    reader = directory or owned
+    assert reader is not None
+    try:
+        async with _transaction(settings) as session:
+            if session.bind.dialect.name == "postgresql":
+                await session.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": ENTRA_SYNC_LOCK}
+                )
+            report = await sync_entra(
+                session,
+                reader,
+                mapping,
+                max_retired_share=None if allow_mass_retirement else MAX_RETIRED_SHARE,
+            )
+            await offer_work_of(session, report.retired)
+            if dry_run:
+                raise _DryRun(report)
+            return report
+    except _DryRun as rolled_back:
+        return rolled_back.report
+    finally:
+        if owned is not None:
+            await owned.close()
 
 
 async def propose_cycle_from_cli(settings: Settings, args: argparse.Namespace) -> ProposedCycle:

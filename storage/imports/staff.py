@@ -77,7 +77,7 @@ async def import_staff(
     """
     report = ImportReport()
     rows = read_rows(source, COLUMNS, report)
-    scopes, scope_codes = await _load_scopes(session)
+    scopes, scope_codes = await load_scopes(session)
     parsed = _parse_rows(rows, scopes, report)
     parsed = await _check_against_database(session, parsed, report)
     await _load(session, parsed, scope_codes, actor, report)
@@ -104,17 +104,17 @@ async def _retire_absent(
 ) -> None:
     query = select(Staff).where(Staff.active.is_(True), Staff.aad_object_id.not_in(listed))
     absent = list((await session.scalars(query)).all())
-    grants = await _existing_grants(session, [staff.id for staff in absent])
+    grants = await existing_grants(session, [staff.id for staff in absent])
     for staff in absent:
-        before = _snapshot(staff, grants.get(staff.id, []), scope_codes)
+        before = staff_snapshot(staff, grants.get(staff.id, []), scope_codes)
         staff.active = False
         await session.flush()
-        after = _snapshot(staff, grants.get(staff.id, []), scope_codes)
+        after = staff_snapshot(staff, grants.get(staff.id, []), scope_codes)
         await count_and_record(session, "staff", staff.id, before, after, actor, report)
         report.retired.append(staff.id)
 
 
-async def _load_scopes(session: AsyncSession) -> tuple[dict[str, Scope], dict[Scope, str]]:
+async def load_scopes(session: AsyncSession) -> tuple[dict[str, Scope], dict[Scope, str]]:
     """Every service and team code: upper-cased code -> scope, and scope -> code as stored."""
     codes: dict[Scope, str] = {}
     for service_id, code in await session.execute(select(Service.id, Service.code)):
@@ -172,12 +172,12 @@ def _parse_row(number: int, values: dict[str, str], scopes: dict[str, Scope]) ->
     return StaffRow(
         number=number,
         fields=fields,
-        grants=_parse_grants(values["roles"], scopes),
+        grants=parse_grants(values["roles"], scopes),
         line_manager_upn=parse_upn(manager, "line_manager_upn") if manager else None,
     )
 
 
-def _parse_grants(value: str, scopes: dict[str, Scope]) -> frozenset[Grant]:
+def parse_grants(value: str, scopes: dict[str, Scope]) -> frozenset[Grant]:
     grants: set[Grant] = set()
     for item in split_list(value):
         role_name, _, code = item.partition("@")
@@ -238,7 +238,7 @@ async def _load(
     report: ImportReport,
 ) -> None:
     existing = await _existing_staff(session, [str(row.fields["aad_object_id"]) for row in rows])
-    grants = await _existing_grants(session, [staff.id for staff in existing.values()])
+    grants = await existing_grants(session, [staff.id for staff in existing.values()])
     befores: dict[int, dict[str, Any] | None] = {}
     people: list[Staff] = []
     for row in rows:
@@ -248,7 +248,7 @@ async def _load(
             session.add(staff)
             befores[row.number] = None
         else:
-            befores[row.number] = _snapshot(staff, grants.get(staff.id, []), scope_codes)
+            befores[row.number] = staff_snapshot(staff, grants.get(staff.id, []), scope_codes)
             if staff.active and not row.fields["active"]:
                 report.retired.append(staff.id)
             for name, value in row.fields.items():
@@ -257,8 +257,8 @@ async def _load(
     await session.flush()
     await _set_line_managers(session, rows, people)
     for row, staff in zip(rows, people, strict=True):
-        current = await _sync_grants(session, staff.id, grants.get(staff.id, []), row.grants)
-        after = _snapshot(staff, current, scope_codes)
+        current = await sync_grants(session, staff.id, grants.get(staff.id, []), row.grants)
+        after = staff_snapshot(staff, current, scope_codes)
         await count_and_record(
             session, "staff", staff.id, befores[row.number], after, actor, report
         )
@@ -269,7 +269,7 @@ async def _existing_staff(session: AsyncSession, aad_ids: list[str]) -> dict[str
     return {staff.aad_object_id: staff for staff in found}
 
 
-async def _existing_grants(
+async def existing_grants(
     session: AsyncSession, staff_ids: list[int]
 ) -> dict[int, list[RoleAssignment]]:
     grants: dict[int, list[RoleAssignment]] = {}
@@ -294,7 +294,7 @@ async def _set_line_managers(
     await session.flush()
 
 
-async def _sync_grants(
+async def sync_grants(
     session: AsyncSession,
     staff_id: int,
     current: list[RoleAssignment],
@@ -317,7 +317,7 @@ async def _sync_grants(
     return kept + added
 
 
-def _snapshot(
+def staff_snapshot(
     staff: Staff, grants: list[RoleAssignment], scope_codes: dict[Scope, str]
 ) -> dict[str, Any]:
     record = snapshot(staff, (*STAFF_FIELDS, "auditor_trained_on", "line_manager_id"))

@@ -16,7 +16,14 @@ from storage.models.events import AuditEvent, AuditEventRedaction
 from storage.models.follow_up import FollowUp, FollowUpKind
 from storage.models.meetings import Meeting, MeetingAttendee
 from storage.models.messaging import BotState, ConversationRef, OutboxMessage
-from storage.models.people import RoleAssignment, Service, Staff, Team
+from storage.models.people import (
+    EntraMembership,
+    EntraSyncState,
+    RoleAssignment,
+    Service,
+    Staff,
+    Team,
+)
 from storage.models.programmes import ProgrammeVersion
 from storage.models.reminders import Reminder, ReminderDay, SchedulerRun
 from storage.models.workspace import (
@@ -30,6 +37,8 @@ from storage.models.workspace import (
 )
 
 __all__ = [
+    "EntraMembership",
+    "EntraSyncState",
     "Acknowledgement",
     "LearningItem",
     "LearningSource",

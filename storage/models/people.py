@@ -6,15 +6,15 @@ team_manager@CSC-T1). One source of truth keeps the independence check and
 the greeting from disagreeing.
 """
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.enums import ServiceKind
 from storage.models.base import Base, Stamped
-from storage.types import StrEnumType
+from storage.types import StrEnumType, utcnow
 from workflow.roles import Role
 
 
@@ -90,3 +90,30 @@ class RoleAssignment(Stamped, Base):
     role: Mapped[Role] = mapped_column(StrEnumType(Role))
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+
+
+class EntraMembership(Base):
+    """Who is in which mapped Entra group, as the last `auditbot sync entra` read it.
+
+    The groups' delta feed reports changes, so what it said before is kept here
+    to know a person's roles when one of their groups changes.
+    """
+
+    __tablename__ = "entra_memberships"
+
+    group_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    aad_object_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
+
+
+class EntraSyncState(Base):
+    """Where each Entra feed's next round starts: the delta link its last round ended with.
+
+    `feed` is "users", or "groups:" and a digest of the group ids one query asks
+    for, so a mapping that names other groups starts those groups afresh.
+    """
+
+    __tablename__ = "entra_sync_state"
+
+    feed: Mapped[str] = mapped_column(String(80), primary_key=True)
+    delta_link: Mapped[str] = mapped_column(Text)
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

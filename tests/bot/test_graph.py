@@ -623,6 +623,11 @@ def test_without_graph_settings_there_is_no_graph_calendar() -> None:
         ({"graph_authority_host": "http://login.example.org"}, "AUDITBOT_GRAPH_AUTHORITY_HOST"),
         ({"graph_ca_file": "/nonexistent/ca.pem"}, "AUDITBOT_GRAPH_CA_FILE"),
         ({"graph_max_retries": -1}, "AUDITBOT_GRAPH_MAX_RETRIES"),
+        (
+            {"graph_managed_identity": True, "graph_client_secret": CLIENT_SECRET},
+            "AUDITBOT_GRAPH_MANAGED_IDENTITY",
+        ),
+        ({"entra_mapping": "/nonexistent/entra.toml"}, "AUDITBOT_ENTRA_MAPPING"),
     ],
 )
 def test_half_a_graph_configuration_names_the_variable_to_fix(
@@ -642,3 +647,8 @@ def test_a_complete_graph_configuration_is_accepted() -> None:
     )
     assert settings.graph_configured
     assert settings.graph_base_url == "https://graph.microsoft.com/v1.0"
+
+
+def test_the_managed_identity_alone_configures_graph() -> None:
+    settings = load_settings(**DEPLOYED, graph_managed_identity=True)
+    assert settings.graph_configured

@@ -14,7 +14,9 @@ Graph routes answer in Graph's shapes (Graph reference, v1.0):
 - `POST /v1.0/users/{organiser}/events`: honours `transactionId` (the same id
   gives back the same event), adds a Teams join link for online meetings;
 - `GET` and `DELETE /v1.0/users/{organiser}/events/{id}`;
-- `GET /v1.0/users/{id}/mailboxSettings`.
+- `GET /v1.0/users/{id}/mailboxSettings`;
+- Entra ID's users and groups, their delta queries and `GET /users/{id}`:
+  `graph.directory` (tests/standins/directory.py) holds them and its controls.
 
 `settings()` gives the `AUDITBOT_GRAPH_*` values (as `load_settings` keywords)
 that point auditbot here. Every Graph call needs a bearer token the token endpoint issued for the
@@ -33,7 +35,9 @@ they answer, gone for those who decline. Test controls:
 - `set_response(event_id, email, "declined")` records an attendee's answer;
 - `calls` counts answered requests per route ("getSchedule", "createEvent",
   "getEvent", "deleteEvent", "mailboxSettings", "token"), failures included;
-  `events` holds the live events, `requests` every Graph request body.
+  `events` holds the live events, `requests` every Graph request body;
+- `trust(check)` also accepts bearer tokens `check(token)` says were issued for
+  Graph elsewhere (the managed identity endpoint of the identity stand-in).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ import ssl
 import tempfile
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -60,6 +65,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from tests.standins.directory import Directory
 
 TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CLIENT_ID = "0c9f7a52-61a3-4e4e-8a9b-7d0f6b2a1c33"
@@ -78,7 +85,16 @@ WINDOWS_ZONES = {
 VIEW_DIGIT = {"free": "0", "tentative": "1", "busy": "2", "oof": "3", "workingElsewhere": "4"}
 PRECEDENCE = ("oof", "busy", "tentative", "workingElsewhere")
 BODY = web.RequestKey("body", object)
-GRAPH_ROUTES = ("getSchedule", "createEvent", "getEvent", "deleteEvent", "mailboxSettings")
+GRAPH_ROUTES = (
+    "getSchedule",
+    "createEvent",
+    "getEvent",
+    "deleteEvent",
+    "mailboxSettings",
+    "usersDelta",
+    "groupsDelta",
+    "getUser",
+)
 
 
 @dataclass
@@ -125,9 +141,14 @@ class GraphStandIn:
     _token_failures: list[int] = field(default_factory=list)
     _lost_answers: list[int] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    trusted: list[Callable[[str], bool]] = field(default_factory=list)
+    directory: Directory = field(init=False)
     _graph: TestServer | None = None
     _login: TestServer | None = None
     _tmp: tempfile.TemporaryDirectory | None = None
+
+    def __post_init__(self) -> None:
+        self.directory = Directory(base_url=lambda: self.base_url, error=_graph_error)
 
     # -- running ------------------------------------------------------------
 
@@ -153,7 +174,11 @@ class GraphStandIn:
         self._tmp = tempfile.TemporaryDirectory(prefix="graph-standin-")
         context = self._tls_context()
         graph = web.Application(middlewares=[self._authorised])
+        for name in ("delta()", "delta", "microsoft.graph.delta()"):
+            graph.router.add_get(f"/v1.0/users/{name}", self.directory.users_delta)
+            graph.router.add_get(f"/v1.0/groups/{name}", self.directory.groups_delta)
         users = "/v1.0/users/{user}"
+        graph.router.add_get(users, self.directory.get_user)
         graph.router.add_post(users + "/calendar/getSchedule", self._get_schedule)
         graph.router.add_post(users + "/events", self._create_event)
         graph.router.add_get(users + "/events/{event_id}", self._get_event)
@@ -267,6 +292,10 @@ class GraphStandIn:
                 return
         raise KeyError(email)
 
+    def trust(self, check: Callable[[str], bool]) -> None:
+        """Accept bearer tokens `check` recognises, as Graph accepts a managed identity's."""
+        self.trusted.append(check)
+
     def register_certificate(self, pem: bytes) -> None:
         """Accept client assertions signed with this certificate's key (CertificateCredential)."""
         self.certificates.append(x509.load_pem_x509_certificate(pem))
@@ -341,7 +370,11 @@ class GraphStandIn:
         route = _route_name(request)
         self.calls[route] += 1
         header = request.headers.get("Authorization", "")
-        token = self.tokens.get(header.removeprefix("Bearer ").strip()) if header else None
+        bearer = header.removeprefix("Bearer ").strip()
+        token = self.tokens.get(bearer) if header else None
+        if token is None and header.startswith("Bearer ") and any(t(bearer) for t in self.trusted):
+            expires = datetime.now(UTC) + timedelta(hours=1)
+            token = Token(self.tenant_id, "managed-identity", expires)
         if not header.startswith("Bearer ") or token is None:
             return _graph_error(401, "InvalidAuthenticationToken", "Access token is empty.")
         if token.tenant_id != self.tenant_id or token.expires < datetime.now(UTC):
@@ -560,6 +593,10 @@ class GraphStandIn:
 
 def _route_name(request: web.Request) -> str:
     path, method = request.path, request.method
+    if "/delta" in path or path.endswith(".delta()"):
+        return "usersDelta" if path.startswith("/v1.0/users/") else "groupsDelta"
+    if path.count("/") == 3 and path.startswith("/v1.0/users/"):
+        return "getUser"
     if path.endswith("/getSchedule"):
         return "getSchedule"
     if path.endswith("/mailboxSettings"):

@@ -56,6 +56,7 @@ class IdentityStandIn:
         self.issued: set[str] = set()
         self.issued_for: dict[str, list[str]] = {}  # resource -> tokens issued for it
         self.postgres_token: str | None = None  # what PostgreSQL tokens are, when set
+        self.resources = {BOT_CONNECTOR_RESOURCE, POSTGRES_RESOURCE}  # tokens issued for these
         self.token_requests = 0
         self.entra_key_id = "entra-signing-key"
         self._entra_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -161,7 +162,7 @@ class IdentityStandIn:
         if query.get("api-version") != ["2019-08-01"]:
             return 400, {"statusCode": 400, "message": "unsupported api-version"}
         resource = (query.get("resource") or [""])[0].removesuffix("/.default").rstrip("/")
-        if resource not in (BOT_CONNECTOR_RESOURCE, POSTGRES_RESOURCE):
+        if resource not in self.resources:
             return 500, {"statusCode": 500, "message": f"no token for resource {resource!r}"}
         token = secrets.token_urlsafe(24)
         if resource == POSTGRES_RESOURCE and self.postgres_token is not None:
