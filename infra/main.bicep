@@ -44,6 +44,15 @@ param backupRetentionDays int = 35
 @description('Days Log Analytics keeps logs.')
 param logRetentionDays int = 90
 
+@description('Microsoft Graph as the managed identity (UoPP bookings, Entra sync): true once an administrator has granted it the application permissions in the README.')
+param graphManagedIdentity bool = false
+
+@description('The Entra groups mapping (TOML text, README "People from Microsoft Entra ID"); empty: no nightly sync job.')
+param entraMapping string = ''
+
+@description('When the Entra sync job runs (cron, UTC); at least weekly, as Graph keeps a delta link seven days.')
+param entraSyncSchedule string = '30 1 * * *'
+
 var suffix = uniqueString(resourceGroup().id, name)
 var databaseName = 'auditbot'
 var appName = '${name}-app'
@@ -199,6 +208,7 @@ var settings = [
     value: 'postgresql://${identity.name}@${postgres.properties.fullyQualifiedDomainName}/${databaseName}?sslmode=require&azure_entra=managed_identity'
   }
   { name: 'AUDITBOT_LOG_FORMAT', value: 'json' }
+  { name: 'AUDITBOT_GRAPH_MANAGED_IDENTITY', value: string(graphManagedIdentity) }
 ]
 
 var runImage = empty(image) ? 'mcr.microsoft.com/k8se/quickstart:latest' : image
@@ -279,6 +289,50 @@ resource migrate 'Microsoft.App/jobs@2023-05-01' = {
           command: [ 'auditbot', 'db', 'upgrade' ]
           resources: { cpu: json('0.5'), memory: '1Gi' }
           env: settings
+        }
+      ]
+    }
+  }
+  dependsOn: [ registryPull, postgresAdmin, database ]
+}
+
+// Nightly: staff, roles and leavers from Entra ID (`auditbot sync entra`), the mapping
+// mounted from the job's own secret store as a file.
+resource entraSync 'Microsoft.App/jobs@2023-05-01' = if (!empty(entraMapping)) {
+  name: '${name}-entra-sync'
+  location: location
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: { '${identity.id}': {} }
+  }
+  properties: {
+    environmentId: environment.id
+    configuration: {
+      triggerType: 'Schedule'
+      replicaTimeout: 1800
+      replicaRetryLimit: 1
+      scheduleTriggerConfig: { cronExpression: entraSyncSchedule, parallelism: 1, replicaCompletionCount: 1 }
+      registries: [
+        { server: registry.properties.loginServer, identity: identity.id }
+      ]
+      secrets: [ { name: 'entra-mapping', value: entraMapping } ]
+    }
+    template: {
+      containers: [
+        {
+          name: 'entra-sync'
+          image: runImage
+          command: [ 'auditbot', 'sync', 'entra', '--mapping', '/etc/auditbot/entra.toml' ]
+          resources: { cpu: json('0.5'), memory: '1Gi' }
+          env: settings
+          volumeMounts: [ { volumeName: 'mapping', mountPath: '/etc/auditbot' } ]
+        }
+      ]
+      volumes: [
+        {
+          name: 'mapping'
+          storageType: 'Secret'
+          secrets: [ { secretRef: 'entra-mapping', path: 'entra.toml' } ]
         }
       ]
     }
