@@ -186,6 +186,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     entra.set_defaults(run=_sync_entra)
 
+    export = commands.add_parser("export", help="copies for others")
+    exports = export.add_subparsers(required=True, metavar="WHAT")
+    trail = exports.add_parser(
+        "audit-trail",
+        help="the audit trail for inspectors: every event, oldest first, with its redactions "
+        "(the export is itself recorded)",
+    )
+    trail.add_argument("--since", type=_instant, help="from this date or ISO time (UTC)")
+    trail.add_argument("--until", type=_instant, help="before this date or ISO time (UTC)")
+    trail.add_argument("--entity", help="only this kind of record: audit, cycle, staff, ...")
+    trail.add_argument("--id", type=_positive, help="with --entity: only this record")
+    trail.add_argument(
+        "--audit", type=_positive, help="one audit and everything recorded against its rows"
+    )
+    trail.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    trail.add_argument("--output", type=Path, help="write here (default: standard output)")
+    trail.set_defaults(run=_export_trail)
+
     cases = commands.add_parser("cases", help="cases already stored")
     case_commands = cases.add_subparsers(required=True, metavar="ACTION")
     case_commands.add_parser(
@@ -458,6 +476,35 @@ def _sync_entra(args: argparse.Namespace) -> int:
     for reason in report.skipped:
         print(f"  skipped {reason}")
     return 1 if report.skipped else 0
+
+
+def _instant(text: str) -> datetime:
+    """A date (midnight UTC) or an ISO time (UTC unless it says otherwise)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date (YYYY-MM-DD) or ISO time"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _export_trail(args: argparse.Namespace) -> int:
+    from bot.operations import export_trail_from_cli
+    from storage.export import TrailFilter
+
+    if args.id is not None and args.entity is None:
+        return _refuse("--id needs --entity (or use --audit ID)")
+    settings = _configured()
+    _database_ready(settings)
+    trail = TrailFilter(args.since, args.until, args.entity, args.id, args.audit)
+    if args.output is None:
+        count = asyncio.run(export_trail_from_cli(settings, sys.stdout, trail, form=args.format))
+    else:
+        with args.output.open("w", encoding="utf-8", newline="") as out:
+            count = asyncio.run(export_trail_from_cli(settings, out, trail, form=args.format))
+    print(f"{count} events exported", file=sys.stderr)
+    return 0
 
 
 def _shipped_ids() -> list[str]:

@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     graph_max_retry_wait_seconds: float = Field(default=60.0, gt=0)
     graph_retry_backoff_seconds: float = Field(default=1.0, gt=0)
     graph_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Days a closed audit's free text is kept before it is reduced to the figures (and a
+    # delivered message's content); 0 keeps everything (storage/retention.py).
+    retention_days: int = Field(default=0, ge=0, le=36500)
     # Which Entra groups make whom what (storage/imports/entra.py); `auditbot sync entra`.
     entra_mapping: str = ""
 

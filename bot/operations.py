@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
+from typing import TextIO
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +32,7 @@ from dialogs.reallocation import reallocate_audit
 from storage import repositories as repo
 from storage.db import make_engine, session_factory
 from storage.enums import CycleState, ExemptionState
+from storage.export import TrailFilter, export_trail
 from storage.imports import (
     ImportReport,
     import_case_attributes,
@@ -55,6 +57,7 @@ from workflow.text import clean_text
 __all__ = [
     "CycleRequestError",
     "find_undeclared_from_cli",
+    "export_trail_from_cli",
     "import_file",
     "open_cycle_from_cli",
     "propose_cycle_from_cli",
@@ -132,6 +135,14 @@ async def sync_entra_from_cli(
     finally:
         if owned is not None:
             await owned.close()
+
+
+async def export_trail_from_cli(
+    settings: Settings, out: TextIO, trail: TrailFilter, *, form: str = "jsonl"
+) -> int:
+    """Write the audit trail (as `trail` selects) to out, and record that it was taken."""
+    async with _transaction(settings) as session:
+        return await export_trail(session, out, trail, form=form)
 
 
 async def propose_cycle_from_cli(settings: Settings, args: argparse.Namespace) -> ProposedCycle:

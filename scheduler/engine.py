@@ -62,6 +62,7 @@ class ScheduleOptions:
     daily_at: time = time(7, 0)
     weekly_day: str = "mon"
     weekly_at: time = time(8, 0)
+    retention_days: int = 0  # 0: closed audits are kept as they are
 
     def __post_init__(self) -> None:
         if self.weekly_day not in WEEKDAYS:

@@ -28,6 +28,7 @@ from scheduler.digest import send_weekly_digests
 from scheduler.engine import ScheduleOptions, Scheduler
 from scheduler.follow_up import run_follow_ups
 from scheduler.reminders import ReminderChaser
+from storage.retention import run_retention
 from workflow.calendar import Clock
 from workflow.rules import ProgrammeRules
 
@@ -42,6 +43,7 @@ def schedule_options(settings: Any) -> ScheduleOptions:
         daily_at=_hhmm(settings.scheduler_daily_at),
         weekly_day=settings.scheduler_weekly_day,
         weekly_at=_hhmm(settings.scheduler_weekly_at),
+        retention_days=settings.retention_days,
     )
 
 
@@ -86,6 +88,10 @@ def build_scheduler(
         "digests",
         partial(send_weekly_digests, sessions, clock, rules, tracker_url=tracker_url),
     )
+    if options.retention_days:
+        scheduler.daily(
+            "retention", partial(run_retention, sessions, clock, options.retention_days)
+        )
     return scheduler
 
 

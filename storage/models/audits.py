@@ -70,6 +70,8 @@ class Audit(Stamped, Base):
     predecessor_id: Mapped[int | None] = mapped_column(ForeignKey("audits.id"), index=True)
     version: Mapped[int] = mapped_column(default=1)
     draft: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # When retention reduced its free text to the figures (storage/retention.py).
+    reduced_at: Mapped[datetime | None]
 
     __mapper_args__ = {"version_id_col": version}
 

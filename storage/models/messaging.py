@@ -38,6 +38,7 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reduced_at: Mapped[datetime | None]  # when retention emptied the payload (storage/retention.py)
 
 
 class ConversationRef(Stamped, Base):
