@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     graph_max_retry_wait_seconds: float = Field(default=60.0, gt=0)
     graph_retry_backoff_seconds: float = Field(default=1.0, gt=0)
     graph_timeout_seconds: float = Field(default=30.0, gt=0)
+    # OpenTelemetry traces and metrics (telemetry/otel.py): off, OTLP over HTTP (the
+    # OTEL_EXPORTER_OTLP_* variables), or Azure Monitor (APPLICATIONINSIGHTS_CONNECTION_STRING).
+    telemetry: Literal["off", "otlp", "azure_monitor"] = "off"
     # Days a closed audit's free text is kept before it is reduced to the figures (and a
     # delivered message's content); 0 keeps everything (storage/retention.py).
     retention_days: int = Field(default=0, ge=0, le=36500)
@@ -239,7 +242,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _graph_complete(self) -> Settings:
-        problem = _graph_problem(self)
+        problem = _graph_problem(self) or _operations_problem(self)
         if problem:
             raise ValueError(problem)
         return self
@@ -342,6 +345,16 @@ def _credential_problem(s: Settings) -> str | None:
     return None
 
 
+def _operations_problem(s: Settings) -> str | None:
+    insights = os.environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING")
+    if s.telemetry == "azure_monitor" and not insights:
+        return (
+            "AUDITBOT_TELEMETRY: azure_monitor needs APPLICATIONINSIGHTS_CONNECTION_STRING "
+            "(the Application Insights resource's connection string)"
+        )
+    return None
+
+
 def _graph_problem(s: Settings) -> str | None:
     """Graph is all set or not at all; the first thing wrong, as `VARIABLE: why`."""
     given = (s.graph_tenant_id, s.graph_client_id, s.graph_client_secret, s.graph_certificate_path)
@@ -366,6 +379,13 @@ def _graph_problem(s: Settings) -> str | None:
             return "AUDITBOT_GRAPH_CLIENT_SECRET: required, or AUDITBOT_GRAPH_CERTIFICATE_PATH"
         if s.graph_certificate_path and not Path(s.graph_certificate_path).is_file():
             return "AUDITBOT_GRAPH_CERTIFICATE_PATH: must name a PEM or PKCS12 certificate file"
+    if s.telemetry == "azure_monitor" and not os.environ.get(
+        "APPLICATIONINSIGHTS_CONNECTION_STRING"
+    ):
+        return (
+            "AUDITBOT_TELEMETRY: azure_monitor needs APPLICATIONINSIGHTS_CONNECTION_STRING "
+            "(the Application Insights resource's connection string)"
+        )
     if s.entra_mapping and not Path(s.entra_mapping).is_file():
         return "AUDITBOT_ENTRA_MAPPING: must name the Entra groups mapping file (TOML)"
     if s.graph_ca_file and not Path(s.graph_ca_file).is_file():

@@ -99,6 +99,7 @@ from storage.repositories.outbox import (
     retry_later,
 )
 from storage.repositories.people import get_staff
+from telemetry import otel
 from telemetry.logs import log_context
 
 log = logging.getLogger(__name__)
@@ -278,6 +279,9 @@ class OutboxSender:
             self._next_sweep = now + max(1.0, self._options.claim_timeout_seconds / 4)
             self._limiter.forget_idle(now)
             await self._release_stale()
+            if otel.enabled():
+                async with self._sessions() as session:
+                    otel.set_queue_depth(await count_due_messages(session, self._clock.now()))
         await self._release_expiring()
         claimed = 0
         if now >= self._next_poll and len(self._queue) < self._options.batch_size:
@@ -379,10 +383,15 @@ class OutboxSender:
                 await self._clock.wait(self._answered, at - now)
 
     async def _deliver(self, delivery: Delivery) -> None:
-        with log_context(outbox_ids=list(delivery.ids)):
+        attributes = {"auditbot.outbox.messages": len(delivery.ids)}
+        with (
+            log_context(outbox_ids=list(delivery.ids)),
+            otel.tracer.start_as_current_span("outbox deliver", attributes=attributes),
+        ):
             await self._deliver_logged(delivery)
 
     async def _deliver_logged(self, delivery: Delivery) -> None:
+        started = self._clock.monotonic()
         try:
             accepted = await self._send(delivery)
         except ClaimTooOld:
@@ -393,6 +402,8 @@ class OutboxSender:
             await self._guarded(self._retry(delivery, type(error).__name__, None, None), delivery)
             return
         if accepted:
+            otel.OUTBOX_SEND_DURATION.record(self._clock.monotonic() - started)
+            otel.OUTBOX_SENT.add(len(delivery.ids))
             await self._record_sent(delivery)
 
     async def _send(self, delivery: Delivery) -> bool:
@@ -573,6 +584,9 @@ class OutboxSender:
             given_up = f"{reason} (gave up after {delivery.attempts} attempts)"
             await self._record_failed(delivery, given_up, person)
             return
+        otel.OUTBOX_RETRIES.add(1, {"reason": _reason_kind(reason)})
+        if reason.startswith("HTTP 429"):
+            otel.OUTBOX_THROTTLED.add(1)
         if retry_after is not None and reason.startswith("HTTP 429"):
             self._limiter.hold(delivery.key, self._clock.monotonic() + retry_after)
         at = self._clock.now() + timedelta(seconds=delay)
@@ -614,6 +628,8 @@ class OutboxSender:
         """Record that the rows will not be delivered and, in the same transaction, tell the
         Audit Team, so nothing is dropped without someone knowing."""
         mark = mark_unreachable if unreachable else mark_failed
+        outcome = "unreachable" if unreachable else "failed"
+        otel.OUTBOX_GIVEN_UP.add(len(delivery.ids), {"outcome": outcome})
         told = 0
         async with self._sessions.begin() as session:
             if person is None and delivery.first.recipient_id is not None:
@@ -688,6 +704,14 @@ def personal_reference(
     )
     serialized: dict[str, Any] = reference.serialize()
     return serialized
+
+
+def _reason_kind(reason: str) -> str:
+    """A retry's reason as a metric attribute: "HTTP 429", or the error's kind; no detail."""
+    words = reason.split()
+    if len(words) >= 2 and words[0] == "HTTP":
+        return f"HTTP {words[1]}"
+    return words[0][:40] if words else "unknown"
 
 
 def _per_second(limits: str) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import socket
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, cast
 
@@ -24,6 +26,7 @@ from dialogs.local_calendar import LocalCalendar
 from scheduler.jobs import SCHEDULER, build_scheduler, schedule_options
 from storage.db import async_url, make_engine, ping, session_factory
 from storage.repositories.replay import replay_shift
+from telemetry import otel
 from workflow.calendar import Clock, ReplayClock, SystemClock, WorkingCalendar
 from workspace.auth import TabAuth, tab_auth_settings
 from workspace.links import tracker_link
@@ -42,6 +45,7 @@ def build_service(settings: Settings, clock: Clock | None = None) -> web.Applica
     real time moved by what `auditbot tick --at` last replayed, read before each turn
     and each scheduled job, so card presses and ticks share one clock."""
     engine = make_engine(settings.database_url, busy_timeout=settings.database_busy_timeout_seconds)
+    otel.instrument_engine(engine)
     sessions = session_factory(engine)
     refresh = None
     if clock is None and settings.demo:
@@ -188,6 +192,15 @@ def calendar_for(settings: Settings, sessions: async_sessionmaker[AsyncSession])
     return LocalCalendar(sessions, load_rules(settings))
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("auditbot")
+    except PackageNotFoundError:
+        return ""
+
+
 def serve(settings: Settings, *, reuse_port: bool = False, worker: str | None = None) -> None:
     """Run until interrupted; with reuse_port, as one of several workers on the port."""
     log.info(
@@ -198,7 +211,15 @@ def serve(settings: Settings, *, reuse_port: bool = False, worker: str | None = 
         settings.database_url.split("://", 1)[0],
         settings.demo,
     )
+    stop_telemetry = otel.configure_telemetry(
+        settings.telemetry, version=_version(), instance=f"{socket.gethostname()}:{os.getpid()}"
+    )
     app = build_service(settings)
+
+    async def flush_telemetry(_app: web.Application) -> None:
+        stop_telemetry()
+
+    app.on_cleanup.append(flush_telemetry)  # last: after the outbox and scheduler stop
     # Only the real process settles its heap: tests build many services in one process.
     app.on_startup.append(settle_heap)
     web.run_app(

@@ -3,9 +3,10 @@
 // A user-assigned managed identity is the bot (Azure Bot, msaAppType UserAssignedMSI), signs
 // in to PostgreSQL (Microsoft Entra authentication, no password) and pulls the image. The
 // service runs on Azure Container Apps (several replicas are safe: migrations run once, under
-// a lock, in the migration job; one replica at a time sends Teams messages), its logs and
-// metrics go to Log Analytics (Application Insights is created on the same workspace), and Key
-// Vault (private: no public network access) holds whatever secret a council still needs.
+// a lock, in the migration job; one replica at a time sends Teams messages), its logs go to
+// Log Analytics and its traces and metrics to Application Insights (on the same workspace),
+// and Key Vault (private: no public network access) holds whatever secret a council still
+// needs.
 //
 // Deploy: README, "Deploying". Parameters: main.parameters.json. Linted by checkov (.ci/run).
 
@@ -209,6 +210,9 @@ var settings = [
   }
   { name: 'AUDITBOT_LOG_FORMAT', value: 'json' }
   { name: 'AUDITBOT_GRAPH_MANAGED_IDENTITY', value: string(graphManagedIdentity) }
+  // Traces and metrics to Application Insights (telemetry/otel.py).
+  { name: 'AUDITBOT_TELEMETRY', value: 'azure_monitor' }
+  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
 ]
 
 var runImage = empty(image) ? 'mcr.microsoft.com/k8se/quickstart:latest' : image

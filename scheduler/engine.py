@@ -38,6 +38,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from storage.outage import Outage
 from telemetry.logs import log_context
+from telemetry.otel import traced_job
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +213,7 @@ class Scheduler:
             with log_context(job=job.name):
                 if self._before_job is not None:
                     await self._before_job()
-                done = await job.job()
+                done = await traced_job(job.name, job.job)
         except Exception:
             job.retry_at = now + job.outage.failed(now, log)
             return -1
