@@ -1,5 +1,5 @@
 """Exemption cards: the Head of Service's decision, and the Audit Team's reallocation (of an
-exempted auditor's audit, or a leaver's)."""
+exempted auditor's audit, or a leaver's), and the choice of a new moderator for a leaver's."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from cards.base import ask, card, execute, facts, heading, paragraph, text_input
 
 DECIDE_EXEMPTION = "exemption.decide"
 REALLOCATE = "audit.reallocate"
+REPLACE_MODERATOR = "audit.replace_moderator"
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,30 @@ def leaver_card(view: LeaverView, *, outcome: str | None = None) -> dict:
     ]
     fallback = f"Reallocate case {view.case_ref}: its auditor has left"
     return _reallocation(body, fallback, view.audit_id, outcome)
+
+
+def moderator_leaver_card(view: LeaverView, *, outcome: str | None = None) -> dict:
+    """For the Audit Team: the audit's moderator has left; choose another."""
+    body: list[CardElement] = [
+        heading(f"Choose a moderator for case {view.case_ref}"),
+        paragraph(
+            f"{view.leaver} has left, and was to moderate the audit of case {view.case_ref}, "
+            f"which is {view.state}. Choosing picks the least-loaded independent moderator; "
+            "if the moderation was already asked for, they are sent the form."
+        ),
+    ]
+    fallback = f"Choose a moderator for case {view.case_ref}: its moderator has left"
+    if outcome:
+        body.append(paragraph(outcome))
+        return card(body, fallback=f"{fallback}: {outcome}")
+    return card(
+        body,
+        fallback=fallback,
+        actions=[
+            execute("Choose a moderator", REPLACE_MODERATOR, {"audit_id": view.audit_id},
+                    positive=True)
+        ],
+    )  # fmt: skip
 
 
 def _reallocation(

@@ -26,11 +26,19 @@ from dialogs.programmes import cycle_moderation, group_members
 from dialogs.uopp_planning import plan_uopp_meeting
 from storage import repositories as repo
 from storage.models import Audit, Cycle
+from storage.repositories.events import Actor
 from workflow.allocation import AllocationImpossible, CaseToAllocate, choose_moderator
 from workflow.grades import Grade
 from workflow.moderation_sample import decide
-from workflow.programme.model import GroupModeration, NoModeration, SampleModeration
-from workflow.roles import Party
+from workflow.programme.model import (
+    EveryAudit,
+    ExternalModeration,
+    GroupModeration,
+    NoModeration,
+    PanelModeration,
+    SampleModeration,
+)
+from workflow.roles import Party, Role
 from workflow.rules import ProgrammeRules
 from workflow.states import Action, AuditState, transition
 from workflow.words import counted
@@ -112,7 +120,7 @@ async def _sampled(
         await let_grade_stand(session, audit, why=decision.why, now=now, rules=rules)
         return f"{decision.why} The auditor's grade stands, and everyone has been told."
     if audit.moderator_id is None:
-        problem = await _choose_moderator(session, audit, cycle, moderation, now=now)
+        problem = await choose_audit_moderator(session, audit, cycle, moderation.by, now=now)
         if problem is not None:
             return (
                 f"{decision.why} But nobody can moderate it: {problem} Add someone who can to "
@@ -124,19 +132,31 @@ async def _sampled(
     return f"{decision.why} {name} has been asked to moderate it."
 
 
-async def _choose_moderator(
+def moderator_roles(moderation: object) -> list[Role]:
+    """Who may moderate one audit alone under this moderation (none: a group, or none)."""
+    if isinstance(moderation, PanelModeration):
+        return list(moderation.tier_one_by)
+    if isinstance(moderation, EveryAudit | SampleModeration | ExternalModeration):
+        return list(moderation.by)
+    return []
+
+
+async def choose_audit_moderator(
     session: AsyncSession,
     audit: Audit,
     cycle: Cycle,
-    moderation: SampleModeration,
+    roles: list[Role],
     *,
     now: datetime,
+    actor: Actor = "system",
+    action: str = "moderator_chosen",
 ) -> str | None:
-    """Give a drawn audit the least-loaded independent moderator; None, or why not."""
+    """Give the audit the least-loaded independent moderator holding one of these roles
+    (active staff only); None, or why not."""
     case = await repo.get_case(session, audit.case_id)
     assert case is not None
     people = {}
-    for role in moderation.by:
+    for role in roles:
         for person in await candidates(session, role, cycle.service_id, moderating=True):
             people.setdefault(person.staff_id, person)
     involved = await repo.involvements_by_case(session, [case.id])
@@ -157,7 +177,7 @@ async def _choose_moderator(
     audit.moderator_id = int(chosen)
     await session.flush()
     await repo.record_event(
-        session, "system", "audit", audit.id, "moderator_chosen", before,
+        session, actor, "audit", audit.id, action, before,
         repo.snapshot(audit, ("moderator_id",)), at=now,
     )  # fmt: skip
     return None

@@ -142,6 +142,20 @@ async def audits_of_auditors(session: AsyncSession, staff_ids: list[int]) -> lis
     return list((await session.scalars(query)).all())
 
 
+async def audits_of_moderators(
+    session: AsyncSession, staff_ids: list[int], states: Iterable[AuditState]
+) -> list[Audit]:
+    """The audits in these states that these people are to moderate, by id."""
+    if not staff_ids:
+        return []
+    query = (
+        select(Audit)
+        .where(Audit.moderator_id.in_(staff_ids), Audit.state.in_(list(states)))
+        .order_by(Audit.id)
+    )
+    return list((await session.scalars(query)).all())
+
+
 async def list_audits_for_staff(
     session: AsyncSession, staff_id: int, states: Iterable[AuditState] | None = None
 ) -> list[Audit]:

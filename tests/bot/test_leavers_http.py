@@ -157,3 +157,64 @@ async def test_retire_absent_retires_only_who_is_missing_from_a_whole_list(
     async with db.sessions() as session:
         gone = await session.scalars(select(Staff.id).where(Staff.active.is_(False)))
         assert list(gone) == [leaver.id]
+
+
+async def test_a_leaving_moderator_has_their_audits_given_another_moderator(
+    deployed_env: Database, quiet_bot: RunningBot, tmp_path, capsys
+):
+    db, teams_bot = deployed_env, quiet_bot
+    audit = await open_demo_cycle(db)
+    async with db.sessions.begin() as session:
+        row = await repo.get_audit(session, audit.id)
+        assert row.moderator_id is not None
+        leaver = await repo.get_staff(session, row.moderator_id)
+        # The audit was accepted as complete and its moderation asked for, before they left.
+        row.state = AuditState.SUBMITTED
+        await repo.record_event(
+            session, "system", "audit", audit.id, "moderation_requested", None,
+            {"moderator_id": leaver.id, "version": row.version},
+        )  # fmt: skip
+
+    path = staff_file(tmp_path, leaving=leaver.upn, how="active-no")
+    assert await asyncio.to_thread(main, ["import", "staff", path]) == 0
+    assert "1 left" in capsys.readouterr().out
+    audit_team = await person(db, AUDIT_TEAM)
+    async with db.sessions() as session:
+        offers = [
+            m
+            for m in await repo.list_messages(session, recipient_id=audit_team.id)
+            if m.kind == "leaver_moderator"
+        ]
+    [offer] = [m for m in offers if f":moderate:{audit.id}:to:" in m.idempotency_key]
+    assert f"{leaver.display_name} has left, and was to moderate" in texts_in(offer.payload["card"])
+
+    refused = await press(teams_bot, leaver, "audit.replace_moderator", audit_id=audit.id)
+    assert "You're no longer on auditbot's staff list" in texts_in(refused)
+    outsider = await person(db, "samuel.adeyemi@demo-council.gov.uk")  # a Head of Service
+    refused = await press(teams_bot, outsider, "audit.replace_moderator", audit_id=audit.id)
+    assert "Only the Audit Team for this audit" in texts_in(refused), texts_in(refused)
+
+    done = await press(teams_bot, audit_team, "audit.replace_moderator", audit_id=audit.id)
+    async with db.sessions() as session:
+        moved = await repo.get_audit(session, audit.id)
+        chosen = await repo.get_staff(session, moved.moderator_id)
+        asked = [
+            m
+            for m in await repo.list_messages(session, recipient_id=chosen.id)
+            if m.kind == "moderation"
+        ]
+        trail = await repo.list_events(session, "audit", audit.id)
+    assert chosen.id not in (leaver.id, moved.auditor_id) and chosen.active
+    assert f"{chosen.display_name} moderates it now and has been sent the moderation form" in (
+        texts_in(done)
+    )
+    assert len(asked) == 1
+    [replaced] = [e for e in trail if e.action == "moderator_replaced"]
+    assert replaced.before == {"moderator_id": leaver.id}
+    assert replaced.actor_id == audit_team.id
+
+    again = await press(teams_bot, audit_team, "audit.replace_moderator", audit_id=audit.id)
+    assert f"{chosen.display_name} moderates it now; nothing to change" in texts_in(again)
+    assert f"{leaver.display_name} has left" in texts_in(again)
+    async with db.sessions() as session:
+        assert (await repo.get_audit(session, audit.id)).moderator_id == chosen.id

@@ -29,6 +29,7 @@ from cards.exemptions import (
     LeaverView,
     exemption_decision_card,
     leaver_card,
+    moderator_leaver_card,
     reallocate_card,
 )
 from cards.help import help_card
@@ -274,6 +275,9 @@ GALLERY: tuple[Example, ...] = (
     example("leaver-reallocate", leaver_card, LEAVER),
     example("leaver-reallocate-done", leaver_card, LEAVER,
             outcome="Reallocated to Lynne Robbins, who has been told."),
+    example("leaver-moderator", moderator_leaver_card, LEAVER),
+    example("leaver-moderator-done", moderator_leaver_card, LEAVER,
+            outcome="Lynne Robbins moderates it now and has been sent the moderation form."),
     example("cycle-form", cycle_form_card, SERVICES, MONTHS),
     example("cycle-form-error", cycle_form_card, SERVICES, MONTHS,
             values={"service": "EH", "month": MONTHS[1][0], "cases": "600", "kloes": KLOES[0]},
