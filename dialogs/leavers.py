@@ -41,34 +41,41 @@ async def offer_work_of(session: AsyncSession, staff_ids: Iterable[int]) -> int:
     staff_ids = list(staff_ids)
     offered = 0
     for audit in await repo.audits_of_moderators(session, staff_ids, BEFORE_MODERATION):
+        assert audit.moderator_id is not None
         view = await leaver_view(session, audit, leaver_id=audit.moderator_id)
-        for person in await audit_team_of(session, audit):
-            await tell(
-                session,
-                person.id,
-                "leaver_moderator",
-                f"left:{audit.moderator_id}:moderate:{audit.id}",
-                summary=f"Choose a moderator for case {view.case_ref}: its moderator has left",
-                card=moderator_leaver_card(view),
-                bundle=f"left:{audit.moderator_id}",
-            )
+        await _offer(
+            session, audit, "leaver_moderator", f"left:{audit.moderator_id}:moderate:{audit.id}",
+            f"Choose a moderator for case {view.case_ref}: its moderator has left",
+            moderator_leaver_card(view), audit.moderator_id,
+        )  # fmt: skip
         offered += 1
     for audit in await repo.audits_of_auditors(session, staff_ids):
         if find_transition(audit.state, Action.REALLOCATE) is None:
             continue
         view = await leaver_view(session, audit)
-        for person in await audit_team_of(session, audit):
-            await tell(
-                session,
-                person.id,
-                "leaver_reallocate",
-                f"left:{audit.auditor_id}:audit:{audit.id}",
-                summary=f"Reallocate case {view.case_ref}: its auditor has left",
-                card=leaver_card(view),
-                bundle=f"left:{audit.auditor_id}",
-            )
+        await _offer(
+            session, audit, "leaver_reallocate", f"left:{audit.auditor_id}:audit:{audit.id}",
+            f"Reallocate case {view.case_ref}: its auditor has left", leaver_card(view),
+            audit.auditor_id,
+        )  # fmt: skip
         offered += 1
     return offered
+
+
+async def _offer(
+    session: AsyncSession,
+    audit: Audit,
+    kind: str,
+    key: str,
+    summary: str,
+    offer: dict[str, Any],
+    leaver_id: int,
+) -> None:
+    """The card to each of the audit's Audit Team, bundled with the rest of the leaver's."""
+    for person in await audit_team_of(session, audit):
+        await tell(
+            session, person.id, kind, key, summary=summary, card=offer, bundle=f"left:{leaver_id}"
+        )
 
 
 async def leaver_view(

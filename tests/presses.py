@@ -1,5 +1,6 @@
 """Card presses as Teams posts them, with the answers a person might give: for the tests and
-benches that drive the audit wizard over HTTP (tests/cluster.py, bench/wizard_step.py)."""
+benches that drive the audit wizard over HTTP (tests/cluster.py, bench/wizard_step.py, the
+JSON logs and telemetry tests)."""
 
 from __future__ import annotations
 
@@ -68,3 +69,35 @@ def next_press(card: dict[str, Any], today: date) -> tuple[str, dict[str, Any]] 
         if action.get("type") == "Action.Execute" and action.get("verb") in WIZARD_VERBS:
             return action["verb"], {**action.get("data", {}), **answers(card, today)}
     return None
+
+
+async def start_audits(
+    url: str,
+    token: str,
+    audits: list[tuple[str, int, int]],
+    *,
+    service_url: str,
+    tenant: str,
+    app_id: str,
+    today: date,
+    steps: int = 3,
+) -> None:
+    """Each (aad, audit id, version) auditor starts their audit and answers `steps` wizard
+    steps, posting to a served bot at `url`; each request carries X-Request-ID req-AAD."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        for aad, audit_id, version in audits:
+            press: tuple[str, dict[str, Any]] | None = (
+                "audit.start",
+                {"audit_id": audit_id, "version": version},
+            )
+            for _ in range(steps):
+                assert press is not None
+                activity = invoke(
+                    aad, *press, service_url=service_url, tenant=tenant, app_id=app_id
+                )
+                headers = {"Authorization": f"Bearer {token}", "X-Request-ID": f"req-{aad}"}
+                async with http.post(url, json=activity, headers=headers) as answer:
+                    assert answer.status == 200
+                    press = next_press((await answer.json())["value"], today)

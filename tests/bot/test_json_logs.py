@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from sqlalchemy import func, select
 
 from storage.models import OutboxMessage, Staff
@@ -16,7 +15,7 @@ from tests.bot.test_outbox_processes import Service
 from tests.cluster import NOW, build_council, open_a_cycle
 from tests.conftest import Database
 from tests.harness import APP_ID, TENANT_ID
-from tests.presses import ANSWER, invoke, next_press
+from tests.presses import ANSWER, start_audits
 from tests.standins.connector import ConnectorStandIn
 from tests.standins.identity import IdentityStandIn
 
@@ -32,17 +31,15 @@ async def test_json_logs_carry_ids_and_no_content(
     try:
         url = await service.url()
         token = identity.issue_token(audience=APP_ID, service_url=connector.url)
-        async with aiohttp.ClientSession() as http:
-            for aad, audit_id, version in audits:
-                press = ("audit.start", {"audit_id": audit_id, "version": version})
-                for _ in range(3):
-                    activity = invoke(
-                        aad, *press, service_url=connector.url, tenant=TENANT_ID, app_id=APP_ID
-                    )
-                    headers = {"Authorization": f"Bearer {token}", "X-Request-ID": f"req-{aad}"}
-                    async with http.post(url, json=activity, headers=headers) as answer:
-                        assert answer.status == 200
-                        press = next_press((await answer.json())["value"], NOW.date())
+        await start_audits(
+            url,
+            token,
+            audits,
+            service_url=connector.url,
+            tenant=TENANT_ID,
+            app_id=APP_ID,
+            today=NOW.date(),
+        )
         queued = await _count(db)
         await connector.wait_until(lambda: len(connector.sent) >= queued, timeout=60)
     finally:

@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from tests.bot.test_json_logs import _contents, _count
@@ -19,7 +18,7 @@ from tests.bot.test_outbox_processes import ROOT, Service
 from tests.cluster import NOW, build_council, open_a_cycle
 from tests.conftest import Database
 from tests.harness import APP_ID, TENANT_ID
-from tests.presses import ANSWER, invoke, next_press
+from tests.presses import ANSWER, start_audits
 from tests.standins.connector import ConnectorStandIn
 from tests.standins.identity import IdentityStandIn
 from tests.standins.otlp import AppInsightsStandIn, CollectorStandIn
@@ -47,17 +46,15 @@ async def test_a_served_process_exports_traces_and_metrics_without_content(
         try:
             url = await service.url()
             token = identity.issue_token(audience=APP_ID, service_url=connector.url)
-            async with aiohttp.ClientSession() as http:
-                for aad, audit_id, version in audits:
-                    press = ("audit.start", {"audit_id": audit_id, "version": version})
-                    for _ in range(3):
-                        activity = invoke(
-                            aad, *press, service_url=connector.url, tenant=TENANT_ID, app_id=APP_ID
-                        )
-                        headers = {"Authorization": f"Bearer {token}"}
-                        async with http.post(url, json=activity, headers=headers) as answer:
-                            assert answer.status == 200
-                            press = next_press((await answer.json())["value"], NOW.date())
+            await start_audits(
+                url,
+                token,
+                audits,
+                service_url=connector.url,
+                tenant=TENANT_ID,
+                app_id=APP_ID,
+                today=NOW.date(),
+            )
             queued = await _count(db)
             await connector.wait_until(lambda: len(connector.sent) >= queued, timeout=60)
 

@@ -151,13 +151,10 @@ class Directory:
     # -- routes -------------------------------------------------------------
 
     async def users_delta(self, request: web.Request) -> web.Response:
-        started = self._continue(request)
-        if started is not None:
-            return started
-        query = request.query
-        since = self._since(query.get("$deltatoken"))
+        since = self._opening(request)
         if isinstance(since, web.Response):
             return since
+        query = request.query
         select = _names(query.get("$select")) or ["id", *USER_PROPERTIES]
         if since is None:  # a first round: everyone there now
             items = [self._user(u, select, None) for u in self._live_users()]
@@ -173,13 +170,10 @@ class Directory:
         return self._start(pages, link, "users")
 
     async def groups_delta(self, request: web.Request) -> web.Response:
-        started = self._continue(request)
-        if started is not None:
-            return started
-        query = request.query
-        since = self._since(query.get("$deltatoken"))
+        since = self._opening(request)
         if isinstance(since, web.Response):
             return since
+        query = request.query
         if since is None:
             wanted = FILTER_ID.findall(query.get("$filter", ""))
             select = _names(query.get("$select"))
@@ -277,6 +271,14 @@ class Directory:
         if page or not pages:
             pages.append(page)
         return pages
+
+    def _opening(self, request: web.Request) -> dict[str, Any] | web.Response | None:
+        """A page to answer at once (a round under way, or a refusal), or where a new round
+        starts from: None for everything, else the delta token's state."""
+        started = self._continue(request)
+        if started is not None:
+            return started
+        return self._since(request.query.get("$deltatoken"))
 
     def _start(self, pages: list[list[dict[str, Any]]], delta_link: str, kind: str) -> web.Response:
         key = secrets.token_urlsafe(12)
