@@ -499,7 +499,14 @@ def _export_trail(args: argparse.Namespace) -> int:
     _database_ready(settings)
     trail = TrailFilter(args.since, args.until, args.entity, args.id, args.audit)
     if args.output is None:
-        count = asyncio.run(export_trail_from_cli(settings, sys.stdout, trail, form=args.format))
+        try:
+            count = asyncio.run(
+                export_trail_from_cli(settings, sys.stdout, trail, form=args.format)
+            )
+        except BrokenPipeError:  # `| head`: the reader stopped; the export is not recorded
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            print("export stopped: its output was closed before the end", file=sys.stderr)
+            return 1
     else:
         with args.output.open("w", encoding="utf-8", newline="") as out:
             count = asyncio.run(export_trail_from_cli(settings, out, trail, form=args.format))

@@ -9,6 +9,9 @@ import asyncio
 import csv
 import io
 import json
+import os
+import shlex
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,10 +30,11 @@ from storage.models import (
     SectionGrade,
 )
 from storage.retention import REDUCED
-from tests.bot.test_card_actions import AUDIT_TEAM, person
+from tests.bot.test_card_actions import AUDIT_TEAM, open_demo_cycle, person
 from tests.bot.test_leavers_http import deployed_env  # noqa: F401
+from tests.bot.test_outbox_processes import ROOT
 from tests.bot.test_workspace_pages_http import graded_world, page
-from tests.conftest import Database
+from tests.conftest import SQLITE_ONLY, Database
 from tests.harness import RunningBot
 from workflow.states import AuditState
 
@@ -187,3 +191,31 @@ async def test_closed_audits_are_reduced_to_their_figures_and_the_trail_says_so(
     with pytest.raises(SystemExit):
         main(["export", "audit-trail", "--since", "last tuesday"])
     assert "is not a date" in capsys.readouterr().err
+
+
+@SQLITE_ONLY
+async def test_an_export_piped_into_head_stops_quietly(db: Database):
+    """`auditbot export audit-trail | head -1`: the reader leaves early; one line says so, no
+    traceback, and the cut-off copy is not recorded as an export."""
+    await open_demo_cycle(db)
+    async with db.sessions.begin() as session:  # more trail than a pipe's buffer holds
+        for number in range(2000):
+            await repo.record_event(session, "demo", "staff", 1, "noted", None, {"n": number})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITBOT_")}
+    env.update(AUDITBOT_DEMO="true", AUDITBOT_DATABASE_URL=db.url, AUDITBOT_LOG_LEVEL="WARNING")
+    command = (
+        f"{shlex.quote(sys.executable)} -m bot.cli export audit-trail | head -1; "
+        'echo "exit ${PIPESTATUS[0]}" >&2'
+    )
+    process = await asyncio.create_subprocess_exec(
+        "bash", "-c", command, cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate()
+    assert json.loads(out.decode().splitlines()[0])["id"] == 1
+    assert err.decode().splitlines() == [
+        "export stopped: its output was closed before the end",
+        "exit 1",
+    ], err.decode()
+    async with db.sessions() as session:
+        assert not await repo.list_events(session, "trail", 0)
