@@ -104,9 +104,14 @@ class Delivery:
 
 def conversation_key(row: Row) -> str:
     """The rate-limit key: a person's 1:1 chat, or a named conversation."""
-    if row.recipient_id is not None:
-        return f"staff:{row.recipient_id}"
-    return f"conversation:{row.conversation_key}"
+    return limit_key(row.recipient_id, row.conversation_key)
+
+
+def limit_key(recipient_id: int | None, conversation: str | None) -> str:
+    """The rate-limit key of a message to this person, or else to this named conversation."""
+    if recipient_id is not None:
+        return f"staff:{recipient_id}"
+    return f"conversation:{conversation}"
 
 
 def group_into_deliveries(rows: Sequence[Row]) -> list[Delivery]:

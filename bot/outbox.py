@@ -75,6 +75,7 @@ from bot.delivery import (
     build_activity,
     group_into_deliveries,
     judge,
+    limit_key,
     queue_undelivered_notices,
 )
 from bot.ratelimit import Clock, RateLimiter, SystemClock, Ticket, Window, parse_windows
@@ -93,6 +94,7 @@ from storage.repositories.outbox import (
     mark_failed,
     mark_sent,
     mark_unreachable,
+    recent_sends,
     recipient_chats,
     release_claims,
     release_stale_claims,
@@ -222,8 +224,9 @@ class OutboxSender:
         )
 
     async def start(self) -> None:
-        """Run in the background until `stop`."""
+        """Run in the background until `stop`, counting first what was sent lately."""
         self._stopping = False
+        await self._recall_recent_sends()
         self._task = asyncio.create_task(self._run(until_idle=False), name="outbox-sender")
 
     async def stop(self) -> None:
@@ -233,6 +236,24 @@ class OutboxSender:
         if self._task is not None:
             await self._task
             self._task = None
+
+    async def _recall_recent_sends(self) -> None:
+        """Put what was sent within the longest window (by another instance that sent before
+        this one took over, or by this process before a restart) in the limits' windows, so
+        a new sender keeps each chat's limits from its first request, not an hour later."""
+        now, mono = self._clock.now(), self._clock.monotonic()
+        since = now - timedelta(seconds=self._limiter.longest_window)
+        try:
+            async with self._sessions() as session:
+                sent = await recent_sends(session, since)
+        except Exception:
+            log.warning("could not read recent sends; the limits start empty", exc_info=True)
+            return
+        for recipient_id, conversation, at in sent:
+            at_mono = mono - (now - at).total_seconds()
+            self._limiter.remember(limit_key(recipient_id, conversation), at_mono)
+        if sent:
+            log.info("outbox: %d messages of the last hour counted in the limits", len(sent))
 
     async def drain(self) -> None:
         """Deliver until nothing is due now and nothing is under way."""

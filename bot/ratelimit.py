@@ -165,6 +165,18 @@ class RateLimiter:
             self._windows(conversation).record(ticket)
         return ticket
 
+    def remember(self, conversation: str | None, at: float) -> None:
+        """A request that left at `at` (in the past) under another sender: it counts in the
+        windows as if sent here. Call in time order, before any request of our own."""
+        ticket = self._app.record(Ticket(at, at))
+        if conversation is not None:
+            self._windows(conversation).record(ticket)
+
+    @property
+    def longest_window(self) -> float:
+        """The longest any window remembers a request, app-wide or per conversation."""
+        return max(w.seconds for w in (*self._app.windows, *self._conversation_windows))
+
     def hold(self, conversation: str, until: float) -> None:
         """Send nothing more to the conversation before `until` (Teams said Retry-After)."""
         windows = self._windows(conversation)

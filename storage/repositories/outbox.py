@@ -188,6 +188,20 @@ async def bring_forward_waiting_for(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def recent_sends(
+    session: AsyncSession, since: datetime
+) -> list[tuple[int | None, str | None, datetime]]:
+    """Messages Teams accepted since `since`, oldest first: (recipient, conversation key, when).
+    Each counts as a request: rows bundled into one were fewer requests, so a limit kept with
+    these is kept with room to spare."""
+    query = (
+        select(OutboxMessage.recipient_id, OutboxMessage.conversation_key, OutboxMessage.sent_at)
+        .where(OutboxMessage.state == OutboxState.SENT, OutboxMessage.sent_at >= since)
+        .order_by(OutboxMessage.sent_at, OutboxMessage.id)
+    )
+    return [(r, c, at) for r, c, at in await session.execute(query) if at is not None]
+
+
 async def count_due_messages(session: AsyncSession, now: datetime) -> int:
     """Pending messages due by now (whether or not a sender could take them yet)."""
     query = select(func.count()).where(

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.adapter import build_adapter
 from bot.connector import BotConnector
 from bot.outbox import OutboxSender, SenderOptions
-from bot.ratelimit import Clock, ManualClock
+from bot.ratelimit import Clock, ManualClock, Window
 from dialogs.notify import tell
 from storage.enums import OutboxState
 from storage.models import OutboxMessage, Staff
@@ -570,3 +570,33 @@ async def test_a_claim_never_expires_under_its_live_sender_while_rows_wait_their
     problems = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert not [p for p in problems if "claimed by a sender that stopped" in p], problems
     assert not [p for p in problems if "claim was gone" in p], problems
+
+
+async def test_a_sender_taking_over_keeps_each_chats_limits_from_its_first_request(
+    db: Database, connector: ConnectorStandIn, identity: IdentityStandIn
+):
+    """Seen in the three-instance run: an instance that took over sending did not know what
+    the one before it had sent to each chat in the last hour, so its first requests broke a
+    chat's limit and Teams answered 429. Here a chat takes 2 messages in 10 s; one sender
+    sends 2 and stops; the next, starting at once, waits out the rest of those 10 s."""
+    clock = ManualClock(datetime.now(UTC) + timedelta(minutes=1))
+    connector.conversation_limits = ((2, 10.0),)
+    connector.clock = clock.monotonic
+    windows = {"conversation_windows": (Window(2, 10),), "app_windows": (Window(50, 1),)}
+    async with db.sessions.begin() as session:
+        person = await create_person(session, connector)
+        for n in range(2):
+            await queue_notice(session, person, n)
+    async with running_outbox(db, connector, identity, clock=clock, **windows) as first:
+        await first.sender.drain()
+    assert len(connector.sent) == 2
+    started = clock.monotonic()
+    async with db.sessions.begin() as session:
+        await queue_notice(session, person, 2)
+    async with running_outbox(db, connector, identity, clock=clock, **windows) as second:
+        await second.sender.start()
+        await run_for(second.sender, clock, 15)
+        await second.sender.stop()
+    assert second.texts() == {f"notice {n}": 1 for n in range(3)}
+    assert connector.throttled == 0  # no 429: the chat's limit was kept
+    assert connector.sent[-1].at >= started + 10 - 1  # after the first two left the window
