@@ -246,8 +246,10 @@ class OutboxSender:
         try:
             async with self._sessions() as session:
                 sent = await recent_sends(session, since)
-        except Exception:
-            log.warning("could not read recent sends; the limits start empty", exc_info=True)
+        except Exception as error:  # the loop's own backoff reports a failing database
+            log.warning(
+                "could not read recent sends (%s); the limits start empty", type(error).__name__
+            )
             return
         for recipient_id, conversation, at in sent:
             at_mono = mono - (now - at).total_seconds()
