@@ -7,7 +7,7 @@ from datetime import date, datetime
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import bindparam, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.enums import (
@@ -362,19 +362,22 @@ async def successor_of(session: AsyncSession, audit_id: int) -> Audit | None:
     return await session.scalar(select(Audit).where(Audit.predecessor_id == audit_id))
 
 
+# Every press on an audit's card reads the audit this way, so the statement is built once.
+_AUDIT_FOR_UPDATE = (
+    select(Audit)
+    .where(Audit.id == bindparam("audit_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
 async def get_audit_for_update(session: AsyncSession, audit_id: int) -> Audit | None:
     """The audit, locked for this transaction (on PostgreSQL), read afresh, whatever its version.
 
     For flows that decide staleness themselves, e.g. the wizard, whose cards
     stay current while someone else (the practitioner) adds to the audit.
     """
-    query = (
-        select(Audit)
-        .where(Audit.id == audit_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return await session.scalar(query)
+    return await session.scalar(_AUDIT_FOR_UPDATE, {"audit_id": audit_id})
 
 
 async def delete_recommendations(

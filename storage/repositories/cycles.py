@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.enums import CycleState, KloeDecision
@@ -40,20 +40,24 @@ async def get_cycle(session: AsyncSession, cycle_id: int) -> Cycle | None:
     return await session.get(Cycle, cycle_id)
 
 
+# Every press on an audit's card runs this (bound: cycle_id, case_id), so it is built once.
+_CYCLE_CASE_AND_KLOES = (
+    select(Cycle, Case, Kloe.text)
+    .select_from(Cycle)
+    .join(Case, Case.id == bindparam("case_id"))
+    .outerjoin(Kloe, Kloe.cycle_id == Cycle.id)
+    .where(Cycle.id == bindparam("cycle_id"))
+    .order_by(Kloe.position)
+)
+
+
 async def cycle_case_and_kloes(
     session: AsyncSession, cycle_id: int, case_id: int
 ) -> tuple[Cycle, Case, list[str]]:
     """An audit's cycle, its case and the cycle's KLOE texts in order, in one query: every
     press on an audit's card reads all three."""
-    query = (
-        select(Cycle, Case, Kloe.text)
-        .select_from(Cycle)
-        .join(Case, Case.id == case_id)
-        .outerjoin(Kloe, Kloe.cycle_id == Cycle.id)
-        .where(Cycle.id == cycle_id)
-        .order_by(Kloe.position)
-    )
-    rows = (await session.execute(query)).all()
+    bound = {"cycle_id": cycle_id, "case_id": case_id}
+    rows = (await session.execute(_CYCLE_CASE_AND_KLOES, bound)).all()
     if not rows:
         raise LookupError(f"cycle {cycle_id} or case {case_id} not found")
     cycle, case, _ = rows[0]

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.enums import ServiceKind
@@ -108,10 +108,13 @@ async def staff_by_ids(session: AsyncSession, staff_ids: Iterable[int]) -> dict[
     return {staff.id: staff for staff in rows}
 
 
+# Every card press and message runs this: built once, so a turn pays only for running it.
+_STAFF_BY_AAD_ID = select(Staff).where(Staff.aad_object_id == bindparam("aad_object_id"))
+
+
 async def get_staff_by_aad_id(session: AsyncSession, aad_object_id: str) -> Staff | None:
     """The person behind a Teams activity (from.aadObjectId)."""
-    query = select(Staff).where(Staff.aad_object_id == aad_object_id.lower())
-    return await session.scalar(query)
+    return await session.scalar(_STAFF_BY_AAD_ID, {"aad_object_id": aad_object_id.lower()})
 
 
 async def get_staff_by_upn(session: AsyncSession, upn: str) -> Staff | None:
@@ -224,26 +227,39 @@ async def staff_holding_roles(
     return sorted(found, key=lambda pair: wanted.index(pair[1]))
 
 
+# Every press on an audit's card runs this (bound: ids, roles, service_id), so it is built once.
+_STAFF_AND_ROLE_HOLDERS = (
+    select(Staff, RoleAssignment.role)
+    .outerjoin(
+        RoleAssignment,
+        and_(
+            RoleAssignment.staff_id == Staff.id,
+            RoleAssignment.role.in_(bindparam("roles", expanding=True)),
+            RoleAssignment.service_id == bindparam("service_id"),
+        ),
+    )
+    .where(
+        or_(
+            Staff.id.in_(bindparam("ids", expanding=True)),
+            and_(RoleAssignment.id.is_not(None), Staff.active.is_(True)),
+        )
+    )
+    .order_by(Staff.id)
+)
+
+
 async def staff_and_role_holders(
     session: AsyncSession, staff_ids: Iterable[int], roles: Iterable[Role], service_id: int
 ) -> tuple[dict[int, Staff], list[tuple[Staff, Role]]]:
     """In one query: these people by id (as `staff_by_ids`), and the active people holding
     any of `roles` in the service with the role (as `staff_holding_roles`)."""
     wanted, ids = list(roles), set(staff_ids)
-    holding = and_(
-        RoleAssignment.staff_id == Staff.id,
-        RoleAssignment.role.in_(wanted),
-        RoleAssignment.service_id == service_id,
-    )
-    query = (
-        select(Staff, RoleAssignment.role)
-        .outerjoin(RoleAssignment, holding)
-        .where(or_(Staff.id.in_(ids), and_(RoleAssignment.id.is_not(None), Staff.active.is_(True))))
-        .order_by(Staff.id)
+    rows = await session.execute(
+        _STAFF_AND_ROLE_HOLDERS, {"ids": sorted(ids), "roles": wanted, "service_id": service_id}
     )
     people: dict[int, Staff] = {}
     holders: dict[tuple[int, Role], Staff] = {}
-    for staff, role in (await session.execute(query)).all():
+    for staff, role in rows.all():
         if staff.id in ids:
             people[staff.id] = staff
         if role is not None and staff.active:
