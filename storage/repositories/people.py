@@ -187,23 +187,27 @@ async def _find_assignment(
     return await session.scalar(query)
 
 
+# Every guarded button asks this (bound: staff_id, roles, service_id), so it is built once.
+_HOLDS_ROLE = (
+    select(RoleAssignment.id)
+    .join(Staff, Staff.id == RoleAssignment.staff_id)
+    .where(
+        RoleAssignment.staff_id == bindparam("staff_id"),
+        RoleAssignment.role.in_(bindparam("roles", expanding=True)),
+        RoleAssignment.service_id == bindparam("service_id"),
+        Staff.active.is_(True),
+    )
+    .limit(1)
+)
+
+
 async def holds_role(
     session: AsyncSession, staff_id: int, roles: Iterable[Role], service_id: int
 ) -> bool:
     """Whether an active person holds any of `roles` in a service (any scope within it):
     the question every "who may press this" guard asks, answered without listing anyone."""
-    query = (
-        select(RoleAssignment.id)
-        .join(Staff, Staff.id == RoleAssignment.staff_id)
-        .where(
-            RoleAssignment.staff_id == staff_id,
-            RoleAssignment.role.in_(list(roles)),
-            RoleAssignment.service_id == service_id,
-            Staff.active.is_(True),
-        )
-        .limit(1)
-    )
-    return await session.scalar(query) is not None
+    bound = {"staff_id": staff_id, "roles": list(roles), "service_id": service_id}
+    return await session.scalar(_HOLDS_ROLE, bound) is not None
 
 
 async def staff_holding_roles(
