@@ -79,10 +79,13 @@ def entra_password(kind: str) -> Any:
     async def token() -> str:
         nonlocal credential
         if credential is None:
-            from azure.identity.aio import ManagedIdentityCredential
+            # The synchronous credential, asked on a worker thread: the asynchronous one holds
+            # an aiohttp session that nothing would close when the engine goes (a
+            # ResourceWarning at every shutdown), and a token is asked only per new connection.
+            from azure.identity import ManagedIdentityCredential
 
             credential = ManagedIdentityCredential(client_id=os.environ.get("AZURE_CLIENT_ID"))
-        return str((await credential.get_token(POSTGRES_ENTRA_SCOPE)).token)
+        return str((await asyncio.to_thread(credential.get_token, POSTGRES_ENTRA_SCOPE)).token)
 
     return token
 
