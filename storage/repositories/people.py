@@ -259,7 +259,7 @@ async def staff_and_role_holders(
     any of `roles` in the service with the role (as `staff_holding_roles`)."""
     wanted, ids = list(roles), set(staff_ids)
     rows = await session.execute(
-        _STAFF_AND_ROLE_HOLDERS, {"ids": sorted(ids), "roles": wanted, "service_id": service_id}
+        _STAFF_AND_ROLE_HOLDERS, {"ids": list(ids), "roles": wanted, "service_id": service_id}
     )
     people: dict[int, Staff] = {}
     holders: dict[tuple[int, Role], Staff] = {}
