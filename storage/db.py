@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import sqlite_driver
 from storage.errors import DatabaseUnavailable
 from workflow.words import counted
 
@@ -97,7 +98,8 @@ def make_engine(
     **engine_options: Any,
 ) -> AsyncEngine:
     """An async engine; SQLite gets foreign keys on, WAL, a busy timeout, and transactions
-    that take the write lock when they begin.
+    that take the write lock when they begin, through storage.sqlite_driver (one trip to
+    aiosqlite's thread per statement).
 
     Why the last: a SQLite transaction that reads, then writes, cannot wait for
     another writer (its snapshot would be stale), so under concurrent card presses
@@ -119,6 +121,8 @@ def make_engine(
         connect_args = dict(engine_options.get("connect_args") or {})
         connect_args["password"] = entra_password(str(entra))
         engine_options["connect_args"] = connect_args
+    if parsed.get_backend_name() == "sqlite":
+        engine_options.setdefault("module", sqlite_driver.dbapi())
     engine = create_async_engine(parsed, **engine_options)
     if engine.dialect.name == "sqlite":
 
