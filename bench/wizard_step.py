@@ -8,7 +8,10 @@ the floor set by the SDK and HTTP alone. It runs on auditbot's own adapter, so
 it gains what the adapter saves on every turn (msrest's retry policy, which
 was 90% of the echo bot's time before bot/adapter.py made it cheap). Both run
 as deployed: every invoke carries a Bot Framework token, checked against keys
-from the identity stand-in (tests/standins/identity.py). Run:
+from the identity stand-in (tests/standins/identity.py), and the heap is settled
+(bot.service.settle_heap) as `auditbot serve` settles it once started; unsettled,
+the echo bot's p95 was whether a full collection of this process's leftovers fell
+in its run (110 to 250 ms against a steady 95). Run:
 
     python bench/wizard_step.py
 
@@ -25,6 +28,7 @@ larger database) and `BENCH wizard_throughput_workers_1|2 <n> rps`.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import socket
 import statistics
@@ -54,6 +58,7 @@ from bot.adapter import build_adapter  # noqa: E402
 from bot.app import create_app  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.service import build_service as build_bot  # noqa: E402
+from bot.service import settle_heap  # noqa: E402
 from cards.notice import notice_card  # noqa: E402
 from dialogs.cycles import CycleRequest, open_cycle  # noqa: E402
 from storage import repositories as repo  # noqa: E402
@@ -199,9 +204,14 @@ async def drive(app, starts, identity: IdentityStandIn) -> list[float]:
     """Each user's presses against the app served in this process."""
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
+    # As `auditbot serve` does once started: what is loaded so far (and this process's
+    # earlier rounds) is out of the collector's walk, so neither bot's tail is a full
+    # collection of the bench's own leftovers.
+    await settle_heap()
     try:
         return await load(str(server.make_url("/api/messages")), starts, identity)
     finally:
+        gc.unfreeze()
         await server.close()
 
 
