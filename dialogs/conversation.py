@@ -64,7 +64,7 @@ class Conversations:
         self._clock = clock or SystemClock()
         self._before_turn = before_turn
         self._saved_chats = _SavedChats()
-        self._writers = _WriterQueue(sessions)
+        self._turns = _Turns(sessions)
 
     async def on_card_action(self, actor: Actor, verb: str, data: dict[str, Any]) -> dict[str, Any]:
         """A card button (Action.Execute): act, or refuse, and return the card to show now.
@@ -75,7 +75,7 @@ class Conversations:
         if self._before_turn is not None:
             await self._before_turn()
         try:
-            async with self._sessions() as session, self._writers.turn(), session.begin():
+            async with self._sessions() as session, self._turns.turn(), session.begin():
                 staff = await _staff_of(session, actor)
                 if staff is not None and not staff.active:
                     raise ActionRefused(
@@ -160,7 +160,7 @@ class Conversations:
         key = (actor.aad_object_id.lower(), actor.tenant_id.lower())
         if not installing and self.saved_lately(actor, chat):
             return
-        async with self._sessions() as session, self._writers.turn(), session.begin():
+        async with self._sessions() as session, self._turns.turn(), session.begin():
             await save_conversation_ref(
                 session,
                 aad_object_id=actor.aad_object_id,
@@ -181,7 +181,7 @@ class Conversations:
         return self._saved_chats.recently_saved(key, (chat[0] or "", chat[1] or ""))
 
 
-class _WriterQueue:
+class _Turns:
     """This process's turns that use the database (card actions, saving a chat) take their
     turn in the order they came, each from BEGIN to COMMIT: one at a time on SQLite, up
     to the connection pool's size at once on PostgreSQL.
@@ -196,7 +196,7 @@ class _WriterQueue:
     all 50 in flight, each press's seven round trips interleaved with every other's
     and some presses lost out at each one (the slowest took four times the median,
     p95 about 600 ms). Letting in as many as the pool has connections, first come
-    first served, takes the p95 to about 340 ms, with the median no slower (the
+    first served, takes the p95 to about 390 ms, with the median no slower (the
     pool's overflow stays for the scheduler, the outbox and the workspace).
     """
 
@@ -221,7 +221,7 @@ def _turns_at_once(bind: Any) -> int:
     if bind.dialect.name == "sqlite":
         return 1
     size = getattr(bind.pool, "size", None)
-    return size() if callable(size) else _WriterQueue.DEFAULT_AT_ONCE
+    return size() if callable(size) else _Turns.DEFAULT_AT_ONCE
 
 
 class _SavedChats:
