@@ -205,16 +205,16 @@ class _Turns:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         bind = sessions.kw.get("bind")
         self._at_once = 0 if bind is None else _turns_at_once(bind)
-        self._turns: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        self._gates: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
 
     def turn(self) -> contextlib.AbstractAsyncContextManager[Any]:
         if not self._at_once:
             return contextlib.nullcontext()
         loop = asyncio.get_running_loop()
-        if loop not in self._turns:
+        if loop not in self._gates:
             # one loop at a time: drop the last one's
-            self._turns = {loop: asyncio.Semaphore(self._at_once)}
-        return self._turns[loop]
+            self._gates = {loop: asyncio.Semaphore(self._at_once)}
+        return self._gates[loop]
 
 
 def _turns_at_once(bind: Any) -> int:
