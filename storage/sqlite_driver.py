@@ -83,17 +83,16 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._description, self._rowcount, self._lastrowid, rows = outcome
         self._rows = collections.deque(rows or ())
 
-    async def _execute_async(self, operation: Any, parameters: Any) -> None:
+    async def _trip(self, run: Any, operation: Any, parameters: Any) -> None:
         async with self._adapt_connection._execute_mutex:
             connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-            self._keep(await connection._execute(_run, connection._conn, operation, parameters))
+            self._keep(await connection._execute(run, connection._conn, operation, parameters))
+
+    async def _execute_async(self, operation: Any, parameters: Any) -> None:
+        await self._trip(_run, operation, parameters)
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> None:
-        async with self._adapt_connection._execute_mutex:
-            connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-            self._keep(
-                await connection._execute(_run_many, connection._conn, operation, seq_of_parameters)
-            )
+        await self._trip(_run_many, operation, seq_of_parameters)
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
@@ -103,7 +102,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:
-        adapted = super().connect(*arg, **kw)
+        adapted = super().connect(*arg, **kw)  # SQLAlchemy's connecting, then our cursor
         return OneTripConnection(self, adapted._connection)
 
 
