@@ -291,18 +291,17 @@ async def save_answers(
     after = answers.get(step_id, {})
     if before == after and state.step == go_to:
         return
-    audit.draft = with_wizard(draft_of(audit), step=go_to, answers=answers)
-    await context.session.flush()
+    await repo.save_draft(
+        context.session, audit, with_wizard(draft_of(audit), step=go_to, answers=answers)
+    )
     if before != after:
-        await repo.record_event(
-            context.session,
-            context.staff,
-            "audit",
+        change = (
             audit.id,
-            "draft_saved",
             {"step": step_id, "answers": before},
             {"step": step_id, "answers": after},
-            at=context.now,
+        )
+        await repo.record_events(
+            context.session, context.staff, "audit", "draft_saved", [change], at=context.now
         )
 
 

@@ -45,6 +45,7 @@ from storage.repositories.audits import (
     list_section_grades,
     live_audit_for_case,
     open_exemption_request,
+    save_draft,
     save_section_grade,
     successor_of,
 )
@@ -252,6 +253,7 @@ __all__ = [
     "revoke_role",
     "roles_of",
     "save_conversation_ref",
+    "save_draft",
     "save_section_grade",
     "set_attendee_response",
     "set_involvements",

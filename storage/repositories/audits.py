@@ -7,8 +7,10 @@ from datetime import date, datetime
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from storage.enums import (
     ExemptionState,
@@ -378,6 +380,36 @@ async def get_audit_for_update(session: AsyncSession, audit_id: int) -> Audit | 
     stay current while someone else (the practitioner) adds to the audit.
     """
     return await session.scalar(_AUDIT_FOR_UPDATE, {"audit_id": audit_id})
+
+
+_SAVE_DRAFT = (
+    update(Audit)
+    .where(Audit.id == bindparam("audit_id"), Audit.version == bindparam("version"))
+    .values(draft=bindparam("draft"), version=bindparam("next_version"), updated_at=bindparam("at"))
+)
+
+
+async def save_draft(session: AsyncSession, audit: Audit, draft: dict[str, Any]) -> None:
+    """Write the audit's draft at once, in the UPDATE a flush would send (checked against the
+    audit's version, which it moves on), without the session's unit of work: the audit
+    wizard saves on every press (bench/wizard_step.py). The audit then holds what was
+    written. For an audit with no other change pending."""
+    now = utcnow()
+    connection = await session.connection()  # the statement alone, as record_events sends rows
+    written = await connection.execute(
+        _SAVE_DRAFT,
+        {
+            "audit_id": audit.id,
+            "version": audit.version,
+            "draft": draft,
+            "next_version": audit.version + 1,
+            "at": now,
+        },
+    )
+    if written.rowcount != 1:  # as a flush would: someone else saved it first
+        raise StaleDataError(f"audit {audit.id} is no longer at version {audit.version}")
+    for name, value in (("draft", draft), ("version", audit.version + 1), ("updated_at", now)):
+        set_committed_value(audit, name, value)
 
 
 async def delete_recommendations(

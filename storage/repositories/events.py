@@ -90,7 +90,10 @@ async def record_events(
     ]
     await session.flush()  # what the session holds goes first, in order
     connection = await session.connection()
-    await connection.execute(insert(AuditEvent), rows)
+    await connection.execute(_INSERT_EVENTS, rows)
+
+
+_INSERT_EVENTS = insert(AuditEvent)
 
 
 async def list_events(session: AsyncSession, entity: str, entity_id: int) -> list[AuditEvent]:

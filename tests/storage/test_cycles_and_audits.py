@@ -1,6 +1,7 @@
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy.orm.exc import StaleDataError
 
 from storage import repositories as repo
 from storage.enums import GradeStage, KloeDecision, MeetingKind, RecommendationLevel
@@ -121,6 +122,34 @@ async def test_a_stale_card_is_refused(db: Database):
         assert (refused.value.expected, refused.value.actual) == (1, 2)
         with pytest.raises(NotFound):
             await repo.get_audit_at_version(session, 999_999, 1)
+
+
+async def test_saving_a_draft_moves_the_version_as_a_flush_would_and_refuses_a_stale_one(
+    db: Database,
+):
+    async with db.sessions.begin() as session:
+        audit = await create_audit(session)
+    async with db.sessions() as first, db.sessions() as second:
+        theirs = await repo.get_audit(second, audit.id)
+        await second.commit()  # read at version 1, saved after someone else
+        mine = await repo.get_audit_for_update(first, audit.id)
+        assert mine is not None and theirs is not None
+        await repo.save_draft(first, mine, {"wizard": {"step": "a"}})
+        assert (mine.draft, mine.version) == ({"wizard": {"step": "a"}}, 2)
+        assert not first.dirty  # what the audit holds is what was written
+        mine.state = AuditState.IN_PROGRESS  # a later change flushes against version 2
+        await first.commit()
+        with pytest.raises(StaleDataError):
+            await repo.save_draft(second, theirs, {"wizard": {"step": "b"}})
+        await second.rollback()
+    async with db.sessions() as session:
+        stored = await repo.get_audit(session, audit.id)
+        assert stored is not None
+        assert (stored.draft, stored.version, stored.state) == (
+            {"wizard": {"step": "a"}},
+            3,
+            AuditState.IN_PROGRESS,
+        )
 
 
 async def test_audits_are_listed_for_everyone_taking_part(db: Database):
