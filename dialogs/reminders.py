@@ -90,24 +90,20 @@ async def remind_person(
     ladder = _Ladder(session, owner)
     # (person, rung) -> the lines they are copied on, and as whom
     copies: dict[tuple[int, Rung], tuple[str, list[ReminderLine]]] = {}
+    # The trail, one INSERT per action rather than a row at a time through the session:
+    # the first tick of a working day writes it for thousands of people (bench/first_tick.py).
+    sent: list[tuple[int, None, dict[str, Any]]] = []
+    escalated: list[tuple[int, None, dict[str, Any]]] = []
     for item, line in zip(chased, lines, strict=True):
         decision, service_id = item.decision, places[item.audit_id].service_id
-        await repo.record_event(
-            session,
-            ACTOR,
-            "audit",
-            item.audit_id,
-            "reminder_sent",
-            None,
-            {
-                "chase": item.kind.value,
-                "subject_id": item.subject_id,
-                "to": owner.id,
-                "rung": int(decision.rung),
-                "due_at": item.due_at,
-                "late": decision.late,
-            },
-            at=now,
+        chase = {"chase": item.kind.value, "subject_id": item.subject_id, "to": owner.id}
+        rung = int(decision.rung)
+        sent.append(
+            (
+                item.audit_id,
+                None,
+                {**chase, "rung": rung, "due_at": item.due_at, "late": decision.late},
+            )
         )
         if not decision.escalated:
             continue
@@ -115,22 +111,9 @@ async def remind_person(
         for person in people:
             copies.setdefault((person.id, decision.rung), (_as_whom(role), []))[1].append(line)
         copied = [person.id for person in people]
-        await repo.record_event(
-            session,
-            ACTOR,
-            "audit",
-            item.audit_id,
-            "reminder_escalated",
-            None,
-            {
-                "chase": item.kind.value,
-                "subject_id": item.subject_id,
-                "to": owner.id,
-                "rung": int(decision.rung),
-                "copied": copied,
-            },
-            at=now,
-        )
+        escalated.append((item.audit_id, None, {**chase, "rung": rung, "copied": copied}))
+    await repo.record_events(session, ACTOR, "audit", "reminder_sent", sent, at=now)
+    await repo.record_events(session, ACTOR, "audit", "reminder_escalated", escalated, at=now)
     top = max(int(item.decision.rung) for item in chased)
     second = ladder.named(Rung.TEAM_MANAGER)
     # The last rung's role, once reached (today or on an earlier day), by the first route

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -144,12 +144,17 @@ class ReminderChaser:
         try:
             async with self._sessions.begin() as session:
                 people = await repo.staff_by_ids(session, [owner_id for owner_id, _ in owners])
+                # Each item's case reference and service, for everyone at once (they do not
+                # change; whether an item is still to be reminded is claimed person by person).
+                places = await due.audit_places(
+                    session, {item.audit_id for _, items in owners for item in items}
+                )
                 for owner_id, items in owners:
                     try:
                         async with session.begin_nested():
                             owner = people.get(owner_id)
                             if await self._remind(
-                                session, owner, owner_id, items, now, previous_run
+                                session, owner, owner_id, items, now, previous_run, places
                             ):
                                 reminded += 1
                     except Exception:
@@ -214,10 +219,12 @@ class ReminderChaser:
         items: Sequence[Due],
         now: datetime,
         previous_run: datetime | None,
+        places: Mapping[int, due.AuditPlace],
     ) -> bool:
         """One person's reminder (`owner`: their row, None if gone), claimed and queued in
         the caller's transaction; False when there was nothing left to claim (another
-        instance has it, or it was sent today)."""
+        instance has it, or it was sent today). `places`: the items' audits' case references
+        and services."""
         by_key = {item.key: item for item in items}
         today = self._calendar.local_date(now)
         if owner is None or not owner.active:
@@ -240,7 +247,6 @@ class ReminderChaser:
             await due.correct_reminder_day(session, owner_id, today, len(rows))
         if not rows:
             return False
-        places = await due.audit_places(session, {row.audit_id for row in rows})
         decided: list[tuple[Reminder, Due, Decision]] = []
         for row in rows:
             item = by_key[(row.kind, row.subject_id)]

@@ -56,6 +56,9 @@ async def record_event(
     return event
 
 
+_INSERT_EVENTS = insert(AuditEvent)
+
+
 async def record_events(
     session: AsyncSession,
     actor: Actor,
@@ -91,9 +94,6 @@ async def record_events(
     await session.flush()  # what the session holds goes first, in order
     connection = await session.connection()
     await connection.execute(_INSERT_EVENTS, rows)
-
-
-_INSERT_EVENTS = insert(AuditEvent)
 
 
 async def list_events(session: AsyncSession, entity: str, entity_id: int) -> list[AuditEvent]:

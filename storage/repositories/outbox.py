@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.enums import OutboxState
 from storage.models import ConversationRef, OutboxMessage, Staff
-from storage.repositories._sql import upsert_insert
+from storage.repositories._sql import UPSERT_INSERTS, upsert_insert
 from storage.types import utcnow
 
 
@@ -57,6 +57,14 @@ async def enqueue_message(
     return message
 
 
+_ENQUEUE = {
+    dialect: insert(OutboxMessage.__table__).on_conflict_do_nothing(
+        index_elements=["idempotency_key"]
+    )
+    for dialect, insert in UPSERT_INSERTS.items()
+}
+
+
 async def enqueue_messages(session: AsyncSession, messages: Sequence[dict[str, Any]]) -> None:
     """Queue many messages to people in one statement, each once per idempotency key (a
     repeat is skipped, as `enqueue_message` does one at a time). Each is a dict of
@@ -68,12 +76,9 @@ async def enqueue_messages(session: AsyncSession, messages: Sequence[dict[str, A
         return
     now = utcnow()
     rows = [{**message, "conversation_key": None, "next_attempt_at": now} for message in messages]
-    insert = upsert_insert(session, OutboxMessage.__table__)
     await session.flush()  # what the session holds goes first, in order
     connection = await session.connection()
-    await connection.execute(
-        insert.on_conflict_do_nothing(index_elements=["idempotency_key"]), rows
-    )
+    await connection.execute(_ENQUEUE[session.get_bind().dialect.name], rows)
 
 
 async def get_message(session: AsyncSession, message_id: int) -> OutboxMessage | None:

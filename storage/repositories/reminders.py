@@ -32,6 +32,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     union_all,
     update,
 )
@@ -54,7 +55,7 @@ from storage.models import (
     SchedulerRun,
     Staff,
 )
-from storage.repositories._sql import upsert_insert
+from storage.repositories._sql import UPSERT_INSERTS, upsert_insert
 from workflow.grades import Grade
 from workflow.roles import Role
 from workflow.states import AuditState
@@ -508,6 +509,18 @@ async def ensure_reminders(
         await session.execute(insert.on_conflict_do_nothing(index_elements=["kind", "subject_id"]))
 
 
+_CLAIM_REMINDERS = (
+    select(Reminder)
+    .where(
+        tuple_(Reminder.kind, Reminder.subject_id).in_(bindparam("keys", expanding=True)),
+        or_(Reminder.next_at.is_(None), Reminder.next_at <= bindparam("now")),
+    )
+    .order_by(Reminder.id)
+    .with_for_update(skip_locked=True)
+    .execution_options(populate_existing=True)
+)
+
+
 async def claim_reminders(
     session: AsyncSession, keys: Collection[tuple[str, int]], now: datetime
 ) -> list[Reminder]:
@@ -515,15 +528,7 @@ async def claim_reminders(
     (not held past now). Rows another instance holds are skipped (SKIP LOCKED)."""
     if not keys:
         return []
-    wanted = or_(*(and_(Reminder.kind == k, Reminder.subject_id == s) for k, s in keys))
-    query = (
-        select(Reminder)
-        .where(wanted, or_(Reminder.next_at.is_(None), Reminder.next_at <= now))
-        .order_by(Reminder.id)
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
-    )
-    return list((await session.scalars(query)).all())
+    return list((await session.scalars(_CLAIM_REMINDERS, {"keys": list(keys), "now": now})).all())
 
 
 @dataclass(frozen=True)
@@ -538,38 +543,40 @@ class Reminded:
     owner_id: int
 
 
+_MARK_REMINDED = (
+    update(Reminder)
+    .where(
+        Reminder.id == bindparam("b_id"),
+        or_(Reminder.next_at.is_(None), Reminder.next_at <= bindparam("b_now")),
+    )
+    .values(
+        rung=bindparam("b_rung"),
+        first_reminded_on=bindparam("b_first"),
+        last_reminded_at=bindparam("b_now"),
+        reminders_sent=Reminder.reminders_sent + 1,
+        next_at=bindparam("b_next"),
+        due_at=bindparam("b_due"),
+        owner_id=bindparam("b_owner"),
+        snoozed_until=None,
+        done_at=None,
+        updated_at=bindparam("b_now"),
+    )
+)
+
+
 async def mark_reminded(session: AsyncSession, now: datetime, marks: Sequence[Reminded]) -> None:
     """Record the reminders in one statement (executemany). Call only on rows this
     transaction claimed with claim_reminders: they are locked (PostgreSQL) or the write lock
     is held (SQLite), so each row is still due; the condition is kept all the same."""
     if not marks:
         return
-    statement = (
-        update(Reminder)
-        .where(
-            Reminder.id == bindparam("b_id"),
-            or_(Reminder.next_at.is_(None), Reminder.next_at <= now),
-        )
-        .values(
-            rung=bindparam("b_rung"),
-            first_reminded_on=bindparam("b_first"),
-            last_reminded_at=now,
-            reminders_sent=Reminder.reminders_sent + 1,
-            next_at=bindparam("b_next"),
-            due_at=bindparam("b_due"),
-            owner_id=bindparam("b_owner"),
-            snoozed_until=None,
-            done_at=None,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
     connection = await session.connection()
     await connection.execute(
-        statement,
+        _MARK_REMINDED,
         [
             {
                 "b_id": m.reminder_id,
+                "b_now": now,
                 "b_rung": m.rung,
                 "b_first": m.first_reminded_on,
                 "b_next": m.next_at,
@@ -594,18 +601,30 @@ async def hold_reminders(
         )
 
 
+_CLAIM_DAY = {
+    dialect: (
+        insert(ReminderDay)
+        .values(
+            owner_id=bindparam("owner_id"),
+            day=bindparam("day"),
+            sent_at=bindparam("sent_at"),
+            items=bindparam("items"),
+        )
+        .on_conflict_do_nothing(index_elements=["owner_id", "day"])
+        .returning(ReminderDay.id)
+    )
+    for dialect, insert in UPSERT_INSERTS.items()
+}
+
+
 async def claim_reminder_day(
     session: AsyncSession, owner_id: int, day: date, now: datetime, items: int
 ) -> bool:
     """Take today's one bundled reminder for this person; False if it was already taken
     (by this instance earlier, or another one)."""
-    insert = (
-        upsert_insert(session, ReminderDay)
-        .values(owner_id=owner_id, day=day, sent_at=now, items=items)
-        .on_conflict_do_nothing(index_elements=["owner_id", "day"])
-        .returning(ReminderDay.id)
-    )
-    return (await session.scalar(insert)) is not None
+    claim = _CLAIM_DAY[session.get_bind().dialect.name]
+    taken = {"owner_id": owner_id, "day": day, "sent_at": now, "items": items}
+    return (await session.scalar(claim, taken)) is not None
 
 
 async def correct_reminder_day(session: AsyncSession, owner_id: int, day: date, items: int) -> None:
@@ -681,14 +700,19 @@ async def finish_reminder(session: AsyncSession, kind: str, subject_id: int, now
     )
 
 
+_RECOMMENDATIONS_BY_IDS = select(Recommendation).where(
+    Recommendation.id.in_(bindparam("ids", expanding=True))
+)
+
+
 async def recommendations_by_ids(
     session: AsyncSession, ids: Collection[int]
 ) -> dict[int, Recommendation]:
     """Several actions at once, by id (the ones on one reminder)."""
     if not ids:
         return {}
-    query = select(Recommendation).where(Recommendation.id.in_(list(ids)))
-    return {action.id: action for action in (await session.scalars(query)).all()}
+    found = await session.scalars(_RECOMMENDATIONS_BY_IDS, {"ids": list(ids)})
+    return {action.id: action for action in found.all()}
 
 
 @dataclass(frozen=True)
