@@ -11,7 +11,9 @@ as deployed: every invoke carries a Bot Framework token, checked against keys
 from the identity stand-in (tests/standins/identity.py), and the heap is settled
 (bot.service.settle_heap) as `auditbot serve` settles it once started; unsettled,
 the echo bot's p95 was whether a full collection of this process's leftovers fell
-in its run (110 to 250 ms against a steady 95). Run:
+in its run (110 to 250 ms against a steady 95). On PostgreSQL a third bot sends a
+press's six statements straight through asyncpg and answers with a fixed card: the
+least any code doing the wizard's reads and writes could cost (RawDriverPress). Run:
 
     python bench/wizard_step.py
 
@@ -21,14 +23,16 @@ cycle by the same 50 users: presses per second (the load comes from this process
 same cores). Prints tables, then `BENCH wizard_step_p95_<db> <ms> ms`,
 `BENCH wizard_vs_echo_p95 <ratio> x` (the slower database against the echo bot, one
 process, side by side in one round; three rounds, the median round reported),
-`BENCH wizard_step_statements <n>` (SQL statements per press, the
-larger database) and `BENCH wizard_throughput_workers_1|2 <n> rps`.
+`BENCH wizard_vs_raw_driver_p95` and `BENCH raw_driver_vs_echo_p95` (the same, against
+and for the raw driver), `BENCH wizard_step_statements <n>` (SQL statements per press,
+the larger database) and `BENCH wizard_throughput_workers_1|2 <n> rps`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import os
 import socket
 import statistics
@@ -46,12 +50,13 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import aiohttp  # noqa: E402
+import asyncpg  # noqa: E402
 from aiohttp.test_utils import TestServer  # noqa: E402
 from allocate_500 import NOW, build_service  # noqa: E402
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext  # noqa: E402
 from botbuilder.schema import AdaptiveCardInvokeResponse  # noqa: E402
 from sqlalchemy import event  # noqa: E402
-from sqlalchemy.engine import Engine  # noqa: E402
+from sqlalchemy.engine import Engine, make_url  # noqa: E402
 from support import durability, postgres_server, scratch_postgres  # noqa: E402
 
 from bot.adapter import build_adapter  # noqa: E402
@@ -61,6 +66,7 @@ from bot.service import build_service as build_bot  # noqa: E402
 from bot.service import settle_heap  # noqa: E402
 from cards.notice import notice_card  # noqa: E402
 from dialogs.cycles import CycleRequest, open_cycle  # noqa: E402
+from dialogs.wizard_facts import OWNER_ROLES  # noqa: E402
 from storage import repositories as repo  # noqa: E402
 from storage.db import async_upgrade, make_engine, session_factory  # noqa: E402
 from tests import presses  # noqa: E402
@@ -189,6 +195,81 @@ class EchoBot(ActivityHandler):
         return InvokeResponse(status=200, body=body)
 
 
+# What a wizard press sends (bench/wizard_step.py's statement count), written for asyncpg.
+RAW_PRESS = (
+    "SELECT * FROM staff WHERE aad_object_id = $1",
+    "SELECT * FROM audits WHERE id = $1 FOR UPDATE",
+    "SELECT cycles.*, cases.*, kloes.text FROM cycles JOIN cases ON cases.id = $2"
+    " LEFT OUTER JOIN kloes ON kloes.cycle_id = cycles.id WHERE cycles.id = $1"
+    " ORDER BY kloes.position",
+    "SELECT staff.*, role_assignments.role FROM staff LEFT OUTER JOIN role_assignments"
+    " ON role_assignments.staff_id = staff.id AND role_assignments.role = ANY($2::text[])"
+    " AND role_assignments.service_id = $3"
+    " WHERE staff.id = ANY($1::int[]) OR (role_assignments.id IS NOT NULL AND staff.active)"
+    " ORDER BY staff.id",
+    "UPDATE audits SET draft = $1, version = version + 1, updated_at = now()"
+    " WHERE id = $2 AND version = $3",
+    "INSERT INTO audit_events (occurred_at, actor_id, entity, entity_id, action, before, after)"
+    " VALUES (now(), $1, 'audit', $2, 'draft_saved', $3, $4)",
+)
+
+
+class RawDriverPress(ActivityHandler):
+    """The least a press doing the wizard's reads and writes can cost: the same six
+    statements in one transaction, straight through asyncpg (no SQLAlchemy, no dialogs),
+    answering with a fixed card. The reference for how much of a press is auditbot's own
+    code: what no rewrite of it could go below with these statements."""
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+        # Presses take their turn for a connection first come, first served, as the bot's
+        # do (dialogs.conversation._Turns): without it the raw driver's p95 is its queue's.
+        self._turns = asyncio.Semaphore(pool.get_max_size())
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        activity = turn_context.activity
+        data = activity.value["action"]["data"]
+        staff_by_aad, audit_for_update, facts, owners, save, trail = RAW_PRESS
+        async with self._turns, self._pool.acquire() as connection, connection.transaction():
+            staff = await connection.fetchrow(staff_by_aad, activity.from_property.aad_object_id)
+            audit = await connection.fetchrow(audit_for_update, int(data["audit_id"]))
+            rows = await connection.fetch(facts, audit["cycle_id"], audit["case_id"])
+            people = [audit["auditor_id"], audit["practitioner_id"], audit["team_manager_id"]]
+            roles = [role.value for role in OWNER_ROLES]
+            await connection.fetch(owners, people, roles, rows[0]["service_id"])
+            draft = json.dumps({"wizard": {"step": "raw", "answers": data}})
+            await connection.execute(save, draft, audit["id"], audit["version"])
+            await connection.execute(trail, staff["id"], audit["id"], "{}", draft)
+        card = {
+            **EchoBot.card,
+            "actions": [
+                {"type": "Action.Execute", "title": "Next", "verb": "wizard.next", "data": data}
+            ],
+        }
+        body = AdaptiveCardInvokeResponse(
+            status_code=200, type="application/vnd.microsoft.card.adaptive", value=card
+        )
+        return InvokeResponse(status=200, body=body)
+
+
+async def measure_raw_driver(db_url: str, identity: IdentityStandIn) -> dict[str, Any]:
+    starts = await open_audits(db_url, date(2026, 12, 1), build=True)
+    settings = deployed(identity, database_url="sqlite:///:memory:")
+
+    async def always_reachable() -> bool:
+        return True
+
+    dsn = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    pool = await asyncpg.create_pool(dsn, min_size=5, max_size=5)  # as the bot's pool
+    try:
+        app = create_app(
+            build_adapter(settings), RawDriverPress(pool), always_reachable, require_token=True
+        )
+        return {"timings": await drive(app, starts, identity)}
+    finally:
+        await pool.close()
+
+
 async def measure_echo(identity: IdentityStandIn) -> list[float]:
     settings = deployed(identity, database_url="sqlite:///:memory:")
 
@@ -298,13 +379,26 @@ def one_round(identity: IdentityStandIn, server: str | None) -> dict[str, dict[s
                 return await measure_wizard(url, identity)
 
         results["postgres"] = asyncio.run(on_postgres())
+
+        async def raw_driver() -> dict[str, Any]:
+            async with scratch_postgres(server) as url:
+                return await measure_raw_driver(url, identity)
+
+        results["raw driver"] = asyncio.run(raw_driver())
     return results
 
 
-def ratio(results: dict[str, dict[str, Any]]) -> float:
-    """The slower database's p95 over the echo bot's, in one round."""
-    slower = max(p95(r["timings"]) for name, r in results.items() if name != "echo bot")
-    return slower / p95(results["echo bot"]["timings"])
+WIZARDS = ("sqlite", "postgres")
+
+
+def ratio(results: dict[str, dict[str, Any]], over: str = "echo bot") -> float:
+    """The slower database's p95 over the echo bot's (or another's), in one round."""
+    slower = max(p95(r["timings"]) for name, r in results.items() if name in WIZARDS)
+    return slower / p95(results[over]["timings"])
+
+
+def raw_over_echo(results: dict[str, dict[str, Any]]) -> float:
+    return p95(results["raw driver"]["timings"]) / p95(results["echo bot"]["timings"])
 
 
 def main() -> None:
@@ -330,12 +424,20 @@ def main() -> None:
                 f"{r.get('durability', '')}"
             )
         print(f"{'':<6} p95 of the slower database over the echo bot's: {ratio(results):.2f}")
+        if "raw driver" in results:
+            print(
+                f"{'':<6} over the raw driver's: {ratio(results, 'raw driver'):.2f}; the raw "
+                f"driver over the echo bot's: {raw_over_echo(results):.2f}"
+            )
     middle = sorted(rounds, key=ratio)[len(rounds) // 2]  # the round with the median ratio
     for name, r in middle.items():
-        if name != "echo bot":
+        if name in WIZARDS:
             print(f"BENCH wizard_step_p95_{name} {p95(r['timings']):.1f} ms")
     print(f"BENCH wizard_vs_echo_p95 {ratio(middle):.2f} x")
-    statements = max(r["statements"] for n, r in middle.items() if n != "echo bot")
+    if "raw driver" in middle:
+        print(f"BENCH wizard_vs_raw_driver_p95 {ratio(middle, 'raw driver'):.2f} x")
+        print(f"BENCH raw_driver_vs_echo_p95 {raw_over_echo(middle):.2f} x")
+    statements = max(r["statements"] for n, r in middle.items() if n in WIZARDS)
     print(f"BENCH wizard_step_statements {statements:.1f}")
     if rates:
         print(f"\nauditbot serve --workers N on PostgreSQL, {USERS} users pressing (presses/s):")

@@ -98,8 +98,9 @@ def make_engine(
     **engine_options: Any,
 ) -> AsyncEngine:
     """An async engine; SQLite gets foreign keys on, WAL, a busy timeout, and transactions
-    that take the write lock when they begin, through storage.sqlite_driver (one trip to
-    aiosqlite's thread per statement).
+    that take the write lock when they begin, through storage.sqlite_driver (whose
+    statements inside such a transaction run on the event loop's thread, with no trip to
+    aiosqlite's, since they have nothing left to wait for).
 
     Why the last: a SQLite transaction that reads, then writes, cannot wait for
     another writer (its snapshot would be stale), so under concurrent card presses
