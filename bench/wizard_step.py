@@ -195,7 +195,8 @@ class EchoBot(ActivityHandler):
         return InvokeResponse(status=200, body=body)
 
 
-# What a wizard press sends (bench/wizard_step.py's statement count), written for asyncpg.
+# The six statements of a wizard press on PostgreSQL (what `wizard_step_statements` counts),
+# written for asyncpg.
 RAW_PRESS = (
     "SELECT * FROM staff WHERE aad_object_id = $1",
     "SELECT * FROM audits WHERE id = $1 FOR UPDATE",
@@ -398,6 +399,7 @@ def ratio(results: dict[str, dict[str, Any]], over: str = "echo bot") -> float:
 
 
 def raw_over_echo(results: dict[str, dict[str, Any]]) -> float:
+    """The raw driver's p95 over the echo bot's, in one round."""
     return p95(results["raw driver"]["timings"]) / p95(results["echo bot"]["timings"])
 
 
