@@ -77,15 +77,13 @@ async def remind_person(
     *,
     now: datetime,
     calendar: WorkingCalendar,
-    places: Mapping[int, due.AuditPlace] | None = None,
+    places: Mapping[int, due.AuditPlace],
 ) -> None:
     """Write the trail and queue the day's bundled card (and copies up the ladder) for one
     person, in the caller's transaction, which has claimed these items. `places`: the items'
-    audits' case references and services, when the caller has read them already."""
+    audits' case references and services (the caller reads them for a whole batch)."""
     today = calendar.local_date(now)
     chased = sorted(chased, key=lambda c: c.due_at)
-    if places is None:
-        places = await due.audit_places(session, {c.audit_id for c in chased})
     lines = await _lines(session, chased, places, calendar, today)
     ladder = _Ladder(session, owner)
     # (person, rung) -> the lines they are copied on, and as whom
