@@ -12,7 +12,7 @@ from the identity stand-in (tests/standins/identity.py), and the heap is settled
 (bot.service.settle_heap) as `auditbot serve` settles it once started; unsettled,
 the echo bot's p95 was whether a full collection of this process's leftovers fell
 in its run (110 to 250 ms against a steady 95). On PostgreSQL a third bot sends a
-press's six statements straight through asyncpg and answers with a fixed card: the
+press's five statements straight through asyncpg and answers with a fixed card: the
 least any code doing the wizard's reads and writes could cost (RawDriverPress). Run:
 
     python bench/wizard_step.py
@@ -195,14 +195,15 @@ class EchoBot(ActivityHandler):
         return InvokeResponse(status=200, body=body)
 
 
-# The six statements of a wizard press on PostgreSQL (what `wizard_step_statements` counts),
+# The five statements of a wizard press on PostgreSQL (what `wizard_step_statements` counts),
 # written for asyncpg.
 RAW_PRESS = (
     "SELECT * FROM staff WHERE aad_object_id = $1",
-    "SELECT * FROM audits WHERE id = $1 FOR UPDATE",
-    "SELECT cycles.*, cases.*, kloes.text FROM cycles JOIN cases ON cases.id = $2"
-    " LEFT OUTER JOIN kloes ON kloes.cycle_id = cycles.id WHERE cycles.id = $1"
-    " ORDER BY kloes.position",
+    "SELECT audits.id AS audit_id, audits.version AS audit_version, audits.*, cycles.*,"
+    " cases.*, kloes.text FROM audits"
+    " JOIN cycles ON cycles.id = audits.cycle_id JOIN cases ON cases.id = audits.case_id"
+    " LEFT OUTER JOIN kloes ON kloes.cycle_id = cycles.id WHERE audits.id = $1"
+    " ORDER BY kloes.position FOR UPDATE OF audits",
     "SELECT staff.*, role_assignments.role FROM staff LEFT OUTER JOIN role_assignments"
     " ON role_assignments.staff_id = staff.id AND role_assignments.role = ANY($2::text[])"
     " AND role_assignments.service_id = $3"
@@ -216,7 +217,7 @@ RAW_PRESS = (
 
 
 class RawDriverPress(ActivityHandler):
-    """The least a press doing the wizard's reads and writes can cost: the same six
+    """The least a press doing the wizard's reads and writes can cost: the same five
     statements in one transaction, straight through asyncpg (no SQLAlchemy, no dialogs),
     answering with a fixed card. The reference for how much of a press is auditbot's own
     code: what no rewrite of it could go below with these statements."""
@@ -230,17 +231,18 @@ class RawDriverPress(ActivityHandler):
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         activity = turn_context.activity
         data = activity.value["action"]["data"]
-        staff_by_aad, audit_for_update, facts, owners, save, trail = RAW_PRESS
+        staff_by_aad, audit_and_facts, owners, save, trail = RAW_PRESS
         async with self._turns, self._pool.acquire() as connection, connection.transaction():
             staff = await connection.fetchrow(staff_by_aad, activity.from_property.aad_object_id)
-            audit = await connection.fetchrow(audit_for_update, int(data["audit_id"]))
-            rows = await connection.fetch(facts, audit["cycle_id"], audit["case_id"])
+            rows = await connection.fetch(audit_and_facts, int(data["audit_id"]))
+            audit = rows[0]
             people = [audit["auditor_id"], audit["practitioner_id"], audit["team_manager_id"]]
             roles = [role.value for role in OWNER_ROLES]
-            await connection.fetch(owners, people, roles, rows[0]["service_id"])
+            await connection.fetch(owners, people, roles, audit["service_id"])
             draft = json.dumps({"wizard": {"step": "raw", "answers": data}})
-            await connection.execute(save, draft, audit["id"], audit["version"])
-            await connection.execute(trail, staff["id"], audit["id"], "{}", draft)
+            saved = await connection.execute(save, draft, audit["audit_id"], audit["audit_version"])
+            assert saved == "UPDATE 1", saved  # the draft really written, as the bot's is
+            await connection.execute(trail, staff["id"], audit["audit_id"], "{}", draft)
         card = {
             **EchoBot.card,
             "actions": [

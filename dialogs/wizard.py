@@ -52,6 +52,7 @@ from dialogs.wizard_facts import (
     gaps_of,
     is_editable,
     local_today,
+    locked_audit_facts,
     recommendation_owners,
     with_wizard,
     wizard_state,
@@ -86,6 +87,14 @@ async def load_audit(context: ActionContext) -> Audit | None:
 
 async def refuse_unless_auditor(context: ActionContext, audit: Audit) -> str | None:
     return None if audit.auditor_id == context.staff.id else "the auditor allocated to this audit"
+
+
+async def load_facts(context: ActionContext) -> AuditFacts | None:
+    return await locked_audit_facts(context.session, context.number("audit_id"))
+
+
+async def refuse_unless_facts_auditor(context: ActionContext, facts: AuditFacts) -> str | None:
+    return await refuse_unless_auditor(context, facts.audit)
 
 
 @card_action(START_AUDIT, load=load_audit, refuse=refuse_unless_auditor)
@@ -138,12 +147,11 @@ async def _allocation_card(context: ActionContext, audit: Audit) -> dict[str, An
     return auditor_card(dataclasses.replace(views[0], version=audit.version))
 
 
-@card_action(RESUME, load=load_audit, refuse=refuse_unless_auditor)
-async def resume(context: ActionContext, audit: Audit) -> dict[str, Any]:
+@card_action(RESUME, load=load_facts, refuse=refuse_unless_facts_auditor)
+async def resume(context: ActionContext, facts: AuditFacts) -> dict[str, Any]:
     """ "Continue audit": the step the auditor is at, as saved. Changes nothing."""
-    facts = await audit_facts(context.session, audit, owners=True)
-    if audit.state is AuditState.ALLOCATED:
-        return await _allocation_card(context, audit)
+    if facts.audit.state is AuditState.ALLOCATED:
+        return await _allocation_card(context, facts.audit)
     return await current_card(context, facts)
 
 
@@ -305,9 +313,8 @@ async def save_answers(
         )
 
 
-async def _press(context: ActionContext, audit: Audit, go: str) -> dict[str, Any]:
-    session = context.session
-    facts = await audit_facts(session, audit, owners=True)
+async def _press(context: ActionContext, facts: AuditFacts, go: str) -> dict[str, Any]:
+    session, audit = context.session, facts.audit
     state = wizard_state(audit, facts.steps)
     if not is_editable(audit) or not is_current(context, state):
         return await stale_card(context, facts)
@@ -356,26 +363,26 @@ def _rows_changed(context: ActionContext, typed: dict[str, str], go: str) -> dic
     return changed
 
 
-@card_action(NEXT, load=load_audit, refuse=refuse_unless_auditor)
-async def save_and_continue(context: ActionContext, audit: Audit) -> dict[str, Any]:
-    return await _press(context, audit, "next")
+@card_action(NEXT, load=load_facts, refuse=refuse_unless_facts_auditor)
+async def save_and_continue(context: ActionContext, facts: AuditFacts) -> dict[str, Any]:
+    return await _press(context, facts, "next")
 
 
-@card_action(BACK, load=load_audit, refuse=refuse_unless_auditor)
-async def go_back(context: ActionContext, audit: Audit) -> dict[str, Any]:
-    return await _press(context, audit, "back")
+@card_action(BACK, load=load_facts, refuse=refuse_unless_facts_auditor)
+async def go_back(context: ActionContext, facts: AuditFacts) -> dict[str, Any]:
+    return await _press(context, facts, "back")
 
 
-@card_action(STOP, load=load_audit, refuse=refuse_unless_auditor)
-async def save_and_stop(context: ActionContext, audit: Audit) -> dict[str, Any]:
-    return await _press(context, audit, "stop")
+@card_action(STOP, load=load_facts, refuse=refuse_unless_facts_auditor)
+async def save_and_stop(context: ActionContext, facts: AuditFacts) -> dict[str, Any]:
+    return await _press(context, facts, "stop")
 
 
-@card_action(ADD_ROW, load=load_audit, refuse=refuse_unless_auditor)
-async def add_row(context: ActionContext, audit: Audit) -> dict[str, Any]:
-    return await _press(context, audit, "add")
+@card_action(ADD_ROW, load=load_facts, refuse=refuse_unless_facts_auditor)
+async def add_row(context: ActionContext, facts: AuditFacts) -> dict[str, Any]:
+    return await _press(context, facts, "add")
 
 
-@card_action(REMOVE_ROW, load=load_audit, refuse=refuse_unless_auditor)
-async def remove_row(context: ActionContext, audit: Audit) -> dict[str, Any]:
-    return await _press(context, audit, "remove")
+@card_action(REMOVE_ROW, load=load_facts, refuse=refuse_unless_facts_auditor)
+async def remove_row(context: ActionContext, facts: AuditFacts) -> dict[str, Any]:
+    return await _press(context, facts, "remove")

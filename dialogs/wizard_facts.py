@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import repositories as repo
-from storage.models import Audit, Cycle, Staff
+from storage.models import Audit, Case, Cycle, Staff
 from workflow.completeness import Gap
 from workflow.roles import Role
 from workflow.rules import ProgrammeRules
@@ -69,6 +69,22 @@ async def audit_facts(session: AsyncSession, audit: Audit, *, owners: bool = Fal
     """What is known about the audit, in two queries; with `owners`, who may own its
     recommendations too, read in the same second query (a wizard press needs both)."""
     cycle, case, kloes = await repo.cycle_case_and_kloes(session, audit.cycle_id, audit.case_id)
+    return await _with_people(session, audit, cycle, case, kloes, owners=owners)
+
+
+async def locked_audit_facts(session: AsyncSession, audit_id: int) -> AuditFacts | None:
+    """`audit_facts(..., owners=True)` for the audit read afresh and locked, in two queries
+    in all: the audit comes with its cycle, case and KLOEs. What a wizard press loads."""
+    found = await repo.audit_cycle_case_and_kloes_for_update(session, audit_id)
+    if found is None:
+        return None
+    audit, cycle, case, kloes = found
+    return await _with_people(session, audit, cycle, case, kloes, owners=True)
+
+
+async def _with_people(
+    session: AsyncSession, audit: Audit, cycle: Cycle, case: Case, kloes: list[str], *, owners: bool
+) -> AuditFacts:
     tool = load_tool(cycle.audit_tool_id)
     ids = {audit.auditor_id, audit.practitioner_id, audit.team_manager_id, audit.moderator_id}
     ids.discard(None)

@@ -20,7 +20,16 @@ from storage.enums import (
     RecommendationStatus,
 )
 from storage.errors import LiveAuditExists, NotFound, StaleRecord
-from storage.models import Audit, ExemptionRequest, Moderation, Recommendation, SectionGrade
+from storage.models import (
+    Audit,
+    Case,
+    Cycle,
+    ExemptionRequest,
+    Kloe,
+    Moderation,
+    Recommendation,
+    SectionGrade,
+)
 from storage.types import utcnow
 from workflow.grades import Grade
 from workflow.states import AuditState
@@ -380,6 +389,34 @@ async def get_audit_for_update(session: AsyncSession, audit_id: int) -> Audit | 
     stay current while someone else (the practitioner) adds to the audit.
     """
     return await session.scalar(_AUDIT_FOR_UPDATE, {"audit_id": audit_id})
+
+
+# Every press in the audit wizard runs this (bound: audit_id), so it is built once. Only the
+# audit's row is locked: the cycle, case and KLOEs are read as any reader would.
+_AUDIT_CYCLE_CASE_AND_KLOES_FOR_UPDATE = (
+    select(Audit, Cycle, Case, Kloe.text)
+    .join(Cycle, Cycle.id == Audit.cycle_id)
+    .join(Case, Case.id == Audit.case_id)
+    .outerjoin(Kloe, Kloe.cycle_id == Cycle.id)
+    .where(Audit.id == bindparam("audit_id"))
+    .order_by(Kloe.position)
+    .with_for_update(of=Audit)
+    .execution_options(populate_existing=True)
+)
+
+
+async def audit_cycle_case_and_kloes_for_update(
+    session: AsyncSession, audit_id: int
+) -> tuple[Audit, Cycle, Case, list[str]] | None:
+    """`get_audit_for_update` and `cycle_case_and_kloes` in one query: the audit (locked,
+    read afresh), its cycle, its case and the cycle's KLOE texts in order. A press in the
+    audit wizard reads all four before anything else."""
+    bound = {"audit_id": audit_id}
+    rows = (await session.execute(_AUDIT_CYCLE_CASE_AND_KLOES_FOR_UPDATE, bound)).all()
+    if not rows:
+        return None
+    audit, cycle, case, _ = rows[0]
+    return audit, cycle, case, [text for *_, text in rows if text is not None]
 
 
 _SAVE_DRAFT = (

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import event, select
+from sqlalchemy.exc import DBAPIError
 
 from dialogs.conversation import Actor
 from storage import repositories as repo
-from storage.models import AuditEvent
+from storage.models import Audit, AuditEvent, Cycle
 from tests.dialogs.test_wizard import TODAY, make_world, start
 from tests.dialogs.test_wizard_cards import fill_step, press_data, step_of
 from tests.factories import (
@@ -28,7 +30,7 @@ from workflow.grades import Grade
 from workflow.roles import Role
 
 
-async def test_a_wizard_step_reads_and_writes_in_six_statements(db):
+async def test_a_wizard_step_reads_and_writes_in_five_statements(db):
     world = await make_world(db)
     card = await start(world)
     statements: list[str] = []
@@ -45,9 +47,9 @@ async def test_a_wizard_step_reads_and_writes_in_six_statements(db):
         event.remove(db.engine.sync_engine, "before_cursor_execute", count)
 
     assert step_of(following) != step_of(card)
-    # who is pressing, the audit (locked), its cycle + case + KLOEs, its people with who may
-    # own a recommendation (once, not again for the next card), the draft, its trail row
-    assert statements == ["SELECT"] * 4 + ["UPDATE", "INSERT"]
+    # who is pressing, the audit (locked) with its cycle + case + KLOEs, its people with who
+    # may own a recommendation (once, not again for the next card), the draft, its trail row
+    assert statements == ["SELECT"] * 3 + ["UPDATE", "INSERT"]
 
 
 async def test_an_audits_cycle_case_and_kloes_come_in_one_read_with_kloes_in_order(session):
@@ -70,6 +72,39 @@ async def test_an_audits_cycle_case_and_kloes_come_in_one_read_with_kloes_in_ord
     )
     cycle, found_case, kloes = await repo.cycle_case_and_kloes(session, without.id, case.id)
     assert (cycle.id, found_case.id, kloes) == (without.id, case.id, [])
+
+
+async def test_a_press_reads_its_audit_afresh_and_locked_with_cycle_case_and_kloes(db):
+    async with db.sessions() as session:
+        service = await create_service(session)
+        cycle = await create_cycle(session, service=service, kloes=("First", "Second"))
+        audit = await create_audit(session, cycle=cycle)
+        case_ref = (await repo.get_case(session, audit.case_id)).case_ref
+        await session.commit()
+    ids = (audit.id, cycle.id)
+
+    async with db.sessions() as session, db.sessions() as other:
+        held = await session.get(Audit, ids[0])  # in this session's identity map, unlocked
+        await session.commit()  # on SQLite, a reader holds the write lock until it ends
+        async with other.begin():
+            changed = await other.get(Audit, ids[0])
+            changed.draft = {"wizard": {"step": "changed"}}
+        found = await repo.audit_cycle_case_and_kloes_for_update(session, ids[0])
+        assert found is not None
+        audit, cycle, case, kloes = found
+        assert audit is held and audit.draft == {"wizard": {"step": "changed"}}  # afresh
+        assert (cycle.id, case.case_ref, kloes) == (ids[1], case_ref, ["First", "Second"])
+        if db.engine.dialect.name == "postgresql":
+            async with other.begin():
+                with pytest.raises(DBAPIError, match="could not obtain lock"):
+                    await other.execute(_locking(Audit, ids[0]))
+            async with other.begin():  # the audit alone: its cycle is free to lock
+                assert (await other.execute(_locking(Cycle, ids[1]))).scalar() is not None
+        assert await repo.audit_cycle_case_and_kloes_for_update(session, 10**9) is None
+
+
+def _locking(model: type, row_id: int):
+    return select(model).where(model.id == row_id).with_for_update(nowait=True)
 
 
 async def test_the_same_press_arriving_five_times_at_once_saves_once(db):
