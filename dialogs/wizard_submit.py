@@ -35,13 +35,12 @@ from dialogs.wizard import (
     STATE_FIELDS,
     current_card,
     is_current,
-    load_audit,
-    refuse_unless_auditor,
+    load_facts,
+    refuse_unless_facts_auditor,
     save_answers,
 )
 from dialogs.wizard_facts import (
     AuditFacts,
-    audit_facts,
     gaps_of,
     is_editable,
     local_today,
@@ -50,7 +49,6 @@ from dialogs.wizard_facts import (
 )
 from storage import repositories as repo
 from storage.enums import GradeStage, RecommendationLevel, RecommendationSource
-from storage.models import Audit
 from workflow.calendar import WorkingCalendar
 from workflow.completeness import check_completeness
 from workflow.deadlines import completeness_check_due
@@ -70,11 +68,10 @@ from workflow.wizard_rules import (
 log = logging.getLogger(__name__)
 
 
-@card_action(SUBMIT, load=load_audit, refuse=refuse_unless_auditor)
-async def submit_audit(context: ActionContext, audit: Audit) -> dict[str, Any]:
+@card_action(SUBMIT, load=load_facts, refuse=refuse_unless_facts_auditor)
+async def submit_audit(context: ActionContext, facts: AuditFacts) -> dict[str, Any]:
     """Submit once; pressed again, or from an old card, it shows how things stand."""
-    session = context.session
-    facts = await audit_facts(session, audit, owners=True)
+    session, audit = context.session, facts.audit
     state = wizard_state(audit, facts.steps)
     if audit.state is AuditState.SUBMITTED and audit.submitted_at is not None:
         return await _submitted(context, facts)
