@@ -151,7 +151,7 @@ async def build_report(
 
 async def _codes(session: AsyncSession, services: set[int]) -> list[tuple[int, str]]:
     found = await session.execute(select(Service.id, Service.code).where(Service.id.in_(services)))
-    return list(found.tuples().all())
+    return [(service_id, code) for service_id, code in found]
 
 
 async def _cycles(

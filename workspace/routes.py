@@ -305,7 +305,8 @@ def add_workspace_routes(app: web.Application, workspace: Workspace) -> None:
 
 
 async def _codes(session: AsyncSession) -> list[tuple[int, str]]:
-    return list((await session.execute(select(Service.id, Service.code))).tuples().all())
+    found = await session.execute(select(Service.id, Service.code))
+    return [(service_id, code) for service_id, code in found]
 
 
 async def _service_name(session: AsyncSession, code: str) -> str:
