@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -92,9 +93,55 @@ def test_each_user_has_a_comment_saying_who_they_are():
 
 
 def test_the_committed_file_is_the_generated_one():
-    committed = (ROOT / ".m365agentsplayground.yml").read_text(encoding="utf-8")
+    assert committed_playground_file(ROOT) == render_playground_config(), (
+        "run: auditbot demo playground"
+    )
 
-    assert committed == render_playground_config(), "run: auditbot demo playground"
+
+def committed_playground_file(root: Path) -> str:
+    """The Playground file in `root` as committed. The README has a newcomer rewrite it
+    with `demo playground --as THEIR-UPN` to be someone else: a file that is exactly that
+    rendering is theirs, and the committed one is read from git instead."""
+    working = (root / ".m365agentsplayground.yml").read_text(encoding="utf-8")
+    try:
+        current = yaml.safe_load(working)["currentUser"]["userPrincipleName"]
+        played = render_playground_config(current_upn=current)
+    except (yaml.YAMLError, KeyError, TypeError, PlaygroundError):
+        return working  # not a rendering at all: compared as it is
+    if working != played or working == render_playground_config():
+        return working
+    shown = subprocess.run(
+        ["git", "show", "HEAD:.m365agentsplayground.yml"], cwd=root, capture_output=True
+    )
+    if shown.returncode != 0:
+        pytest.skip(f"the Playground file is `demo playground --as {current}`'s, and no git")
+    return shown.stdout.decode("utf-8")
+
+
+def test_a_newcomer_playing_someone_else_is_held_only_to_the_committed_file(tmp_path):
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+        )
+
+    working = tmp_path / ".m365agentsplayground.yml"
+    git("init", "-q")
+    working.write_text(render_playground_config(), encoding="utf-8")
+    git("add", ".")
+    git("commit", "-qm", "generated")
+
+    assert main(["demo", "playground", "--as", CAST[1].upn, "--output", str(working)]) == 0
+    assert committed_playground_file(tmp_path) == render_playground_config()
+
+    working.write_text(render_playground_config() + "# edited by hand\n", encoding="utf-8")
+    assert committed_playground_file(tmp_path) != render_playground_config()
+
+    working.write_text(render_playground_config(current_upn=CAST[1].upn), encoding="utf-8")
+    git("commit", "-qam", "committed as Adele")  # someone committed their --as file
+    assert committed_playground_file(tmp_path) != render_playground_config()
 
 
 def test_a_cast_member_who_lost_their_role_stops_generation():
