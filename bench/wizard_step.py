@@ -216,6 +216,9 @@ RAW_PRESS = (
 )
 
 
+OWNER_ROLE_VALUES = [role.value for role in OWNER_ROLES]
+
+
 class RawDriverPress(ActivityHandler):
     """The least a press doing the wizard's reads and writes can cost: the same five
     statements in one transaction, straight through asyncpg (no SQLAlchemy, no dialogs),
@@ -237,8 +240,7 @@ class RawDriverPress(ActivityHandler):
             rows = await connection.fetch(audit_and_facts, int(data["audit_id"]))
             audit = rows[0]
             people = [audit["auditor_id"], audit["practitioner_id"], audit["team_manager_id"]]
-            roles = [role.value for role in OWNER_ROLES]
-            await connection.fetch(owners, people, roles, audit["service_id"])
+            await connection.fetch(owners, people, OWNER_ROLE_VALUES, audit["service_id"])
             draft = json.dumps({"wizard": {"step": "raw", "answers": data}})
             saved = await connection.execute(save, draft, audit["audit_id"], audit["audit_version"])
             assert saved == "UPDATE 1", saved  # the draft really written, as the bot's is
@@ -257,31 +259,29 @@ class RawDriverPress(ActivityHandler):
 
 async def measure_raw_driver(db_url: str, identity: IdentityStandIn) -> dict[str, Any]:
     starts = await open_audits(db_url, date(2026, 12, 1), build=True)
-    settings = deployed(identity, database_url="sqlite:///:memory:")
-
-    async def always_reachable() -> bool:
-        return True
-
     dsn = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
     pool = await asyncpg.create_pool(dsn, min_size=5, max_size=5)  # as the bot's pool
     try:
-        app = create_app(
-            build_adapter(settings), RawDriverPress(pool), always_reachable, require_token=True
-        )
+        app = without_database(identity, RawDriverPress(pool))
         return {"timings": await drive(app, starts, identity)}
     finally:
         await pool.close()
 
 
-async def measure_echo(identity: IdentityStandIn) -> list[float]:
+def without_database(identity: IdentityStandIn, bot: ActivityHandler) -> Any:
+    """The service's app on auditbot's adapter, tokens checked, for a bot that brings its own
+    storage (or none): /healthz never asks auditbot's database."""
     settings = deployed(identity, database_url="sqlite:///:memory:")
 
     async def always_reachable() -> bool:
         return True
 
-    app = create_app(build_adapter(settings), EchoBot(), always_reachable, require_token=True)
+    return create_app(build_adapter(settings), bot, always_reachable, require_token=True)
+
+
+async def measure_echo(identity: IdentityStandIn) -> list[float]:
     starts = [(str(uuid.uuid4()), ("audit.start", {"audit_id": n})) for n in range(1, USERS + 1)]
-    return await drive(app, starts, identity)
+    return await drive(without_database(identity, EchoBot()), starts, identity)
 
 
 async def drive(app, starts, identity: IdentityStandIn) -> list[float]:
